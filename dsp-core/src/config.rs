@@ -1,0 +1,404 @@
+//! Configuration: band profiles, the physical parameters they imply at each
+//! sample rate, IDs, keys, channel masks and the burst schedule.
+
+use core::fmt;
+
+use crate::error::ConfigError;
+use crate::layout::FrameClass;
+
+/// Default mark level: peak amplitude of the (constant-envelope) mark in dBFS.
+///
+/// −30 dBFS costs 0.28 dB of headroom, keeps the in-band SNR ~75 dB above
+/// 16-bit dither (the detector needs about −4 dB), leaves enough level for
+/// AAC at 256 kbit/s to keep coding the band, and puts the audible-band residual
+/// (≥ 90 dB below the mark) under −120 dBFS, far below any DAC's noise floor.
+pub const DEFAULT_LEVEL_DBFS: f32 = -30.0;
+/// Quietest accepted level.
+pub const MIN_LEVEL_DBFS: f32 = -80.0;
+/// Loudest accepted level: a constant ultrasonic signal any louder risks tweeters.
+pub const MAX_LEVEL_DBFS: f32 = -12.0;
+/// Default burst interval.
+pub const DEFAULT_INTERVAL_MS: u32 = 2_000;
+/// Shortest and longest interval.
+pub const MIN_INTERVAL_MS: u32 = 500;
+pub const MAX_INTERVAL_MS: u32 = 3_600_000;
+/// Most channels a stream may have.
+pub const MAX_CHANNELS: u16 = 8;
+/// Supported sample rates.
+pub const SAMPLE_RATES: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
+
+/// Where in the spectrum the mark lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Profile {
+    /// 20.0–21.6 kHz: inside a 48 kHz DAC's passband (ends near 21.77 kHz),
+    /// survives 48k→44.1k→48k resampling and AAC at 256 kbit/s.
+    #[default]
+    Ultrasonic,
+    /// 20 kHz up to 0.46·fs: for digital chains and 88.2/96 kHz systems. The
+    /// symbol rate grows with the band, so bursts are shorter; needs ≥ 48 kHz.
+    UltrasonicWide,
+    /// 18.0–19.4 kHz: survives lossy codecs that cut at 20 kHz (MP3, Opus).
+    /// Some listeners, mostly young ones, can hear energy here.
+    NearUltrasonic,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [
+        Profile::Ultrasonic,
+        Profile::UltrasonicWide,
+        Profile::NearUltrasonic,
+    ];
+
+    /// The name used on command lines and in file formats.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Profile::Ultrasonic => "ultrasonic",
+            Profile::UltrasonicWide => "ultrasonic-wide",
+            Profile::NearUltrasonic => "near-ultrasonic",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Lowest supported sample rate that fits the profile.
+    pub const fn min_sample_rate(self) -> u32 {
+        match self {
+            Profile::Ultrasonic | Profile::NearUltrasonic => 44_100,
+            Profile::UltrasonicWide => 48_000,
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A frequency band in Hz, `low_hz..=high_hz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Band {
+    pub low_hz: u32,
+    pub high_hz: u32,
+}
+
+impl Band {
+    pub const fn width_hz(&self) -> u32 {
+        self.high_hz - self.low_hz
+    }
+}
+
+/// Physical parameters of the signal for one profile at one sample rate.
+///
+/// Carrier and symbol rate are physical (Hz), not per-sample, so a mark made
+/// at 48 kHz and resampled to 44.1 kHz is the same signal to the detector.
+/// Only `ultrasonic-wide` changes with the rate, because its band does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Phy {
+    pub profile: Profile,
+    pub sample_rate: u32,
+    pub band: Band,
+    /// Centre of the CPM signal.
+    pub carrier_hz: u32,
+    /// Symbols (channel bits) per second.
+    pub symbol_rate: u32,
+    /// Detector front-end decimation: baseband runs at about 4 samples per symbol.
+    pub decimation: u32,
+}
+
+impl Phy {
+    pub fn new(profile: Profile, sample_rate: u32) -> Result<Phy, ConfigError> {
+        if !SAMPLE_RATES.contains(&sample_rate) {
+            return Err(ConfigError::UnsupportedSampleRate { rate: sample_rate });
+        }
+        if sample_rate < profile.min_sample_rate() {
+            return Err(ConfigError::RateTooLowForProfile {
+                profile,
+                rate: sample_rate,
+                min_rate: profile.min_sample_rate(),
+            });
+        }
+        let (band, carrier_hz, symbol_rate) = match profile {
+            Profile::Ultrasonic => (band(20_000, 21_600), 20_500, 600),
+            Profile::NearUltrasonic => (band(18_000, 19_400), 18_700, 600),
+            // Band 20 kHz..0.46·fs; carrier and rate keep the nearest spectral
+            // edge 2.5 symbol rates from the audible limit, as in `ultrasonic`.
+            Profile::UltrasonicWide => match sample_rate {
+                48_000 => (band(20_000, 22_080), 21_000, 800),
+                88_200 => (band(20_000, 40_572), 30_200, 4_410),
+                _ => (band(20_000, 44_160), 32_000, 4_800),
+            },
+        };
+        let decimation = sample_rate / (4 * symbol_rate);
+        Ok(Phy {
+            profile,
+            sample_rate,
+            band,
+            carrier_hz,
+            symbol_rate,
+            decimation,
+        })
+    }
+
+    /// Samples per symbol at the stream rate (may be fractional, e.g. 73.5).
+    pub fn samples_per_symbol(&self) -> f32 {
+        self.sample_rate as f32 / self.symbol_rate as f32
+    }
+
+    /// Length of a burst in samples.
+    pub fn burst_samples(&self, class: FrameClass) -> u64 {
+        let symbols = class.total_symbols() as u64;
+        (symbols * self.sample_rate as u64).div_ceil(self.symbol_rate as u64)
+    }
+
+    /// Length of a burst in milliseconds, rounded up.
+    pub fn burst_ms(&self, class: FrameClass) -> u32 {
+        (class.total_symbols() as u64 * 1000).div_ceil(self.symbol_rate as u64) as u32
+    }
+
+    /// Phase increment of the carrier per sample, in `u32` turns.
+    pub(crate) fn carrier_increment(&self) -> u32 {
+        ((self.carrier_hz as u64) << 32).div_euclid(self.sample_rate as u64) as u32
+    }
+
+    /// Milliseconds to samples, rounded to nearest.
+    pub(crate) fn ms_to_samples(&self, ms: u32) -> u64 {
+        (ms as u64 * self.sample_rate as u64 + 500) / 1000
+    }
+}
+
+const fn band(low_hz: u32, high_hz: u32) -> Band {
+    Band { low_hz, high_hz }
+}
+
+/// A transaction ID: 1 to 20 opaque bytes (a 20-byte contract address is the
+/// main case). Never personal data: it names a transaction.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Id {
+    len: u8,
+    bytes: [u8; Id::MAX_LEN],
+}
+
+impl Id {
+    pub const MAX_LEN: usize = 20;
+
+    pub fn new(bytes: &[u8]) -> Result<Id, ConfigError> {
+        if bytes.is_empty() || bytes.len() > Id::MAX_LEN {
+            return Err(ConfigError::IdLength { len: bytes.len() });
+        }
+        let mut id = Id {
+            len: bytes.len() as u8,
+            bytes: [0; Id::MAX_LEN],
+        };
+        id.bytes[..bytes.len()].copy_from_slice(bytes);
+        Ok(id)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    #[allow(clippy::len_without_is_empty)] // an Id is never empty
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// The frame class (and so the burst length) this ID needs.
+    pub fn class(&self) -> FrameClass {
+        FrameClass::for_id_len(self.len())
+    }
+}
+
+impl fmt::Display for Id {
+    /// Lowercase hex without `0x`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.as_bytes() {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({self})")
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Id {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "{=[u8]:02x}", self.as_bytes())
+    }
+}
+
+/// The 128-bit secret key. Spreading, sync, scrambling, encryption and the MAC
+/// all derive from it through SipHash-2-4 (see [`crate::key`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Key([u8; Key::LEN]);
+
+impl Key {
+    pub const LEN: usize = 16;
+
+    pub const fn from_bytes(bytes: [u8; Key::LEN]) -> Key {
+        Key(bytes)
+    }
+
+    pub const fn as_bytes(&self) -> &[u8; Key::LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Key {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(<secret>)")
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Key {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "Key(<secret>)")
+    }
+}
+
+/// Which channels of an interleaved stream carry (or are searched for) the mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ChannelMask(pub u8);
+
+impl ChannelMask {
+    pub const ALL: ChannelMask = ChannelMask(0xFF);
+
+    /// Just channel `index` (0-based).
+    pub const fn only(index: u8) -> ChannelMask {
+        ChannelMask(1u8.wrapping_shl(index as u32))
+    }
+
+    /// The mask restricted to a stream of `channels`, or an error if that
+    /// leaves nothing or names a channel the stream lacks.
+    pub(crate) fn resolve(self, channels: u16) -> Result<u8, ConfigError> {
+        let present = if channels >= 8 {
+            0xFF
+        } else {
+            (1u8 << channels) - 1
+        };
+        let wanted = if self == ChannelMask::ALL {
+            present
+        } else {
+            self.0
+        };
+        if wanted == 0 || wanted & !present != 0 {
+            return Err(ConfigError::ChannelMask {
+                mask: self.0,
+                channels,
+            });
+        }
+        Ok(wanted)
+    }
+}
+
+pub(crate) fn check_channels(channels: u16) -> Result<(), ConfigError> {
+    if channels == 0 || channels > MAX_CHANNELS {
+        return Err(ConfigError::ChannelCount { channels });
+    }
+    Ok(())
+}
+
+/// When bursts are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Schedule {
+    /// One burst every `every_ms` (500 ms ..= 1 h), the first `offset_ms` after
+    /// the schedule starts (stream start, or the moment a new configuration
+    /// takes effect).
+    Interval { every_ms: u32, offset_ms: u32 },
+    /// Bursts one after another with no gap, the first after `offset_ms`.
+    BackToBack { offset_ms: u32 },
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule::Interval {
+            every_ms: DEFAULT_INTERVAL_MS,
+            offset_ms: 0,
+        }
+    }
+}
+
+impl Schedule {
+    pub const fn offset_ms(&self) -> u32 {
+        match *self {
+            Schedule::Interval { offset_ms, .. } | Schedule::BackToBack { offset_ms } => offset_ms,
+        }
+    }
+}
+
+/// Everything the embedder needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EmbedConfig {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub marked_channels: ChannelMask,
+    pub profile: Profile,
+    /// Peak level of the mark in dBFS.
+    pub level_dbfs: f32,
+    pub schedule: Schedule,
+    pub id: Id,
+    pub key: Key,
+}
+
+impl EmbedConfig {
+    /// Defaults: 48 kHz stereo, all channels, `ultrasonic`, −30 dBFS, every 2 s.
+    pub fn new(id: Id, key: Key) -> EmbedConfig {
+        EmbedConfig {
+            sample_rate: 48_000,
+            channels: 2,
+            marked_channels: ChannelMask::ALL,
+            profile: Profile::Ultrasonic,
+            level_dbfs: DEFAULT_LEVEL_DBFS,
+            schedule: Schedule::default(),
+            id,
+            key,
+        }
+    }
+}
+
+/// Everything the detector needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DetectConfig {
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// Channels summed before detection.
+    pub searched_channels: ChannelMask,
+    pub profile: Profile,
+    pub key: Key,
+    /// Preamble detection threshold (normalised correlation, see
+    /// [`crate::detector`]); lower finds weaker bursts at more CPU cost.
+    pub sync_threshold: f32,
+    /// Combine repeated bursts of the same ID when single bursts fail.
+    pub soft_combining: bool,
+}
+
+impl DetectConfig {
+    /// Defaults: 48 kHz stereo, all channels, `ultrasonic`, combining on.
+    pub fn new(key: Key) -> DetectConfig {
+        DetectConfig {
+            sample_rate: 48_000,
+            channels: 2,
+            searched_channels: ChannelMask::ALL,
+            profile: Profile::Ultrasonic,
+            key,
+            sync_threshold: crate::detector::DEFAULT_SYNC_THRESHOLD,
+            soft_combining: true,
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The embedder: adds bursts to a stream of interleaved frames, in place.
+//!
+//! * **Schedule.** Burst `k` starts at `anchor + offset + k · period`
+//!   (period = interval, or the burst length when back-to-back) and carries
+//!   counter `k mod 2^16`. The anchor is sample 0, or the sample at which a
+//!   new configuration took effect.
+//! * **Time is passed in.** Each call says which sample index its first frame
+//!   has. Consecutive calls continue seamlessly, so the output does not depend
+//!   on how the stream is cut into blocks. After a jump (a seek, lost blocks)
+//!   a burst already under way is skipped rather than started mid-way, which
+//!   would click.
+//! * **Outside bursts** samples are not touched: the output is bit-identical.
+//! * **Never clips.** A peak follower on the marked channels (instant attack,
+//!   50 ms release) lowers the mark's gain where the programme nears full
+//!   scale (20 ms recovery), and each sample's mark is cut to the room left.
+//!   The programme is never changed. Zero latency: sample n depends on input
+//!   samples up to n only.
+//! * **Changes** (`set_config`) wait for the end of the burst under way. If
+//!   only the level or marked channels change, the schedule carries on;
+//!   otherwise it restarts at the change (counter back to 0).
+
+use crate::burst::{precoded, BurstBits};
+use crate::config::{
+    check_channels, EmbedConfig, Phy, Schedule, MAX_INTERVAL_MS, MAX_LEVEL_DBFS, MIN_INTERVAL_MS,
+    MIN_LEVEL_DBFS,
+};
+use crate::error::{ConfigError, ProcessError};
+use crate::frame::{seal_a, SealedA};
+use crate::key::KeySchedule;
+use crate::layout::RAMP_SYMBOLS;
+use crate::math::{cos_turns, db_to_amplitude, sin_turns};
+use crate::modulator::{envelope, sincos_quarter, PhaseTrack};
+use crate::sample::Sample;
+
+/// A configuration checked and turned into sample counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Plan {
+    config: EmbedConfig,
+    phy: Phy,
+    mask: u8,
+    amplitude: f32,
+    keys: KeySchedule,
+    sealed: SealedA,
+    burst_len: u64,
+    ramp_len: u64,
+    period: u64,
+    offset: u64,
+    carrier_increment: u32,
+    /// Peak-follower release and gain-recovery coefficients per sample.
+    release: f32,
+    recovery: f32,
+    /// Rotation per sample of x = πτ/2 in the phase formula.
+    rot_cos: f32,
+    rot_sin: f32,
+}
+
+impl Plan {
+    fn new(config: &EmbedConfig) -> Result<Plan, ConfigError> {
+        let phy = Phy::new(config.profile, config.sample_rate)?;
+        check_channels(config.channels)?;
+        let mask = config.marked_channels.resolve(config.channels)?;
+        let level = config.level_dbfs;
+        if !(MIN_LEVEL_DBFS..=MAX_LEVEL_DBFS).contains(&level) {
+            return Err(ConfigError::Level { dbfs: level });
+        }
+        let class = config.id.class();
+        let burst_len = phy.burst_samples(class);
+        let offset_ms = config.schedule.offset_ms();
+        if offset_ms > MAX_INTERVAL_MS {
+            return Err(ConfigError::Offset { ms: offset_ms });
+        }
+        let period = match config.schedule {
+            Schedule::Interval { every_ms, .. } => {
+                if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&every_ms) {
+                    return Err(ConfigError::Interval { ms: every_ms });
+                }
+                let period = phy.ms_to_samples(every_ms);
+                if period < burst_len {
+                    return Err(ConfigError::IntervalShorterThanBurst {
+                        interval_ms: every_ms,
+                        burst_ms: phy.burst_ms(class),
+                    });
+                }
+                period
+            }
+            Schedule::BackToBack { .. } => burst_len,
+        };
+        let keys = KeySchedule::new(&config.key);
+        let fs = config.sample_rate as f32;
+        let symbol_step = phy.symbol_rate as f32 / fs;
+        let rot = (symbol_step * (1u32 << 30) as f32) as u32;
+        Ok(Plan {
+            config: *config,
+            phy,
+            mask,
+            amplitude: db_to_amplitude(level),
+            sealed: seal_a(&keys, &config.id),
+            keys,
+            burst_len,
+            ramp_len: RAMP_SYMBOLS as u64 * config.sample_rate as u64 / phy.symbol_rate as u64,
+            period,
+            offset: phy.ms_to_samples(offset_ms),
+            carrier_increment: phy.carrier_increment(),
+            release: libm::expf(-1.0 / (0.050 * fs)),
+            recovery: 1.0 - libm::expf(-1.0 / (0.020 * fs)),
+            rot_cos: cos_turns(rot),
+            rot_sin: sin_turns(rot),
+        })
+    }
+
+    /// True if switching from `self` to `next` can keep the schedule running.
+    fn continues_into(&self, next: &Plan) -> bool {
+        let (a, b) = (&self.config, &next.config);
+        a.id == b.id
+            && a.key == b.key
+            && a.profile == b.profile
+            && a.sample_rate == b.sample_rate
+            && a.channels == b.channels
+            && a.schedule == b.schedule
+    }
+
+    /// Start of burst `k` of a schedule anchored at `anchor`.
+    fn burst_start(&self, anchor: u64, k: u64) -> u64 {
+        anchor
+            .saturating_add(self.offset)
+            .saturating_add(k.saturating_mul(self.period))
+    }
+}
+
+/// A burst being sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Burst {
+    start: u64,
+    bits: BurstBits,
+    track: PhaseTrack,
+    /// Position in the current symbol: `frac / sample_rate` of a symbol.
+    frac: u32,
+    sin_x: f32,
+    cos_x: f32,
+    carrier: u32,
+    pos: u64,
+    peak: f32,
+    gain: f32,
+    /// False when the burst was under way at a time jump: stay silent.
+    audible: bool,
+}
+
+/// Streaming watermark embedder. Its state is a few hundred bytes and it
+/// never allocates; see the module docs for the behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedder {
+    plan: Plan,
+    pending: Option<Plan>,
+    anchor: u64,
+    /// Index of the next burst to start.
+    next_burst: u64,
+    burst: Option<Burst>,
+    expected_now: Option<u64>,
+}
+
+impl Embedder {
+    pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
+        Ok(Embedder {
+            plan: Plan::new(config)?,
+            pending: None,
+            anchor: 0,
+            next_burst: 0,
+            burst: None,
+            expected_now: None,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EmbedConfig {
+        &self.plan.config
+    }
+
+    pub fn phy(&self) -> &Phy {
+        &self.plan.phy
+    }
+
+    /// Length of each burst in samples.
+    pub fn burst_samples(&self) -> u64 {
+        self.plan.burst_len
+    }
+
+    /// Sample index at which the next burst will start (or the current one started).
+    pub fn next_burst_start(&self) -> u64 {
+        match &self.burst {
+            Some(b) => b.start,
+            None => self.plan.burst_start(self.anchor, self.next_burst),
+        }
+    }
+
+    /// Queue a new configuration; it takes effect at the next burst boundary.
+    /// Checked now, so an error leaves the embedder as it was.
+    pub fn set_config(&mut self, config: &EmbedConfig) -> Result<(), ConfigError> {
+        self.pending = Some(Plan::new(config)?);
+        Ok(())
+    }
+
+    /// Mark `frames` (interleaved) in place; `now` is the sample index of the
+    /// first frame.
+    pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {
+        let ch = self.plan.config.channels as usize;
+        if frames.len() % ch != 0 {
+            return Err(ProcessError::PartialFrame {
+                len: frames.len(),
+                channels: self.plan.config.channels,
+            });
+        }
+        if self.expected_now != Some(now) {
+            self.jump_to(now);
+        }
+        let total = (frames.len() / ch) as u64;
+        let mut done = 0u64;
+        while done < total {
+            let t = now + done;
+            let left = total - done;
+            let run = match self.burst {
+                Some(ref burst) => left.min(burst.start + self.plan.burst_len - t),
+                None => {
+                    self.apply_pending(t);
+                    let start = self.plan.burst_start(self.anchor, self.next_burst);
+                    if start == t {
+                        self.begin_burst(start, true);
+                        continue;
+                    }
+                    if start < t {
+                        // A start already passed (time jumped): never start late.
+                        self.jump_to(t);
+                        continue;
+                    }
+                    left.min(start - t)
+                }
+            };
+            if self.burst.is_some() {
+                let range = done as usize * ch..(done + run) as usize * ch;
+                self.mark(&mut frames[range]);
+                if self.burst.map(|b| b.pos) == Some(self.plan.burst_len) {
+                    self.burst = None;
+                }
+            }
+            done += run;
+        }
+        self.expected_now = Some(now + total);
+        Ok(())
+    }
+
+    /// Like [`Embedder::process`], reading `input` and writing `output`.
+    pub fn process_into<S: Sample>(
+        &mut self,
+        now: u64,
+        input: &[S],
+        output: &mut [S],
+    ) -> Result<(), ProcessError> {
+        if input.len() != output.len() {
+            return Err(ProcessError::OutputLength {
+                expected: input.len(),
+                actual: output.len(),
+            });
+        }
+        output.copy_from_slice(input);
+        self.process(now, output)
+    }
+
+    fn apply_pending(&mut self, t: u64) {
+        if let Some(next) = self.pending.take() {
+            if !self.plan.continues_into(&next) {
+                self.anchor = t;
+                self.next_burst = 0;
+            }
+            self.plan = next;
+        }
+    }
+
+    /// Re-derive the schedule position after a discontinuity.
+    fn jump_to(&mut self, now: u64) {
+        self.burst = None;
+        self.apply_pending(now);
+        let first = self.plan.burst_start(self.anchor, 0);
+        if now <= first {
+            self.next_burst = 0;
+            return;
+        }
+        let k = (now - first) / self.plan.period;
+        let start = self.plan.burst_start(self.anchor, k);
+        self.next_burst = if now == start { k } else { k + 1 };
+        if now > start && now < start + self.plan.burst_len {
+            self.next_burst = k;
+            // Mid-burst: keep time but stay silent until it ends.
+            self.begin_burst(start, false);
+            if let Some(b) = self.burst.as_mut() {
+                b.pos = now - start;
+            }
+        }
+    }
+
+    fn begin_burst(&mut self, start: u64, audible: bool) {
+        let plan = &self.plan;
+        let bits = BurstBits::build(&plan.keys, &plan.sealed, self.next_burst as u16);
+        let track = PhaseTrack::start(|k| precoded(|i| bits.symbol(i), k));
+        let (sin_x, cos_x) = sincos_quarter(0.0);
+        self.burst = Some(Burst {
+            start,
+            bits,
+            track,
+            frac: 0,
+            sin_x,
+            cos_x,
+            carrier: 0,
+            pos: 0,
+            peak: 0.0,
+            gain: 1.0,
+            audible,
+        });
+        self.next_burst += 1;
+    }
+
+    /// Add the mark to whole frames within the current burst.
+    fn mark<S: Sample>(&mut self, frames: &mut [S]) {
+        let plan = &self.plan;
+        let Some(burst) = self.burst.as_mut() else {
+            return;
+        };
+        let ch = plan.config.channels as usize;
+        let rate = plan.config.sample_rate;
+        for frame in frames.chunks_exact_mut(ch) {
+            if burst.audible {
+                let tau = burst.frac as f32 * (1.0 / rate as f32);
+                let data = burst.track.interval().phase(tau, burst.sin_x, burst.cos_x);
+                let carrier = sin_turns(burst.carrier.wrapping_add(data));
+                let env = envelope(burst.pos, plan.burst_len, plan.ramp_len);
+
+                let mut peak = 0.0f32;
+                for (c, x) in frame.iter().enumerate() {
+                    if plan.mask & (1 << c) != 0 {
+                        // NaN compares false and is ignored; infinities count as full scale.
+                        let v = x.to_unit().abs();
+                        if v > peak {
+                            peak = v.min(2.0);
+                        }
+                    }
+                }
+                burst.peak = if peak > burst.peak {
+                    peak
+                } else {
+                    let decayed = burst.peak * plan.release;
+                    if decayed < 1e-12 {
+                        0.0
+                    } else {
+                        decayed
+                    }
+                };
+                let room = ((1.0 - burst.peak) / plan.amplitude).clamp(0.0, 1.0);
+                burst.gain = if room < burst.gain {
+                    room
+                } else {
+                    burst.gain + (room - burst.gain) * plan.recovery
+                };
+                let mark = plan.amplitude * burst.gain * env * carrier;
+                for (c, x) in frame.iter_mut().enumerate() {
+                    if plan.mask & (1 << c) != 0 {
+                        *x = x.add_mark(mark);
+                    }
+                }
+            }
+            advance(burst, plan);
+        }
+    }
+}
+
+/// Step the modulator one sample.
+#[inline]
+fn advance(burst: &mut Burst, plan: &Plan) {
+    burst.pos += 1;
+    burst.carrier = burst.carrier.wrapping_add(plan.carrier_increment);
+    burst.frac += plan.phy.symbol_rate;
+    if burst.frac >= plan.config.sample_rate {
+        burst.frac -= plan.config.sample_rate;
+        let bits = &burst.bits;
+        burst.track.advance(|k| precoded(|i| bits.symbol(i), k));
+        let (s, c) = sincos_quarter(burst.frac as f32 * (1.0 / plan.config.sample_rate as f32));
+        burst.sin_x = s;
+        burst.cos_x = c;
+    } else {
+        let (s, c) = (burst.sin_x, burst.cos_x);
+        burst.sin_x = s * plan.rot_cos + c * plan.rot_sin;
+        burst.cos_x = c * plan.rot_cos - s * plan.rot_sin;
+    }
+}

@@ -1,0 +1,112 @@
+//! Sample formats: `f32` (full scale ±1.0), `i16`, and `i32` holding 24-bit
+//! samples right-justified (full scale ±2^23, as ALSA `S24_LE`, SAI FIFOs and
+//! 24-bit WAV readers deliver them).
+
+/// A PCM sample the engine can read and mark.
+pub trait Sample: Copy {
+    /// The value as a fraction of full scale. Non-finite floats come back as
+    /// they are; callers decide what to do with them.
+    fn to_unit(self) -> f32;
+
+    /// `self + mark` (mark as a fraction of full scale), with the mark cut
+    /// back so the result never exceeds full scale. The programme itself is
+    /// never changed: a sample already at or beyond full scale stays as it is.
+    fn add_mark(self, mark: f32) -> Self;
+}
+
+impl Sample for f32 {
+    #[inline]
+    fn to_unit(self) -> f32 {
+        self
+    }
+
+    #[inline]
+    fn add_mark(self, mark: f32) -> f32 {
+        if self.abs() <= 1.0 {
+            (self + mark).clamp(-1.0, 1.0)
+        } else {
+            // Beyond full scale (or NaN): no room for the mark.
+            self
+        }
+    }
+}
+
+impl Sample for i16 {
+    #[inline]
+    fn to_unit(self) -> f32 {
+        self as f32 * (1.0 / 32_768.0)
+    }
+
+    #[inline]
+    fn add_mark(self, mark: f32) -> i16 {
+        add_integer_mark(
+            self as i32,
+            mark,
+            32_768.0,
+            i16::MIN as i32,
+            i16::MAX as i32,
+        ) as i16
+    }
+}
+
+/// Full scale of 24-bit samples in an `i32`.
+pub const I24_FULL_SCALE: i32 = 1 << 23;
+
+impl Sample for i32 {
+    #[inline]
+    fn to_unit(self) -> f32 {
+        self as f32 * (1.0 / I24_FULL_SCALE as f32)
+    }
+
+    #[inline]
+    fn add_mark(self, mark: f32) -> i32 {
+        add_integer_mark(
+            self,
+            mark,
+            I24_FULL_SCALE as f32,
+            -I24_FULL_SCALE,
+            I24_FULL_SCALE - 1,
+        )
+    }
+}
+
+#[inline]
+fn add_integer_mark(x: i32, mark: f32, full_scale: f32, min: i32, max: i32) -> i32 {
+    if x < min || x > max {
+        return x;
+    }
+    let scaled = mark * full_scale;
+    // Round half away from zero; `as` saturates and maps NaN to 0.
+    let d = (scaled + if scaled < 0.0 { -0.5 } else { 0.5 }) as i32;
+    x.saturating_add(d).clamp(min, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_never_push_past_full_scale() {
+        assert_eq!(32_000i16.add_mark(0.1), i16::MAX);
+        assert_eq!((-32_768i16).add_mark(-0.1), i16::MIN);
+        assert_eq!(0i16.add_mark(0.001), 33);
+        assert_eq!((I24_FULL_SCALE - 1).add_mark(0.5), I24_FULL_SCALE - 1);
+        assert_eq!(0.99f32.add_mark(0.1), 1.0);
+        assert_eq!((-0.99f32).add_mark(-0.1), -1.0);
+    }
+
+    #[test]
+    fn out_of_range_programme_is_left_alone() {
+        assert_eq!(1.5f32.add_mark(0.01), 1.5);
+        assert!(f32::NAN.add_mark(0.01).is_nan());
+        assert_eq!(f32::INFINITY.add_mark(0.01), f32::INFINITY);
+        assert_eq!(i32::MAX.add_mark(0.01), i32::MAX);
+        assert_eq!(0i16.add_mark(f32::NAN), 0);
+    }
+
+    #[test]
+    fn unit_conversion_is_exact_at_full_scale() {
+        assert_eq!(i16::MIN.to_unit(), -1.0);
+        assert_eq!((-I24_FULL_SCALE).to_unit(), -1.0);
+    }
+}
