@@ -238,7 +238,7 @@ impl defmt::Format for Id {
 }
 
 /// The 128-bit secret key. Spreading, sync, scrambling, encryption and the MAC
-/// all derive from it through SipHash-2-4 (see [`crate::key`]).
+/// all derive from it through SipHash-2-4 (see the crate docs, "Keys").
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Key([u8; Key::LEN]);
 
@@ -382,7 +382,7 @@ pub struct DetectConfig {
     pub profile: Profile,
     pub key: Key,
     /// Preamble detection threshold (normalised correlation, see
-    /// [`crate::detector`]); lower finds weaker bursts at more CPU cost.
+    /// [`Detector`](crate::Detector)); lower finds weaker bursts at more CPU cost.
     pub sync_threshold: f32,
     /// Combine repeated bursts of the same ID when single bursts fail.
     pub soft_combining: bool,

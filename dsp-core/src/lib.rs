@@ -1,9 +1,119 @@
 //! # hushmark DSP core
 //!
 //! Hides a keyed transaction ID in audio above 20 kHz and finds it again.
-//! `no_std`, no allocator, no heap: every buffer lives in [`Embedder`] or
-//! [`Detector`], whose sizes are fixed at build time. (Full design notes,
-//! frame format and measured figures follow once the engine is complete.)
+//! `no_std`, no allocator, no heap: every buffer lives inside [`Embedder`]
+//! (760 bytes) or [`Detector`] (about 39 KiB), whose sizes are fixed at build
+//! time. Time is passed in as sample indices, never read from a clock.
+//!
+//! ```
+//! use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key};
+//!
+//! let key = Key::from_bytes(*b"sixteen byte key");
+//! let id = Id::new(&[0xd8, 0xda, 0x6b, 0xf2, 0x69, 0x64, 0xaf, 0x9d, 0x7e, 0xed,
+//!                    0x9e, 0x03, 0xe5, 0x34, 0x15, 0xd3, 0x7a, 0xa9, 0x60, 0x45])?;
+//!
+//! // A set-top box: 48 kHz stereo, a burst every 2 s (the defaults).
+//! let mut embedder = Embedder::new(&EmbedConfig::new(id, key))?;
+//! let mut audio = vec![0i16; 2 * 48_000 * 3]; // 3 s of interleaved stereo
+//! for (i, block) in audio.chunks_mut(2 * 256).enumerate() {
+//!     embedder.process(i as u64 * 256, block)?; // `now` = index of the block's first frame
+//! }
+//!
+//! // A monitor, fed the same audio in blocks of any size.
+//! let mut detector = Detector::new(&DetectConfig::new(key))?;
+//! let mut found = Vec::new();
+//! for (i, block) in audio.chunks(2 * 1000).enumerate() {
+//!     detector.process(i as u64 * 1000, block, |d| found.push(*d))?;
+//! }
+//! detector.finish(|d| found.push(*d));
+//! assert_eq!(found[0].id, id);
+//! assert_eq!(found[0].counter, Some(0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## The signal, top down
+//!
+//! **Schedule.** A burst every N seconds (0.5 s to 1 h, default 2 s) after a
+//! start offset, or back-to-back ([`Schedule`]). Outside bursts the output is
+//! the input, bit for bit.
+//!
+//! **Burst.** Symbols at a fixed physical rate (600 per second in the
+//! `ultrasonic` and `near-ultrasonic` profiles), laid out as
+//! 64 preamble symbols, data in groups of 32 with 2 pilot symbols after each
+//! group, and 12 tail symbols; the amplitude ramps up over the first 12 and
+//! down over the tail with raised-cosine ramps ([`layout`]). A 20-byte ID
+//! takes 596 symbols, 993 ms at 600 Bd; IDs of up to 8 bytes take 392
+//! symbols, 653 ms.
+//!
+//! | profile | band | carrier | symbol rate | long / short burst |
+//! |---|---|---|---|---|
+//! | `ultrasonic` (default) | 20.0–21.6 kHz | 20.5 kHz | 600 Bd | 993 / 653 ms |
+//! | `near-ultrasonic` | 18.0–19.4 kHz | 18.7 kHz | 600 Bd | 993 / 653 ms |
+//! | `ultrasonic-wide` at 48 kHz | 20.0–22.08 kHz | 21.0 kHz | 800 Bd | 745 / 490 ms |
+//! | `ultrasonic-wide` at 88.2 kHz | 20.0–40.57 kHz | 30.2 kHz | 4410 Bd | 135 / 89 ms |
+//! | `ultrasonic-wide` at 96 kHz | 20.0–44.16 kHz | 32.0 kHz | 4800 Bd | 124 / 82 ms |
+//!
+//! `near-ultrasonic` survives codecs that cut at 20 kHz (MP3, Opus), but some
+//! listeners, mostly young ones, can hear it.
+//!
+//! **Modulation.** Binary CPM, modulation index 1/2, raised-cosine frequency
+//! pulse 4 symbols long (4RC), differentially precoded (`modulator.rs`). The envelope is constant during a burst, so a
+//! speaker's nonlinearity maps the mark only to DC and to 41 kHz, never into
+//! the audible band; the phase is smooth, so the spectrum falls fast: the
+//! residual below (band edge − 1 kHz) is 97 dB under the mark for every
+//! profile and rate (test `residual_stays_in_band_...`), and 99.99 % of the
+//! energy lies inside the band. The mark is `A·env(t)·sin(2π f_c t + θ(t))`
+//! with `A` the peak level (default −30 dBFS, [`DEFAULT_LEVEL_DBFS`]).
+//!
+//! **Never clips, zero latency.** A peak follower on the marked channels
+//! lowers the mark where the programme nears full scale, and each sample's
+//! mark is cut to the room left; the programme itself is never changed.
+//! Output sample n depends on input samples up to n only.
+//!
+//! **Frame.** Two blocks, each convolutionally coded (K = 7, rate 1/2,
+//! 171/133 octal, zero tail), interleaved by `i → 37·i mod n`, then XORed
+//! with a keyed scrambling sequence ([`frame`], `burst.rs`):
+//!
+//! * block B, first: 16-bit burst counter (encrypted) and a 16-bit keyed
+//!   check bound to the ID's MAC; 76 coded bits;
+//! * block A: header (version, ID length), the ID zero-padded to 8 or 20
+//!   bytes, and a 32-bit SipHash MAC that is also the IV of the encryption
+//!   (SIV): 220 or 412 coded bits. Block A is identical in every burst of
+//!   one ID, which is what makes soft combining possible.
+//!
+//! **Keys.** One 128-bit key; preamble, pilots, scrambling, encryption, MAC
+//! and counter check all derive from it with SipHash-2-4 (the `siphasher`
+//! crate) and a domain byte (`key.rs`). Without the key nobody can find the
+//! preamble, read the ID or make a mark that verifies.
+//!
+//! ## The detector, top down
+//!
+//! See [`Detector`]. Channels are summed; one polyphase FIR mixes the band to
+//! baseband and decimates to ~4 samples per symbol; a correlator against the
+//! keyed preamble, cut into 8 segments joined by a 16-point DFT, finds bursts
+//! and their carrier offset (sample-clock errors up to ±1800 ppm) in one pass;
+//! a Laurent-pulse matched filter demodulates along the time axis the clock
+//! error implies, with phase and residual frequency fitted to preamble and
+//! pilots; a soft-decision Viterbi decoder and the MAC decide. Bursts that
+//! fail alone are remembered as 8-bit LLRs and combined with later ones.
+//!
+//! ## Measured
+//!
+//! From this crate's tests (`cargo test -p dsp-core`), white noise in the
+//! profile band, 48 kHz: single bursts decode 21/21 at −3 dB in-band SNR and
+//! ≥ 80 % at −4 dB; with soft combining IDs still decode at −10 dB, where no
+//! single burst does. ±1000 ppm clock error, 48k→44.1k→48k, 16-bit
+//! requantisation at −40 dB, gains from −40 to +20 dB and near-full-scale
+//! programme lose nothing. Start times are within 1 ms.
+//!
+//! **False alarms.** Every report has passed a 32-bit MAC and a header check
+//! (version 0, a length the frame class allows, zero padding: at most 12/256
+//! of random headers pass), so a candidate that is not a mark becomes an event
+//! with probability at most 2 · 2^-32 · 12/256 ≈ 2.2e-11 (two frame classes
+//! tried); with soft combining, up to 4 attempts per candidate keep it under
+//! 5e-11, far below the 1e-9 design bound. The false-alarm test scans 11.2
+//! hours of unmarked and wrong-key audio of 14 kinds, making ~49 000 MAC
+//! checks, and finds nothing.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -27,12 +137,11 @@ mod math;
 mod modulator;
 
 pub use config::{
-    Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Phy, Profile, Schedule,
-    DEFAULT_LEVEL_DBFS,
+    Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Phy, Profile, Schedule, DEFAULT_LEVEL_DBFS,
+    MAX_LEVEL_DBFS, MIN_LEVEL_DBFS,
 };
 pub use detector::{
-    Detection, Detector, DetectorStats, DEFAULT_SYNC_THRESHOLD, MAX_SYNC_THRESHOLD,
-    MIN_SYNC_THRESHOLD,
+    Detection, Detector, DetectorStats, DEFAULT_SYNC_THRESHOLD, MAX_SYNC_THRESHOLD, MIN_SYNC_THRESHOLD,
 };
 pub use embedder::Embedder;
 pub use error::{ConfigError, ProcessError};

@@ -415,3 +415,53 @@ fn a_time_jump_skips_the_burst_under_way_instead_of_starting_it_mid_way() {
     e.process(60_000, &mut c).unwrap();
     assert!(c[36_000..].iter().any(|&v| v != 0.0));
 }
+
+#[test]
+fn changes_take_effect_at_the_next_burst_without_a_click() {
+    let rate = 48_000;
+    let first = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let new_id = Id::new(&[0x42; 8]).unwrap();
+    let mut second = first;
+    second.id = new_id;
+    second.level_dbfs = -24.0;
+    let mut third = second;
+    third.key = OTHER_KEY;
+    let mut e = Embedder::new(&first).unwrap();
+    let n = rate as usize * 14;
+    let mut x = vec![0.0f32; n];
+    // Change the ID and level in the middle of the second burst (it runs 96 000..143 688),
+    // and the key in the middle of a later one.
+    let mut level_at_change = 0.0;
+    for (i, block) in x.chunks_mut(500).enumerate() {
+        let now = i as u64 * 500;
+        if now == 120_000 {
+            e.set_config(&second).unwrap();
+        }
+        if now == 400_000 {
+            e.set_config(&third).unwrap();
+        }
+        e.process(now, block).unwrap();
+        if now == 120_000 {
+            level_at_change = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        }
+    }
+    // The burst under way kept its level to the end...
+    let tail_peak = x[130_000..143_000].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!((tail_peak - level_at_change).abs() < 1e-4, "{tail_peak} vs {level_at_change}");
+    // ... and nothing clicked: the residual is as clean as ever.
+    let total = band_power(&x, rate, 0.0, 24_000.0);
+    let audible = band_power(&x, rate, 0.0, 19_000.0);
+    assert!(10.0 * (total / audible).log10() >= 90.0);
+    // A monitor sees: old ID for bursts 0 and 1, then the new ID from the
+    // boundary (counter restarting at 0), then nothing for the old key.
+    let found = detect(&detect_config(Profile::Ultrasonic, rate, 1, KEY), &x);
+    let summary: Vec<(bool, u64, Option<u16>)> = found.iter().map(|d| (d.id == new_id, d.start_sample, d.counter)).collect();
+    assert_eq!(summary[0], (false, 0, Some(0)));
+    assert_eq!(summary[1].0, false);
+    assert_eq!(summary[1].2, Some(1));
+    assert!(summary[2].0 && summary[2].2 == Some(0), "{summary:?}");
+    assert!(summary[2].1.abs_diff(143_688) <= 48, "new schedule starts at the boundary: {summary:?}");
+    assert!(summary.iter().all(|s| s.1 < 400_000 + 47_688), "{summary:?}");
+    let with_new_key = detect(&detect_config(Profile::Ultrasonic, rate, 1, OTHER_KEY), &x);
+    assert!(!with_new_key.is_empty() && with_new_key.iter().all(|d| d.id == new_id && d.start_sample + 48 >= 400_000));
+}

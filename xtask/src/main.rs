@@ -1,1 +1,88 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's entry points. Every command first
+//! installs what it needs (Debian packages, rustup targets, cargo tools), so
+//! each works on a fresh Debian/Ubuntu machine with nothing but cargo.
+
+mod setup;
+mod sh;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  demo        mark the bundled audio, detect it, show the events (the main job)
+  test        install prerequisites and run every check CI runs
+  vectors     regenerate test-vectors/ (after a deliberate format change)
+  setup       only install prerequisites
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("vectors") => vectors(),
+        Some("setup") => setup::install(setup::Needs::ALL),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    setup::install(setup::Needs::DEMO)?;
+    let mut cmd = vec!["run", "--release", "--quiet", "--package", "hushmark", "--", "demo"];
+    cmd.extend(args.iter().map(String::as_str));
+    sh::cargo(&cmd)
+}
+
+fn test(args: &[String]) -> Result<(), String> {
+    setup::install(setup::Needs::ALL)?;
+    let quick = args.iter().any(|a| a == "--quick");
+    sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
+    sh::step("clippy", || {
+        sh::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+    })?;
+    sh::step("dsp-core for thumbv7em-none-eabihf", || {
+        sh::cargo(&[
+            "build",
+            "--release",
+            "--package",
+            "dsp-core",
+            "--target",
+            "thumbv7em-none-eabihf",
+            "--features",
+            "defmt",
+        ])
+    })?;
+    sh::step("workspace tests", || {
+        let mut a = vec!["test", "--workspace"];
+        if quick {
+            a.extend(["--", "--skip", "ten_hours"]);
+        }
+        sh::cargo(&a)
+    })?;
+    println!("\nall checks passed");
+    Ok(())
+}
+
+fn vectors() -> Result<(), String> {
+    sh::step("regenerate test vectors", || {
+        sh::cargo_env(
+            &["test", "--package", "dsp-core", "--test", "vectors", "regeneration"],
+            &[("HUSHMARK_WRITE_VECTORS", "1")],
+        )
+    })?;
+    sh::step("check them", || {
+        sh::cargo(&["test", "--package", "dsp-core", "--test", "vectors"])
+    })
+}
