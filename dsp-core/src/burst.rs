@@ -3,11 +3,12 @@
 //! Data symbol `j` of the burst carries `coded ⊕ scramble(j)`, where `coded`
 //! is block B's coded bit `i` at `j = interleave(i, 76)` or block A's coded bit
 //! `i` at `j = 76 + interleave(i, len_A)`. Preamble, pilot and tail symbols are
-//! keyed constants. Bit 0 is sent as +1, bit 1 as −1.
+//! keyed constants. Pilots, tail and scrambling come in 4 variants; burst `k`
+//! uses variant `k mod 4` (see `key.rs`). Bit 0 is sent as +1, bit 1 as −1.
 
 use crate::fec::{encode, interleaved_position};
 use crate::frame::{seal_b, SealedA};
-use crate::key::KeySchedule;
+use crate::key::{KeySchedule, VARIANTS};
 use crate::layout::{
     known_bit_index, FrameClass, SymbolRole, B_CODED, MAX_BURST_SYMBOLS, MAX_DATA_SYMBOLS,
 };
@@ -25,6 +26,7 @@ pub(crate) struct BurstBits {
 impl BurstBits {
     pub fn build(ks: &KeySchedule, sealed: &SealedA, counter: u16) -> BurstBits {
         let class = sealed.class;
+        let variant = counter as usize % VARIANTS;
         let mut data = [0u64; DATA_WORDS];
         let mut put = |j: usize, bit: u8| data[j / 64] |= (bit as u64) << (j % 64);
         let b = seal_b(ks, &sealed.mac, counter);
@@ -38,9 +40,9 @@ impl BurstBits {
         for k in 0..class.total_symbols() {
             let bit = match class.role(k) {
                 SymbolRole::Data(j) => {
-                    (((data[j / 64] >> (j % 64)) & 1) as u8) ^ ks.scramble_bit(j)
+                    (((data[j / 64] >> (j % 64)) & 1) as u8) ^ ks.scramble_bit(variant, j)
                 }
-                role => known_bit(ks, role).unwrap_or(0),
+                role => known_bit(ks, variant, role).unwrap_or(0),
             };
             bits[k / 64] |= (bit as u64) << (k % 64);
         }
@@ -57,12 +59,12 @@ impl BurstBits {
     }
 }
 
-/// Bit of a known (preamble, pilot or tail) symbol; `None` for data.
-pub(crate) fn known_bit(ks: &KeySchedule, role: SymbolRole) -> Option<u8> {
+/// Bit of a known (preamble, pilot or tail) symbol in `variant`; `None` for data.
+pub(crate) fn known_bit(ks: &KeySchedule, variant: usize, role: SymbolRole) -> Option<u8> {
     match role {
         SymbolRole::Preamble(i) => Some(ks.preamble_bit(i)),
         SymbolRole::Data(_) => None,
-        other => known_bit_index(other).map(|i| ks.known_bit(i)),
+        other => known_bit_index(other).map(|i| ks.known_bit(variant, i)),
     }
 }
 

@@ -4,12 +4,17 @@
 //! | domain | input                  | output use                                   |
 //! |--------|------------------------|----------------------------------------------|
 //! | 0x01   | —                      | 64 preamble symbols (bit i of the u64)       |
-//! | 0x02   | block index (1 byte)   | pilot and tail symbols, 64 per block         |
-//! | 0x03   | block index (1 byte)   | scrambling of data symbol j, 64 per block    |
+//! | 0x02   | variant ‖ block index  | pilot and tail symbols, 64 per block         |
+//! | 0x03   | variant ‖ block index  | scrambling of data symbol j, 64 per block    |
 //! | 0x04   | block-A plaintext      | 32-bit MAC (low half, little-endian)         |
 //! | 0x05   | MAC ‖ block index      | SIV keystream over the block-A plaintext     |
 //! | 0x06   | MAC                    | 16-bit keystream over the burst counter      |
 //! | 0x07   | MAC ‖ counter (LE)     | 16-bit check on block B                      |
+//!
+//! The variant is the burst counter mod 4. Pilots and scrambling change with
+//! it, so a burst's echo in a room (or any other interference that repeats
+//! with the signal) differs from burst to burst and soft combining averages
+//! it out; the detector tells the variants apart by their pilots.
 //!
 //! Without the key nobody can find the preamble, strip the scrambling, read the
 //! ID or produce a MAC that verifies. Energy in the band is of course visible
@@ -30,6 +35,8 @@ pub(crate) const DOMAIN_SIV: u8 = 0x05;
 pub(crate) const DOMAIN_COUNTER_STREAM: u8 = 0x06;
 pub(crate) const DOMAIN_COUNTER_CHECK: u8 = 0x07;
 
+/// Pilot/scrambling variants; burst `k` uses variant `k mod VARIANTS`.
+pub(crate) const VARIANTS: usize = 4;
 const KNOWN_WORDS: usize = (MAX_PILOT_GROUPS * PILOTS_PER_GROUP + TAIL_SYMBOLS).div_ceil(64);
 const SCRAMBLE_WORDS: usize = MAX_DATA_SYMBOLS.div_ceil(64);
 
@@ -38,8 +45,8 @@ const SCRAMBLE_WORDS: usize = MAX_DATA_SYMBOLS.div_ceil(64);
 pub(crate) struct KeySchedule {
     key: [u8; Key::LEN],
     preamble: u64,
-    known: [u64; KNOWN_WORDS],
-    scramble: [u64; SCRAMBLE_WORDS],
+    known: [[u64; KNOWN_WORDS]; VARIANTS],
+    scramble: [[u64; SCRAMBLE_WORDS]; VARIANTS],
 }
 
 impl KeySchedule {
@@ -48,8 +55,8 @@ impl KeySchedule {
         KeySchedule {
             key: [0; Key::LEN],
             preamble: 0,
-            known: [0; KNOWN_WORDS],
-            scramble: [0; SCRAMBLE_WORDS],
+            known: [[0; KNOWN_WORDS]; VARIANTS],
+            scramble: [[0; SCRAMBLE_WORDS]; VARIANTS],
         }
     }
 
@@ -57,15 +64,17 @@ impl KeySchedule {
         let mut ks = KeySchedule {
             key: *key.as_bytes(),
             preamble: 0,
-            known: [0; KNOWN_WORDS],
-            scramble: [0; SCRAMBLE_WORDS],
+            known: [[0; KNOWN_WORDS]; VARIANTS],
+            scramble: [[0; SCRAMBLE_WORDS]; VARIANTS],
         };
         ks.preamble = ks.prf(DOMAIN_PREAMBLE, &[]);
-        for (i, w) in ks.known.iter_mut().enumerate() {
-            *w = prf(&ks.key, DOMAIN_KNOWN, &[&[i as u8]]);
-        }
-        for (i, w) in ks.scramble.iter_mut().enumerate() {
-            *w = prf(&ks.key, DOMAIN_SCRAMBLE, &[&[i as u8]]);
+        for v in 0..VARIANTS {
+            for (i, w) in ks.known[v].iter_mut().enumerate() {
+                *w = prf(&ks.key, DOMAIN_KNOWN, &[&[v as u8, i as u8]]);
+            }
+            for (i, w) in ks.scramble[v].iter_mut().enumerate() {
+                *w = prf(&ks.key, DOMAIN_SCRAMBLE, &[&[v as u8, i as u8]]);
+            }
         }
         ks
     }
@@ -81,16 +90,16 @@ impl KeySchedule {
         ((self.preamble >> (i % 64)) & 1) as u8
     }
 
-    /// Known (pilot/tail) bit `i`.
+    /// Known (pilot/tail) bit `i` of `variant`.
     #[inline]
-    pub fn known_bit(&self, i: usize) -> u8 {
-        ((self.known[i / 64] >> (i % 64)) & 1) as u8
+    pub fn known_bit(&self, variant: usize, i: usize) -> u8 {
+        ((self.known[variant % VARIANTS][i / 64] >> (i % 64)) & 1) as u8
     }
 
-    /// Scrambling bit of data symbol `j`.
+    /// Scrambling bit of data symbol `j` in `variant`.
     #[inline]
-    pub fn scramble_bit(&self, j: usize) -> u8 {
-        ((self.scramble[j / 64] >> (j % 64)) & 1) as u8
+    pub fn scramble_bit(&self, variant: usize, j: usize) -> u8 {
+        ((self.scramble[variant % VARIANTS][j / 64] >> (j % 64)) & 1) as u8
     }
 }
 
@@ -121,6 +130,9 @@ mod tests {
         assert_ne!(a.preamble, b.preamble);
         assert_ne!(a.scramble, b.scramble);
         assert_ne!(a.known, b.known);
+        // Variants differ from each other.
+        assert_ne!(a.scramble[0], a.scramble[1]);
+        assert_ne!(a.known[2], a.known[3]);
         // Domains are separated: same key, different domain, different output.
         assert_ne!(a.prf(DOMAIN_MAC, &[b"x"]), a.prf(DOMAIN_SIV, &[b"x"]));
     }

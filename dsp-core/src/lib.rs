@@ -137,11 +137,12 @@ mod math;
 mod modulator;
 
 pub use config::{
-    Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Phy, Profile, Schedule, DEFAULT_LEVEL_DBFS,
-    MAX_LEVEL_DBFS, MIN_LEVEL_DBFS,
+    Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Phy, Profile, Schedule,
+    DEFAULT_LEVEL_DBFS, MAX_LEVEL_DBFS, MIN_LEVEL_DBFS,
 };
 pub use detector::{
-    Detection, Detector, DetectorStats, DEFAULT_SYNC_THRESHOLD, MAX_SYNC_THRESHOLD, MIN_SYNC_THRESHOLD,
+    Detection, Detector, DetectorStats, DEFAULT_SYNC_THRESHOLD, MAX_SYNC_THRESHOLD,
+    MIN_SYNC_THRESHOLD,
 };
 pub use embedder::Embedder;
 pub use error::{ConfigError, ProcessError};

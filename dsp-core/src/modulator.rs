@@ -119,6 +119,10 @@ pub(crate) fn envelope(pos: u64, len: u64, ramp: u64) -> f32 {
     } else {
         return 1.0;
     };
+    if i == 0 {
+        // Exactly silent at the ends, whatever the sine polynomial's last bit.
+        return 0.0;
+    }
     // 0.5 − 0.5 cos(π i / ramp)
     let turns = ((i << 31) / ramp.max(1)) as u32;
     0.5 - 0.5 * cos_turns(turns)

@@ -446,8 +446,13 @@ fn changes_take_effect_at_the_next_burst_without_a_click() {
         }
     }
     // The burst under way kept its level to the end...
-    let tail_peak = x[130_000..143_000].iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    assert!((tail_peak - level_at_change).abs() < 1e-4, "{tail_peak} vs {level_at_change}");
+    let tail_peak = x[130_000..143_000]
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(
+        (tail_peak - level_at_change).abs() < 1e-4,
+        "{tail_peak} vs {level_at_change}"
+    );
     // ... and nothing clicked: the residual is as clean as ever.
     let total = band_power(&x, rate, 0.0, 24_000.0);
     let audible = band_power(&x, rate, 0.0, 19_000.0);
@@ -455,13 +460,27 @@ fn changes_take_effect_at_the_next_burst_without_a_click() {
     // A monitor sees: old ID for bursts 0 and 1, then the new ID from the
     // boundary (counter restarting at 0), then nothing for the old key.
     let found = detect(&detect_config(Profile::Ultrasonic, rate, 1, KEY), &x);
-    let summary: Vec<(bool, u64, Option<u16>)> = found.iter().map(|d| (d.id == new_id, d.start_sample, d.counter)).collect();
+    let summary: Vec<(bool, u64, Option<u16>)> = found
+        .iter()
+        .map(|d| (d.id == new_id, d.start_sample, d.counter))
+        .collect();
     assert_eq!(summary[0], (false, 0, Some(0)));
     assert_eq!(summary[1].0, false);
     assert_eq!(summary[1].2, Some(1));
     assert!(summary[2].0 && summary[2].2 == Some(0), "{summary:?}");
-    assert!(summary[2].1.abs_diff(143_688) <= 48, "new schedule starts at the boundary: {summary:?}");
-    assert!(summary.iter().all(|s| s.1 < 400_000 + 47_688), "{summary:?}");
+    assert!(
+        summary[2].1.abs_diff(143_688) <= 48,
+        "new schedule starts at the boundary: {summary:?}"
+    );
+    assert!(
+        summary.iter().all(|s| s.1 < 400_000 + 47_688),
+        "{summary:?}"
+    );
     let with_new_key = detect(&detect_config(Profile::Ultrasonic, rate, 1, OTHER_KEY), &x);
-    assert!(!with_new_key.is_empty() && with_new_key.iter().all(|d| d.id == new_id && d.start_sample + 48 >= 400_000));
+    assert!(
+        !with_new_key.is_empty()
+            && with_new_key
+                .iter()
+                .all(|d| d.id == new_id && d.start_sample + 48 >= 400_000)
+    );
 }

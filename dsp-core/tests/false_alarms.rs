@@ -35,7 +35,11 @@ fn material(source: Source, rate: u32, n: usize, seed: u64) -> Vec<f32> {
     match source {
         Source::Plain(kind) => synth::generate(kind, rate, n, seed),
         Source::OtherKey => {
-            let kind = if seed % 2 == 0 { Kind::Music } else { Kind::PinkNoise };
+            let kind = if seed % 2 == 0 {
+                Kind::Music
+            } else {
+                Kind::PinkNoise
+            };
             let mut x = synth::generate(kind, rate, n, seed);
             let id = Id::new(&seed.to_le_bytes()).unwrap();
             let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, id, OTHER_KEY);
@@ -58,14 +62,19 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
         .enumerate()
         .flat_map(|(i, s)| {
             let rate = if i % 2 == 0 { 48_000 } else { 44_100 };
-            [(s, Profile::Ultrasonic, rate), (s, Profile::NearUltrasonic, rate)]
+            [
+                (s, Profile::Ultrasonic, rate),
+                (s, Profile::NearUltrasonic, rate),
+            ]
         })
         .collect();
     let seconds = AtomicU64::new(0);
     let sync_hits = AtomicU64::new(0);
     let mac_checks = AtomicU64::new(0);
     let next = AtomicU64::new(0);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     let events: Vec<String> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -80,8 +89,10 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
                         let block = rate as usize * BLOCK_SECONDS;
                         for b in 0..MINUTES_PER_RUN * 60 / BLOCK_SECONDS {
                             let x = material(source, rate, block, (i * 1000 + b) as u64);
-                            det.process((b * block) as u64, &x, |d| events.push(format!("{source:?} {profile} {rate}: {d}")))
-                                .unwrap();
+                            det.process((b * block) as u64, &x, |d| {
+                                events.push(format!("{source:?} {profile} {rate}: {d}"))
+                            })
+                            .unwrap();
                         }
                         det.finish(|d| events.push(format!("{source:?} {profile} {rate}: {d}")));
                         seconds.fetch_add((MINUTES_PER_RUN * 60) as u64, Ordering::Relaxed);
@@ -92,7 +103,10 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
     let hours = seconds.load(Ordering::Relaxed) as f64 / 3600.0;
     println!(

@@ -18,7 +18,9 @@ use serde_json::{json, Value};
 use testkit::synth::{self, Kind};
 
 /// The public test key of the vectors (never use it for real content).
-const VECTOR_KEY: [u8; 16] = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f];
+const VECTOR_KEY: [u8; 16] = [
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+];
 const OTHER_KEY: [u8; 16] = [0xF0; 16];
 const CONTRACT: &str = "d8da6bf26964af9d7eed9e03e53415d37aa96045";
 const TRANSACTION: &str = "00000000075bcd15";
@@ -43,7 +45,10 @@ struct Mark {
 }
 
 fn interval(every_ms: u32, offset_ms: u32) -> Schedule {
-    Schedule::Interval { every_ms, offset_ms }
+    Schedule::Interval {
+        every_ms,
+        offset_ms,
+    }
 }
 
 fn marked(id: &'static str, schedule: Schedule, bursts: u64) -> Option<Mark> {
@@ -69,7 +74,8 @@ fn frames(v: &Vector) -> usize {
         None => (v.seconds * v.rate as f32) as usize,
         Some(m) => {
             let cfg = embed_config(v, m);
-            let last_end = common::nth_start(&cfg, m.bursts - 1) + Embedder::new(&cfg).unwrap().burst_samples();
+            let last_end = common::nth_start(&cfg, m.bursts - 1)
+                + Embedder::new(&cfg).unwrap().burst_samples();
             // Back-to-back bursts never pause, so such a file ends with its last burst.
             let tail = match m.schedule {
                 Schedule::BackToBack { .. } => 0,
@@ -92,19 +98,123 @@ fn vectors() -> Vec<Vector> {
         mark,
     };
     vec![
-        v("ultrasonic-44100-speech", Ultrasonic, 44_100, 1, Kind::Speech, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("ultrasonic-48000-music-stereo", Ultrasonic, 48_000, 2, Kind::Music, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("ultrasonic-48000-short-id", Ultrasonic, 48_000, 1, Kind::PinkNoise, 3.0, marked(TRANSACTION, interval(1000, 100), 2)),
-        v("ultrasonic-88200-music", Ultrasonic, 88_200, 1, Kind::Music, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("ultrasonic-96000-music", Ultrasonic, 96_000, 1, Kind::Music, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("near-ultrasonic-44100-music", NearUltrasonic, 44_100, 1, Kind::Music, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("near-ultrasonic-48000-speech", NearUltrasonic, 48_000, 1, Kind::Speech, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("near-ultrasonic-96000-music", NearUltrasonic, 96_000, 1, Kind::Music, 3.0, marked(CONTRACT, interval(1400, 200), 2)),
-        v("ultrasonic-wide-48000-music", UltrasonicWide, 48_000, 1, Kind::Music, 3.0, marked(CONTRACT, interval(1000, 200), 2)),
-        v("ultrasonic-wide-88200-music", UltrasonicWide, 88_200, 1, Kind::Music, 1.46, marked(CONTRACT, Schedule::BackToBack { offset_ms: 50 }, 10)),
-        v("ultrasonic-wide-96000-music", UltrasonicWide, 96_000, 1, Kind::Music, 1.46, marked(CONTRACT, Schedule::BackToBack { offset_ms: 50 }, 10)),
-        v("unmarked-48000-music", Ultrasonic, 48_000, 1, Kind::Music, 8.0, None),
-        v("unmarked-44100-speech", Ultrasonic, 44_100, 1, Kind::Speech, 3.0, None),
+        v(
+            "ultrasonic-44100-speech",
+            Ultrasonic,
+            44_100,
+            1,
+            Kind::Speech,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "ultrasonic-48000-music-stereo",
+            Ultrasonic,
+            48_000,
+            2,
+            Kind::Music,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "ultrasonic-48000-short-id",
+            Ultrasonic,
+            48_000,
+            1,
+            Kind::PinkNoise,
+            3.0,
+            marked(TRANSACTION, interval(1000, 100), 2),
+        ),
+        v(
+            "ultrasonic-88200-music",
+            Ultrasonic,
+            88_200,
+            1,
+            Kind::Music,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "ultrasonic-96000-music",
+            Ultrasonic,
+            96_000,
+            1,
+            Kind::Music,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "near-ultrasonic-44100-music",
+            NearUltrasonic,
+            44_100,
+            1,
+            Kind::Music,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "near-ultrasonic-48000-speech",
+            NearUltrasonic,
+            48_000,
+            1,
+            Kind::Speech,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "near-ultrasonic-96000-music",
+            NearUltrasonic,
+            96_000,
+            1,
+            Kind::Music,
+            3.0,
+            marked(CONTRACT, interval(1400, 200), 2),
+        ),
+        v(
+            "ultrasonic-wide-48000-music",
+            UltrasonicWide,
+            48_000,
+            1,
+            Kind::Music,
+            3.0,
+            marked(CONTRACT, interval(1000, 200), 2),
+        ),
+        v(
+            "ultrasonic-wide-88200-music",
+            UltrasonicWide,
+            88_200,
+            1,
+            Kind::Music,
+            1.46,
+            marked(CONTRACT, Schedule::BackToBack { offset_ms: 50 }, 10),
+        ),
+        v(
+            "ultrasonic-wide-96000-music",
+            UltrasonicWide,
+            96_000,
+            1,
+            Kind::Music,
+            1.46,
+            marked(CONTRACT, Schedule::BackToBack { offset_ms: 50 }, 10),
+        ),
+        v(
+            "unmarked-48000-music",
+            Ultrasonic,
+            48_000,
+            1,
+            Kind::Music,
+            8.0,
+            None,
+        ),
+        v(
+            "unmarked-44100-speech",
+            Ultrasonic,
+            44_100,
+            1,
+            Kind::Speech,
+            3.0,
+            None,
+        ),
         v(
             "other-key-48000-music",
             Ultrasonic,
@@ -131,18 +241,26 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// The WAV bytes and the expected-events JSON of one vector.
 fn generate(v: &Vector) -> (Vec<u8>, String) {
     let frames = frames(v);
-    let seed = v.name.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let seed = v
+        .name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
     let mono = synth::generate(v.kind, v.rate, frames, seed);
     let mut x: Vec<f32> = mono
         .iter()
         .enumerate()
-        .flat_map(|(i, &s)| (0..v.channels).map(move |c| if c == 0 { s } else { 0.8 * mono_echo(s, i) }))
+        .flat_map(|(i, &s)| {
+            (0..v.channels).map(move |c| if c == 0 { s } else { 0.8 * mono_echo(s, i) })
+        })
         .collect();
     let mut expected = Vec::new();
     let mut manifest = json!({
@@ -157,9 +275,16 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
         let cfg = embed_config(v, m);
         let mut e = Embedder::new(&cfg).unwrap();
         let burst = e.burst_samples();
-        for (counter, start) in common::schedule_starts(&cfg, frames as u64).into_iter().enumerate() {
+        for (counter, start) in common::schedule_starts(&cfg, frames as u64)
+            .into_iter()
+            .enumerate()
+        {
             // Vectors hold whole bursts only: a cut one may or may not decode.
-            assert!(start + burst <= frames as u64, "{}: burst at {start} is cut", v.name);
+            assert!(
+                start + burst <= frames as u64,
+                "{}: burst at {start} is cut",
+                v.name
+            );
             if m.key == VECTOR_KEY {
                 expected.push(json!({ "id": m.id, "counter": counter, "start_sample": start }));
             }
@@ -178,7 +303,10 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
     }
     manifest["detect_with_key"] = json!(hex(&VECTOR_KEY));
     manifest["expected"] = Value::Array(expected);
-    let pcm: Vec<i16> = x.iter().map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect();
+    let pcm: Vec<i16> = x
+        .iter()
+        .map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .collect();
     let wav = testkit::wav::i16_to_bytes(&pcm, v.rate, v.channels).unwrap();
     (wav, serde_json::to_string_pretty(&manifest).unwrap() + "\n")
 }
@@ -223,25 +351,44 @@ fn regeneration_is_bit_identical() {
 fn every_vector_gives_exactly_its_expected_events() {
     let mut checked = 0;
     for v in vectors() {
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(dir().join(format!("{}.json", v.name))).unwrap()).unwrap();
-        let (pcm, rate, channels) = testkit::wav::read_i16(&dir().join(format!("{}.wav", v.name))).unwrap();
-        let mut cfg = DetectConfig::new(Key::from_bytes(unhex(json["detect_with_key"].as_str().unwrap()).try_into().unwrap()));
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir().join(format!("{}.json", v.name))).unwrap(),
+        )
+        .unwrap();
+        let (pcm, rate, channels) =
+            testkit::wav::read_i16(&dir().join(format!("{}.wav", v.name))).unwrap();
+        let mut cfg = DetectConfig::new(Key::from_bytes(
+            unhex(json["detect_with_key"].as_str().unwrap())
+                .try_into()
+                .unwrap(),
+        ));
         cfg.profile = Profile::from_name(json["profile"].as_str().unwrap()).unwrap();
         cfg.sample_rate = rate;
         cfg.channels = channels;
         let mut det = Detector::new(&cfg).unwrap();
         let mut found = Vec::new();
         for (i, block) in pcm.chunks(1000 * channels as usize).enumerate() {
-            det.process(i as u64 * 1000, block, |d| found.push(*d)).unwrap();
+            det.process(i as u64 * 1000, block, |d| found.push(*d))
+                .unwrap();
         }
         det.finish(|d| found.push(*d));
         let expected = json["expected"].as_array().unwrap();
         assert_eq!(found.len(), expected.len(), "{}: {found:?}", v.name);
         for (d, e) in found.iter().zip(expected) {
             assert_eq!(d.id.to_string(), e["id"].as_str().unwrap(), "{}", v.name);
-            assert_eq!(d.counter.map(u64::from), e["counter"].as_u64(), "{}", v.name);
+            assert_eq!(
+                d.counter.map(u64::from),
+                e["counter"].as_u64(),
+                "{}",
+                v.name
+            );
             let start = e["start_sample"].as_u64().unwrap();
-            assert!(d.start_sample.abs_diff(start) <= rate as u64 / 1000, "{}: {} vs {start}", v.name, d.start_sample);
+            assert!(
+                d.start_sample.abs_diff(start) <= rate as u64 / 1000,
+                "{}: {} vs {start}",
+                v.name,
+                d.start_sample
+            );
         }
         checked += 1;
     }

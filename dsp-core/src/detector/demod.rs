@@ -53,6 +53,8 @@ pub(crate) struct Estimate {
     pub amplitude: f32,
     /// Its variance about that mean (noise + ISI).
     pub noise: f32,
+    /// Pilot and scrambling variant (burst counter mod 4).
+    pub variant: usize,
 }
 
 impl Estimate {
@@ -149,9 +151,11 @@ impl Demod {
             for g in (FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS).step_by(PREAMBLE_GROUP) {
                 let mut acc = Complex::ZERO;
                 for k in g..g + PREAMBLE_GROUP {
-                    acc += self
-                        .aligned(ring, &trial, k)
-                        .scale(known_value(keys, SymbolRole::Preamble(k)));
+                    acc += self.aligned(ring, &trial, k).scale(known_value(
+                        keys,
+                        est.variant,
+                        SymbolRole::Preamble(k),
+                    ));
                 }
                 total += acc.norm_sqr();
             }
@@ -167,7 +171,9 @@ impl Demod {
     }
 
     /// Estimate the residual carrier offset and the phase from known symbols,
-    /// searching ±`span_bins` sync bins (bin = symbol rate / 128).
+    /// searching ±`span_bins` sync bins (bin = symbol rate / 128). Returns
+    /// the coherent energy of the known symbols at the offset found: with the
+    /// right variant the pilots add to it, with a wrong one they do not.
     pub fn fit(
         &self,
         ring: &Ring,
@@ -175,15 +181,17 @@ impl Demod {
         class: FrameClass,
         est: &mut Estimate,
         span_bins: f32,
-    ) {
+    ) -> f32 {
         let mut groups = [(Complex::ZERO, 0.0f32); MAX_GROUPS];
         let mut n = 0;
         for g in (FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS).step_by(PREAMBLE_GROUP) {
             let mut acc = Complex::ZERO;
             for k in g..g + PREAMBLE_GROUP {
-                acc += self
-                    .aligned(ring, est, k)
-                    .scale(known_value(keys, SymbolRole::Preamble(k)));
+                acc += self.aligned(ring, est, k).scale(known_value(
+                    keys,
+                    est.variant,
+                    SymbolRole::Preamble(k),
+                ));
             }
             groups[n] = (acc, g as f32 + (PREAMBLE_GROUP as f32 - 1.0) / 2.0);
             n += 1;
@@ -192,9 +200,11 @@ impl Demod {
             let mut acc = Complex::ZERO;
             for i in 0..PILOTS_PER_GROUP {
                 let k = class.pilot_symbol_index(g, i);
-                acc += self
-                    .aligned(ring, est, k)
-                    .scale(known_value(keys, SymbolRole::Pilot(g, i)));
+                acc += self.aligned(ring, est, k).scale(known_value(
+                    keys,
+                    est.variant,
+                    SymbolRole::Pilot(g, i),
+                ));
             }
             groups[n] = (acc, class.pilot_symbol_index(g, 0) as f32 + 0.5);
             n += 1;
@@ -231,10 +241,11 @@ impl Demod {
             0.0
         };
         let nu = (best.0 as f32 + frac) * step;
-        let (_, acc) = power(nu);
+        let (energy, acc) = power(nu);
         // A residual rotation of ν cycles per symbol is ν·Rs Hz more carrier offset.
         est.freq_hz += nu * self.fb / self.sps;
         est.phase = acc.arg();
+        energy
     }
 
     /// Amplitude and noise from the known symbols, with `est`'s phase removed.
@@ -248,14 +259,14 @@ impl Demod {
         };
         for k in FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS {
             let v = (self.aligned(ring, est, k) * derot).re
-                * known_value(keys, SymbolRole::Preamble(k));
+                * known_value(keys, est.variant, SymbolRole::Preamble(k));
             add(v);
         }
         for g in 0..class.pilot_groups() {
             for i in 0..PILOTS_PER_GROUP {
                 let k = class.pilot_symbol_index(g, i);
                 let v = (self.aligned(ring, est, k) * derot).re
-                    * known_value(keys, SymbolRole::Pilot(g, i));
+                    * known_value(keys, est.variant, SymbolRole::Pilot(g, i));
                 add(v);
             }
         }
@@ -283,8 +294,8 @@ impl Demod {
 }
 
 /// ±1 of a known symbol.
-fn known_value(keys: &KeySchedule, role: SymbolRole) -> f32 {
-    1.0 - 2.0 * known_bit(keys, role).unwrap_or(0) as f32
+fn known_value(keys: &KeySchedule, variant: usize, role: SymbolRole) -> f32 {
+    1.0 - 2.0 * known_bit(keys, variant, role).unwrap_or(0) as f32
 }
 
 /// x − round(x): keeps phase arguments small.

@@ -35,7 +35,7 @@ use crate::config::{check_channels, DetectConfig, Id, Phy, Profile};
 use crate::error::{ConfigError, ProcessError};
 use crate::fec::{interleaved_position, Viterbi};
 use crate::frame::{open_a, open_b, BlockA, BlockB, B_BYTES, MAX_A_BYTES};
-use crate::key::KeySchedule;
+use crate::key::{KeySchedule, VARIANTS};
 use crate::layout::{FrameClass, B_CODED, MAX_A_CODED, MAX_DATA_SYMBOLS};
 use crate::math::power_to_db;
 use crate::sample::Sample;
@@ -402,6 +402,7 @@ impl Detector {
             phase: 0.0,
             amplitude: 0.0,
             noise: 0.0,
+            variant: 0,
         };
         self.demod.refine_timing(&self.ring, &self.keys, &mut first);
         let mut looked_like_signal = false;
@@ -409,9 +410,20 @@ impl Detector {
         self.short_a.iter_mut().for_each(|v| *v = 0.0);
         self.long_a.iter_mut().for_each(|v| *v = 0.0);
         for class in [FrameClass::Long, FrameClass::Short] {
+            // The variant whose pilots add most coherent energy is the
+            // burst's (counter mod 4).
             let mut est = first;
-            self.demod
-                .fit(&self.ring, &self.keys, class, &mut est, 1.25);
+            let mut best_energy = f32::NEG_INFINITY;
+            for variant in 0..VARIANTS {
+                let mut trial = Estimate { variant, ..first };
+                let energy = self
+                    .demod
+                    .fit(&self.ring, &self.keys, class, &mut trial, 1.25);
+                if energy > best_energy {
+                    best_energy = energy;
+                    est = trial;
+                }
+            }
             self.demod
                 .fit(&self.ring, &self.keys, class, &mut est, 0.25);
             self.demod.measure(&self.ring, &self.keys, class, &mut est);
@@ -428,12 +440,7 @@ impl Detector {
                 best = Some(est);
             }
             let n = class.data_symbols();
-            self.demod.soft_bits(&self.ring, &est, &mut self.soft[..n]);
-            for (j, v) in self.soft[..n].iter_mut().enumerate() {
-                if self.keys.scramble_bit(j) == 1 {
-                    *v = -*v;
-                }
-            }
+            self.soft_bits(&est, n);
             let n_a = class.a_coded();
             let a = match class {
                 FrameClass::Short => &mut self.short_a[..],
@@ -444,7 +451,7 @@ impl Detector {
             }
             self.scratch[..n_a].copy_from_slice(&a[..n_a]);
             if let Some((id, mac, corrected)) = self.decode_a(class, n_a) {
-                let (counter, corrected_b) = self.decode_b(&mac);
+                let (counter, corrected_b) = self.decode_b(&mac, est.variant);
                 let r = self.reception(&est);
                 let det = Detection {
                     id,
@@ -552,33 +559,39 @@ impl Detector {
         Some((id, mac, decoded.corrected_bits))
     }
 
-    /// Block B from `soft` (already descrambled) for a verified MAC.
-    fn decode_b(&mut self, mac: &[u8; 4]) -> (Option<u16>, u16) {
+    /// LLRs of data symbols `0..n` into `soft`, descrambled with the burst's variant.
+    fn soft_bits(&mut self, est: &Estimate, n: usize) {
+        self.demod.soft_bits(&self.ring, est, &mut self.soft[..n]);
+        for (j, v) in self.soft[..n].iter_mut().enumerate() {
+            if self.keys.scramble_bit(est.variant, j) == 1 {
+                *v = -*v;
+            }
+        }
+    }
+
+    /// Block B from `soft` for a verified MAC. The counter must also agree
+    /// with the variant the pilots showed (counter mod 4).
+    fn decode_b(&mut self, mac: &[u8; 4], variant: usize) -> (Option<u16>, u16) {
         let mut llr = [0.0f32; B_CODED];
         for (i, v) in llr.iter_mut().enumerate() {
             *v = self.soft[interleaved_position(i, B_CODED)];
         }
         let mut bytes = [0u8; B_BYTES];
-        match self.viterbi.decode(&llr, &mut bytes) {
-            Some(d) => match open_b(&self.keys, mac, &BlockB::new_unchecked(&bytes[..])) {
-                Ok(counter) => (Some(counter), d.corrected_bits),
-                Err(_) => (None, 0),
-            },
-            None => (None, 0),
+        let Some(d) = self.viterbi.decode(&llr, &mut bytes) else {
+            return (None, 0);
+        };
+        match open_b(&self.keys, mac, &BlockB::new_unchecked(&bytes[..])) {
+            Ok(counter) if counter as usize % VARIANTS == variant => {
+                (Some(counter), d.corrected_bits)
+            }
+            _ => (None, 0),
         }
     }
 
-    /// Block B of the current burst after a combined decode: re-derive its
-    /// soft bits with this burst's estimate.
+    /// Block B of the current burst after a combined decode.
     fn decode_b_for(&mut self, est: &Estimate, mac: &[u8; 4]) -> (Option<u16>, u16) {
-        self.demod
-            .soft_bits(&self.ring, est, &mut self.soft[..B_CODED]);
-        for (j, v) in self.soft[..B_CODED].iter_mut().enumerate() {
-            if self.keys.scramble_bit(j) == 1 {
-                *v = -*v;
-            }
-        }
-        self.decode_b(mac)
+        self.soft_bits(est, B_CODED);
+        self.decode_b(mac, est.variant)
     }
 
     fn reception(&self, est: &Estimate) -> Reception {

@@ -99,7 +99,7 @@ impl Sync {
         let len = ((PREAMBLE_SYMBOLS as f32 * sps) as usize).min(MAX_REFERENCE);
         let d = |k: usize| -> i8 {
             if k < PREAMBLE_SYMBOLS {
-                let bit = known_bit(keys, SymbolRole::Preamble(k)).unwrap_or(0);
+                let bit = known_bit(keys, 0, SymbolRole::Preamble(k)).unwrap_or(0);
                 1 - 2 * bit as i8
             } else {
                 0

@@ -54,7 +54,10 @@ pub fn nth_start(config: &EmbedConfig, k: u64) -> u64 {
     let burst = Embedder::new(config).unwrap().burst_samples();
     let fs = config.sample_rate as u64;
     let (every, offset) = match config.schedule {
-        Schedule::Interval { every_ms, offset_ms } => (every_ms as u64 * fs / 1000, offset_ms as u64 * fs / 1000),
+        Schedule::Interval {
+            every_ms,
+            offset_ms,
+        } => (every_ms as u64 * fs / 1000, offset_ms as u64 * fs / 1000),
         Schedule::BackToBack { offset_ms } => (burst, offset_ms as u64 * fs / 1000),
     };
     offset + k * every
@@ -62,7 +65,10 @@ pub fn nth_start(config: &EmbedConfig, k: u64) -> u64 {
 
 /// Starts of the bursts that begin within `len` samples (the last may be cut).
 pub fn schedule_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
-    (0..).map(|k| nth_start(config, k)).take_while(|&s| s < len).collect()
+    (0..)
+        .map(|k| nth_start(config, k))
+        .take_while(|&s| s < len)
+        .collect()
 }
 
 /// How many bursts fit whole in `len` samples.
