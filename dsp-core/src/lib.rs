@@ -81,10 +81,47 @@
 //!   (SIV): 220 or 412 coded bits. Block A is identical in every burst of
 //!   one ID, which is what makes soft combining possible.
 //!
+//! Pilots, tail and scrambling come in four keyed variants, chosen by the
+//! burst counter mod 4. A room's echo of a burst (or any interference that
+//! repeats with the signal) then differs from burst to burst, so combining
+//! averages it out instead of adding it up; the detector recognises the
+//! variant from the pilots, and a decoded counter must agree with it.
+//!
 //! **Keys.** One 128-bit key; preamble, pilots, scrambling, encryption, MAC
 //! and counter check all derive from it with SipHash-2-4 (the `siphasher`
 //! crate) and a domain byte (`key.rs`). Without the key nobody can find the
 //! preamble, read the ID or make a mark that verifies.
+//!
+//! ## Writing a compatible embedder or decoder
+//!
+//! Everything needed, in the order the embedder applies it (`K` = the key;
+//! PRF = SipHash-2-4 keyed with `K` over `domain byte ‖ input`, see `key.rs`):
+//!
+//! 1. **Block A** (`frame.rs`): plaintext = `(0 << 5 | len)` ‖ ID ‖ zeros to 8
+//!    or 20 ID bytes; MAC = low 32 bits of PRF(0x04, plaintext), little-endian;
+//!    ciphertext = plaintext XOR PRF(0x05, MAC ‖ i) (i = 0, 1, 2; each output
+//!    as 8 little-endian bytes); block A = ciphertext ‖ MAC (13 or 25 bytes).
+//! 2. **Block B**: counter `c` (u16, burst index mod 2^16) XOR low 16 bits of
+//!    PRF(0x06, MAC), then low 16 bits of PRF(0x07, MAC ‖ c as u16 LE); both LE.
+//! 3. **Code** each block separately (`fec.rs`): bytes MSB first, then six zero
+//!    bits; K = 7 encoder with register `(s << 1 | u) & 0x7F` (u = newest bit in
+//!    bit 0), outputs parity(reg & 0o171) then parity(reg & 0o133).
+//! 4. **Interleave**: coded bit `i` of an `n`-bit block goes to position
+//!    `37·i mod n`; block B fills data positions 0..76, block A 76.. .
+//! 5. **Scramble**: data bit `j` XOR bit `j mod 64` of PRF(0x03, `v ‖ j / 64`),
+//!    `v` = counter mod 4.
+//! 6. **Place** (`layout.rs`): 64 preamble bits (bit `i` of PRF(0x01)), then
+//!    groups of 32 data bits each followed by 2 pilot bits, then 12 tail bits;
+//!    pilot `i` of group `g` is known bit `2g + i`, tail bit `t` is known bit
+//!    `32 + t`, known bit `b` = bit `b mod 64` of PRF(0x02, `v ‖ b / 64`).
+//! 7. **Modulate** (`modulator.rs`): `d_k = 1 − 2·bit_k`, `a_k = d_k·d_{k−1}`
+//!    (`d_{−1} = 1`), CPM with h = 1/2 and the 4RC phase pulse; symbol `k`
+//!    starts at sample `k·fs/R` after the burst start (exact rational
+//!    arithmetic), carrier phase 0 at the burst start; mark =
+//!    `A·env·sin(2π f_c t + θ(t))` with raised-cosine ramps of 12 symbols.
+//!
+//! A decoder undoes the steps; the bundled [`Detector`] is one way (see below).
+//! `test-vectors/` holds files with their expected events to check against.
 //!
 //! ## The detector, top down
 //!

@@ -465,7 +465,7 @@ fn changes_take_effect_at_the_next_burst_without_a_click() {
         .map(|d| (d.id == new_id, d.start_sample, d.counter))
         .collect();
     assert_eq!(summary[0], (false, 0, Some(0)));
-    assert_eq!(summary[1].0, false);
+    assert!(!summary[1].0);
     assert_eq!(summary[1].2, Some(1));
     assert!(summary[2].0 && summary[2].2 == Some(0), "{summary:?}");
     assert!(

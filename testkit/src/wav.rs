@@ -41,7 +41,9 @@ mod tests {
 
     #[test]
     fn round_trip_through_bytes() {
-        let x: Vec<i16> = (0..1000).map(|i| (i * 37 % 65_536 - 32_768) as i16).collect();
+        let x: Vec<i16> = (0..1000)
+            .map(|i| (i * 37 % 65_536 - 32_768) as i16)
+            .collect();
         let bytes = i16_to_bytes(&x, 48_000, 2).unwrap();
         let dir = std::env::temp_dir().join(format!("testkit-wav-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -2,6 +2,12 @@
 //! installs what it needs (Debian packages, rustup targets, cargo tools), so
 //! each works on a fresh Debian/Ubuntu machine with nothing but cargo.
 
+mod capi;
+mod evidence;
+mod pi;
+mod profile;
+mod qemu;
+mod reference;
 mod setup;
 mod sh;
 
@@ -12,6 +18,14 @@ usage: cargo xtask <command>
 
   demo        mark the bundled audio, detect it, show the events (the main job)
   test        install prerequisites and run every check CI runs
+  qemu        the firmware on QEMU's Cortex-M4F and Cortex-M7 boards, checked
+              against the host, and the budget table (--bless: rewrite
+              firmware/expected/selftest.out from the host; --profile:
+              where the embedder's and detector's instructions go)
+  pi          the engine on ARM Linux (aarch64, armv7) under qemu-user
+  bench       every Criterion benchmark (embed and detect throughput)
+  robustness  the robustness suite with real codecs (--quick: the CI subset)
+  report      benches + full robustness suite + false-alarm hours → docs/REPORT.md
   vectors     regenerate test-vectors/ (after a deliberate format change)
   setup       only install prerequisites
 ";
@@ -22,6 +36,12 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("vectors") => vectors(),
+        Some("bench") => setup::install(setup::Needs::ALL).and_then(|()| evidence::bench()),
+        Some("robustness") => setup::install(setup::Needs::ALL)
+            .and_then(|()| evidence::robustness(args.iter().any(|a| a == "--quick"))),
+        Some("report") => setup::install(setup::Needs::ALL).and_then(|()| evidence::report()),
+        Some("qemu") => setup::install(setup::Needs::FIRMWARE).and_then(|()| qemu::run(&args[1..])),
+        Some("pi") => setup::install(setup::Needs::PI).and_then(|()| pi::run()),
         Some("setup") => setup::install(setup::Needs::ALL),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -40,7 +60,15 @@ fn main() -> ExitCode {
 
 fn demo(args: &[String]) -> Result<(), String> {
     setup::install(setup::Needs::DEMO)?;
-    let mut cmd = vec!["run", "--release", "--quiet", "--package", "hushmark", "--", "demo"];
+    let mut cmd = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "hushmark",
+        "--",
+        "demo",
+    ];
     cmd.extend(args.iter().map(String::as_str));
     sh::cargo(&cmd)
 }
@@ -50,7 +78,14 @@ fn test(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
     sh::step("clippy", || {
-        sh::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+        sh::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
     })?;
     sh::step("dsp-core for thumbv7em-none-eabihf", || {
         sh::cargo(&[
@@ -71,6 +106,9 @@ fn test(args: &[String]) -> Result<(), String> {
         }
         sh::cargo(&a)
     })?;
+    evidence::quick_checks()?;
+    qemu::run(&[])?;
+    pi::run()?;
     println!("\nall checks passed");
     Ok(())
 }
@@ -78,7 +116,14 @@ fn test(args: &[String]) -> Result<(), String> {
 fn vectors() -> Result<(), String> {
     sh::step("regenerate test vectors", || {
         sh::cargo_env(
-            &["test", "--package", "dsp-core", "--test", "vectors", "regeneration"],
+            &[
+                "test",
+                "--package",
+                "dsp-core",
+                "--test",
+                "vectors",
+                "regeneration",
+            ],
             &[("HUSHMARK_WRITE_VECTORS", "1")],
         )
     })?;

@@ -17,12 +17,60 @@ pub struct Needs {
 }
 
 /// Building and running the host program.
-const HOST_PACKAGES: &[&str] = &["build-essential", "pkg-config", "libasound2-dev", "libpulse-dev"];
+const HOST_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libasound2-dev",
+    "libpulse-dev",
+];
+
+/// The firmware under `qemu-system-arm` and the C API for Cortex-M.
+const FIRMWARE_PACKAGES: &[&str] = &[
+    "build-essential",
+    "qemu-system-arm",
+    "gcc-arm-none-eabi",
+    "binutils-arm-none-eabi",
+    "libnewlib-arm-none-eabi",
+];
+
+/// ARM Linux cross builds run under `qemu-user`; the host program for
+/// aarch64 links the arm64 ALSA and PulseAudio libraries (Debian multiarch:
+/// a package named `name:arch` adds its architecture first).
+const PI_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "qemu-user",
+    "gcc-aarch64-linux-gnu",
+    "gcc-arm-linux-gnueabihf",
+    "libc6-dev-arm64-cross",
+    "libc6-dev-armhf-cross",
+    "libasound2-dev:arm64",
+    "libpulse-dev:arm64",
+];
+
+/// Decodes the firmware's defmt logs.
+const DEFMT_PRINT: (&str, &str) = ("defmt-print", "defmt-print@1.2.0");
 
 impl Needs {
     pub const DEMO: Needs = Needs {
         packages: HOST_PACKAGES,
         targets: &[],
+        components: &[],
+        tools: &[],
+    };
+
+    /// `cargo xtask qemu`.
+    pub const FIRMWARE: Needs = Needs {
+        packages: FIRMWARE_PACKAGES,
+        targets: &["thumbv7em-none-eabihf"],
+        components: &["rustfmt", "clippy"],
+        tools: &[DEFMT_PRINT],
+    };
+
+    /// `cargo xtask pi`.
+    pub const PI: Needs = Needs {
+        packages: PI_PACKAGES,
+        targets: &["aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"],
         components: &[],
         tools: &[],
     };
@@ -41,6 +89,8 @@ impl Needs {
             "opus-tools",
             "vorbis-tools",
             "sox",
+            // Text in the report's PNG figures.
+            "fonts-dejavu-core",
             // Software audio devices for the live end-to-end tests.
             "pulseaudio",
             "pulseaudio-utils",
@@ -53,10 +103,17 @@ impl Needs {
             "gcc-arm-linux-gnueabihf",
             "libc6-dev-arm64-cross",
             "libc6-dev-armhf-cross",
+            "binutils-arm-none-eabi",
+            "libasound2-dev:arm64",
+            "libpulse-dev:arm64",
         ],
-        targets: &["thumbv7em-none-eabihf", "aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"],
+        targets: &[
+            "thumbv7em-none-eabihf",
+            "aarch64-unknown-linux-gnu",
+            "armv7-unknown-linux-gnueabihf",
+        ],
         components: &["rustfmt", "clippy"],
-        tools: &[],
+        tools: &[DEFMT_PRINT],
     };
 }
 
@@ -66,7 +123,9 @@ pub fn install(needs: Needs) -> Result<(), String> {
     rustup("target", needs.targets)?;
     for &(bin, krate) in needs.tools {
         if !sh::succeeds(Command::new(bin).arg("--version")) {
-            sh::step(&format!("install {krate}"), || sh::cargo(&["install", "--locked", krate]))?;
+            sh::step(&format!("install {krate}"), || {
+                sh::cargo(&["install", "--locked", krate])
+            })?;
         }
     }
     Ok(())
@@ -107,12 +166,42 @@ fn packages(wanted: &[&str]) -> Result<(), String> {
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         sh::run(&mut c)
     };
-    sh::step(&format!("install Debian packages: {}", missing.join(" ")), || {
-        apt(&["update", "-qq"])?;
-        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-        args.extend(&missing);
-        apt(&args)
-    })
+    sh::step(
+        &format!("install Debian packages: {}", missing.join(" ")),
+        || {
+            for arch in foreign_architectures(&missing) {
+                let mut c = if root {
+                    Command::new("dpkg")
+                } else {
+                    let mut c = Command::new("sudo");
+                    c.arg("dpkg");
+                    c
+                };
+                sh::run(c.args(["--add-architecture", arch]))?;
+            }
+            apt(&["update", "-qq"])?;
+            let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+            args.extend(&missing);
+            apt(&args)
+        },
+    )
+}
+
+/// Architectures named by `package:arch` entries that dpkg does not know yet.
+fn foreign_architectures<'a>(packages: &[&'a str]) -> Vec<&'a str> {
+    let known = Command::new("dpkg")
+        .arg("--print-foreign-architectures")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let mut archs: Vec<&str> = packages
+        .iter()
+        .filter_map(|p| p.split_once(':').map(|(_, arch)| arch))
+        .filter(|arch| !known.lines().any(|k| k.trim() == *arch))
+        .collect();
+    archs.sort_unstable();
+    archs.dedup();
+    archs
 }
 
 fn rustup(kind: &str, wanted: &[&str]) -> Result<(), String> {
@@ -127,7 +216,11 @@ fn rustup(kind: &str, wanted: &[&str]) -> Result<(), String> {
     let missing: Vec<&str> = wanted
         .iter()
         .copied()
-        .filter(|w| !have.lines().any(|l| l.trim() == *w || l.starts_with(&format!("{w}-"))))
+        .filter(|w| {
+            !have
+                .lines()
+                .any(|l| l.trim() == *w || l.starts_with(&format!("{w}-")))
+        })
         .collect();
     if missing.is_empty() {
         return Ok(());

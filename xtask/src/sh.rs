@@ -41,7 +41,9 @@ pub fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
 /// Run and require success.
 pub fn run(c: &mut Command) -> Result<(), String> {
     println!("$ {}", describe(c));
-    let status = c.status().map_err(|e| format!("cannot start `{}`: {e}", describe(c)))?;
+    let status = c
+        .status()
+        .map_err(|e| format!("cannot start `{}`: {e}", describe(c)))?;
     if status.success() {
         Ok(())
     } else {

@@ -1,0 +1,277 @@
+//! `evidence`: run the robustness suite, the SNR sweep, the side-effect
+//! measurements and the false-alarm scan; read Criterion's results; write
+//! `REPORT.md` and its figures. Exits 1 if any expectation fails (a wrong ID
+//! anywhere, or a treatment losing bursts it should keep).
+//!
+//! ```text
+//! evidence [--quick] [--out DIR] [--criterion DIR] [--command TEXT]
+//! ```
+//! `--quick` (CI): every treatment once, a short sweep, half an hour of false-alarm
+//! audio. Without it (`cargo xtask report`): the full matrix and ten hours.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use dsp_core::Profile;
+use evidence::report::{self, Evidence};
+use evidence::suite::{self, Cell, Material};
+use evidence::treat::Treatment;
+use evidence::{audible, bench, machine, plot};
+
+struct Args {
+    quick: bool,
+    out: PathBuf,
+    criterion: Option<PathBuf>,
+    command: String,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        quick: false,
+        out: PathBuf::from("docs"),
+        criterion: None,
+        command: "cargo xtask report".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--out" => a.out = PathBuf::from(value("--out")?),
+            "--criterion" => a.criterion = Some(PathBuf::from(value("--criterion")?)),
+            "--command" => a.command = value("--command")?,
+            "-h" | "--help" => {
+                return Err(
+                    "usage: evidence [--quick] [--out DIR] [--criterion DIR] [--command TEXT]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(a)
+}
+
+/// The cells a quick run covers: every treatment at least once, every
+/// material and profile at least once, each where it is expected to survive
+/// if it can survive anywhere.
+fn quick_cells() -> Vec<(Profile, Material, Treatment)> {
+    use Material::*;
+    use Profile::*;
+    Treatment::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let profile = match t {
+                Treatment::Aac(128) | Treatment::Mp3(_) | Treatment::Opus(_) => NearUltrasonic,
+                Treatment::GainDb(_) | Treatment::Flac => UltrasonicWide,
+                _ => Ultrasonic,
+            };
+            let material = [Music, Speech, Noise, NearSilence, HfRich][i % 5];
+            (profile, material, t)
+        })
+        .collect()
+}
+
+fn full_cells() -> Vec<(Profile, Material, Treatment)> {
+    Profile::ALL
+        .into_iter()
+        .flat_map(|p| {
+            Treatment::ALL
+                .into_iter()
+                .flat_map(move |t| Material::ALL.into_iter().map(move |m| (p, m, t)))
+        })
+        .collect()
+}
+
+/// Minimum share of bursts a cell must report. `None`: the chain removes
+/// the band (documented in the report), so only "no wrong ID" is required.
+/// Shares were set from a full run with margin; the notes say why a cell
+/// sits lower.
+fn expected_min(c: &Cell) -> Option<f32> {
+    use Material::*;
+    use Profile::*;
+    use Treatment as T;
+    let removed = match (c.profile, c.treatment) {
+        // lame low-passes at ~17 kHz at 128k; ffmpeg's AAC at 128k below 18 kHz.
+        (_, T::Mp3(128) | T::Aac(128)) => true,
+        // MP3 and Opus stop near 20 kHz: nothing of the ultrasonic bands is left.
+        (Ultrasonic | UltrasonicWide, T::Mp3(_) | T::Opus(_)) => true,
+        // Opus codes 18–19.4 kHz from band energy plus folded fine structure;
+        // under dense noise programme the mark's phase does not survive.
+        (NearUltrasonic, T::Opus(_)) => c.material == Noise,
+        _ => false,
+    };
+    if removed {
+        return None;
+    }
+    // Strong content above 18 kHz is itself noise at about −3 dB in the band.
+    let hf = c.material == HfRich;
+    Some(match c.treatment {
+        // A 200 ms cut every 3.1 s lands in about 40 % of 1 s bursts.
+        T::Cuts => 0.5,
+        // A room with as much echo as direct sound: echoes are same-band
+        // interference near the decoding threshold; combining recovers some.
+        T::Reverb(_) if hf => 0.0,
+        T::Reverb(_) => 0.2,
+        T::WhiteNoise(snr) | T::PinkNoise(snr) => match (snr < 0.0, hf || c.material == Noise) {
+            (true, true) => 0.3,
+            (true, false) => 0.7,
+            (false, true) => 0.5,
+            (false, false) => 0.8,
+        },
+        _ if hf => 0.5,
+        _ => 0.8,
+    })
+}
+
+fn check(cells: &[Cell]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for c in cells {
+        let what = format!(
+            "{} / {} / {}",
+            c.profile.name(),
+            c.material.name(),
+            c.treatment.name()
+        );
+        if let Some(e) = &c.error {
+            bad.push(format!("{what}: {e}"));
+        } else if c.wrong > 0 {
+            bad.push(format!("{what}: {} wrong IDs", c.wrong));
+        } else if let Some(min) = expected_min(c) {
+            if c.rate() < min {
+                bad.push(format!(
+                    "{what}: {}/{} found, expected at least {:.0} %",
+                    c.found,
+                    c.expected,
+                    100.0 * min
+                ));
+            }
+        }
+    }
+    bad
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("evidence: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<bool, String> {
+    let args = parse()?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let (cells, bursts, snrs, hours) = if args.quick {
+        (quick_cells(), 5, vec![-12.0, -9.0, -6.0, -3.0, 0.0], 0.5)
+    } else {
+        (
+            full_cells(),
+            10,
+            (-14..=2).map(|s| s as f32).collect::<Vec<_>>(),
+            10.0,
+        )
+    };
+    let started = std::time::Instant::now();
+    eprintln!("robustness: {} cells × {bursts} bursts", cells.len());
+    let results = suite::run_all(&cells, bursts, |c| {
+        eprintln!(
+            "  {:<16} {:<26} {:<38} {:>2}/{:<2} wrong {}{}",
+            c.profile.name(),
+            c.material.name(),
+            c.treatment.name(),
+            c.found,
+            c.expected,
+            c.wrong,
+            c.error
+                .as_deref()
+                .map(|e| format!("  ERROR {e}"))
+                .unwrap_or_default()
+        )
+    });
+    eprintln!("SNR sweep: {} points per profile", snrs.len());
+    let snr = suite::snr_sweep(&Profile::ALL, &snrs, if args.quick { 6 } else { 20 });
+    eprintln!("side effects");
+    let side_effects: Vec<_> = Profile::ALL
+        .iter()
+        .map(|&p| audible::measure(p, if args.quick { 6 } else { 20 }))
+        .collect();
+    eprintln!("false alarms: {hours} h");
+    let false_alarms = suite::false_alarms(hours);
+    let benches = args
+        .criterion
+        .as_deref()
+        .map(bench::read)
+        .unwrap_or_default();
+
+    let machine = machine::describe();
+    let ev = Evidence {
+        command: args.command.clone(),
+        machine: machine.clone(),
+        tools: [
+            ("ffmpeg", "-version"),
+            ("lame", "--version"),
+            ("opusenc", "--version"),
+            ("oggenc", "--version"),
+            ("flac", "--version"),
+            ("sox", "--version"),
+        ]
+        .iter()
+        .map(|(t, a)| machine::tool_version(t, a))
+        .collect(),
+        date: report::today(),
+        bursts_per_cell: bursts,
+        cells: results,
+        snr,
+        side_effects,
+        false_alarms,
+        bench_note: format!("Criterion (`cargo bench -p hushmark-benches`), same run, {machine}."),
+        benches,
+    };
+    plot::snr_curve(
+        &ev.snr,
+        &format!("detection rate vs in-band SNR — `{}`", args.command),
+        &args.out.join("snr_curve.png"),
+    )?;
+    if !ev.benches.is_empty() {
+        plot::cost_per_block(
+            &ev.benches,
+            &format!("cost per block size — `{}`", args.command),
+            &args.out.join("cost_per_block.png"),
+        )?;
+    }
+    let path = args.out.join("REPORT.md");
+    std::fs::write(&path, report::render(&ev)).map_err(|e| format!("{}: {e}", path.display()))?;
+
+    let mut bad = check(&ev.cells);
+    bad.extend(ev.snr.iter().filter(|p| p.wrong > 0).map(|p| {
+        format!(
+            "SNR sweep {} {} dB: {} wrong IDs",
+            p.profile.name(),
+            p.snr_db,
+            p.wrong
+        )
+    }));
+    if ev.false_alarms.events > 0 {
+        bad.push(format!(
+            "{} false events in {:.1} h",
+            ev.false_alarms.events, ev.false_alarms.hours
+        ));
+    }
+    eprintln!(
+        "wrote {} in {:.0} s: {} cells, {:.1} h false-alarm scan with {} events",
+        path.display(),
+        started.elapsed().as_secs_f64(),
+        ev.cells.len(),
+        ev.false_alarms.hours,
+        ev.false_alarms.events
+    );
+    for b in &bad {
+        eprintln!("FAILED: {b}");
+    }
+    Ok(bad.is_empty())
+}

@@ -1,0 +1,619 @@
+//! # hushmark C API
+//!
+//! For the many set-top-box firmwares written in C: `libhushmark_capi.a` and
+//! `include/hushmark.h` (generated from this file by cbindgen). Built for the
+//! host, for ARM Linux and for `thumbv7em-none-eabihf` (where it is `no_std`).
+//!
+//! * **No allocation.** [`HmEmbedder`] and [`HmDetector`] are opaque storage
+//!   of a fixed size the caller provides (a `static`, a struct member, its own
+//!   allocator); `hm_*_init` builds the engine inside it. The sizes leave
+//!   room for the engine to grow without changing the ABI; a compile-time
+//!   check fails the build if it ever outgrows them.
+//! * **Errors are codes.** Every call returns an [`HmStatus`];
+//!   [`hm_status_message`] says what it means. Values from C (profiles,
+//!   masks, lengths) arrive as integers and are checked, never trusted as
+//!   Rust enums.
+//! * **Checked use.** Storage that `hm_*_init` has not set up is refused with
+//!   `HM_STATUS_NOT_INITIALISED`, so a forgotten init is an error, not a crash.
+//! * **Why a crate of its own** rather than a feature of `dsp-core`: the
+//!   engine stays `forbid(unsafe_code)` and free of a panic handler, while
+//!   this crate owns the raw pointers, the `staticlib` and (for bare metal)
+//!   the panic handler a static library needs.
+
+#![cfg_attr(target_os = "none", no_std)]
+#![allow(clippy::missing_safety_doc)] // each function's comment says what it needs
+
+use core::ffi::{c_char, c_void};
+use core::mem::{align_of, size_of};
+
+use dsp_core::{
+    ChannelMask, ConfigError, DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key,
+    ProcessError, Profile, Sample, Schedule,
+};
+
+/// Longest transaction ID, bytes.
+pub const HM_ID_MAX_LEN: usize = 20;
+/// Key length, bytes.
+pub const HM_KEY_LEN: usize = 16;
+/// `marked_channels` / `searched_channels`: every channel of the stream.
+pub const HM_ALL_CHANNELS: u8 = 0xFF;
+/// 20.0–21.6 kHz (the default).
+pub const HM_PROFILE_ULTRASONIC: u8 = 0;
+/// 20 kHz up to 0.46·fs, for 48 kHz and up.
+pub const HM_PROFILE_ULTRASONIC_WIDE: u8 = 1;
+/// 18.0–19.4 kHz: survives codecs that cut at 20 kHz; some can hear it.
+pub const HM_PROFILE_NEAR_ULTRASONIC: u8 = 2;
+/// Storage for an embedder, in 8-byte words (2 KiB).
+pub const HM_EMBEDDER_WORDS: usize = 256;
+/// Storage for a detector, in 8-byte words (40 KiB).
+pub const HM_DETECTOR_WORDS: usize = 5120;
+
+/// What a call did.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmStatus {
+    Ok = 0,
+    /// A pointer argument was NULL.
+    NullPointer = 1,
+    /// The engine storage was not set up by `hm_*_init` (or its init failed).
+    NotInitialised = 2,
+    /// Not 44100, 48000, 88200 or 96000 Hz.
+    SampleRate = 3,
+    /// The profile's band does not fit below this rate's Nyquist frequency.
+    RateTooLowForProfile = 4,
+    /// Not one of the `HM_PROFILE_*` values.
+    Profile = 5,
+    /// 1 to 8 channels.
+    Channels = 6,
+    /// The mask selects no channel, or one the stream does not have.
+    ChannelMask = 7,
+    /// IDs are 1 to 20 bytes.
+    IdLength = 8,
+    /// The level is outside −80 ..= −12 dBFS.
+    Level = 9,
+    /// The interval is outside 500 ms ..= 1 hour.
+    Interval = 10,
+    /// The interval is shorter than one burst.
+    IntervalShorterThanBurst = 11,
+    /// The start offset is outside 0 ..= 1 hour.
+    Offset = 12,
+    /// The sync threshold is outside 6 ..= 100 (or not a number).
+    SyncThreshold = 13,
+    /// The block is not a whole number of frames.
+    PartialFrame = 14,
+}
+
+impl From<ConfigError> for HmStatus {
+    fn from(e: ConfigError) -> HmStatus {
+        match e {
+            ConfigError::UnsupportedSampleRate { .. } => HmStatus::SampleRate,
+            ConfigError::RateTooLowForProfile { .. } => HmStatus::RateTooLowForProfile,
+            ConfigError::ChannelCount { .. } => HmStatus::Channels,
+            ConfigError::ChannelMask { .. } => HmStatus::ChannelMask,
+            ConfigError::IdLength { .. } => HmStatus::IdLength,
+            ConfigError::Level { .. } => HmStatus::Level,
+            ConfigError::Interval { .. } => HmStatus::Interval,
+            ConfigError::IntervalShorterThanBurst { .. } => HmStatus::IntervalShorterThanBurst,
+            ConfigError::Offset { .. } => HmStatus::Offset,
+            ConfigError::SyncThreshold { .. } => HmStatus::SyncThreshold,
+        }
+    }
+}
+
+impl From<ProcessError> for HmStatus {
+    fn from(e: ProcessError) -> HmStatus {
+        match e {
+            // `process_into` is not exposed, so only partial frames reach here.
+            ProcessError::PartialFrame { .. } | ProcessError::OutputLength { .. } => {
+                HmStatus::PartialFrame
+            }
+        }
+    }
+}
+
+/// What the embedder needs. Start from `hm_embed_config_default`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct HmEmbedConfig {
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// Bit c marks channel c; `HM_ALL_CHANNELS` marks all.
+    pub marked_channels: u8,
+    /// One of `HM_PROFILE_*`.
+    pub profile: u8,
+    /// Peak level of the mark, dBFS (−80 ..= −12; default −30).
+    pub level_dbfs: f32,
+    /// A burst every `interval_ms` (500 ..= 3 600 000); 0 sends bursts back to back.
+    pub interval_ms: u32,
+    /// The first burst starts this long after the stream does.
+    pub offset_ms: u32,
+    pub id: [u8; HM_ID_MAX_LEN],
+    /// Bytes of `id` in use, 1 ..= 20.
+    pub id_len: u8,
+    pub key: [u8; HM_KEY_LEN],
+}
+
+/// What the detector needs. Start from `hm_detect_config_default`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct HmDetectConfig {
+    pub sample_rate: u32,
+    pub channels: u16,
+    /// Bit c searches channel c (the selected channels are summed).
+    pub searched_channels: u8,
+    pub profile: u8,
+    pub key: [u8; HM_KEY_LEN],
+    /// Preamble threshold, 6 ..= 100 (default 11); lower finds weaker bursts at more CPU.
+    pub sync_threshold: f32,
+    /// Combine repeated bursts of one ID when single bursts fail (default true).
+    pub soft_combining: bool,
+}
+
+/// One burst found and authenticated.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct HmDetection {
+    pub id: [u8; HM_ID_MAX_LEN],
+    pub id_len: u8,
+    /// False when the burst's own counter block did not verify.
+    pub has_counter: bool,
+    pub counter: u16,
+    /// Sample index (on the caller's `now` clock) of the burst's first sample.
+    pub start_sample: u64,
+    /// Estimated SNR in the profile's band, dB.
+    pub snr_db: f32,
+    pub corrected_bits: u16,
+    /// 1 for a single burst, more when soft combining was needed.
+    pub bursts_combined: u8,
+    /// Estimated sample-clock offset of the stream against the embedder's.
+    pub clock_ppm: f32,
+}
+
+/// Storage for one embedder. Opaque: only `hm_embedder_*` touch it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct HmEmbedder {
+    pub opaque: [u64; HM_EMBEDDER_WORDS],
+}
+
+/// Storage for one detector (40 KiB; keep it `static` on small stacks).
+#[repr(C)]
+#[derive(Debug)]
+pub struct HmDetector {
+    pub opaque: [u64; HM_DETECTOR_WORDS],
+}
+
+/// Called for each detection; `user` is what the caller passed along.
+pub type HmDetectionCallback =
+    Option<unsafe extern "C" fn(detection: *const HmDetection, user: *mut c_void)>;
+
+/// The engine inside caller storage, behind a word that says it was set up.
+#[repr(C)]
+struct Slot<T> {
+    magic: u64,
+    engine: T,
+}
+
+const EMBEDDER_MAGIC: u64 = 0x6875_7368_454d_4244; // "hushEMBD"
+const DETECTOR_MAGIC: u64 = 0x6875_7368_4445_5443; // "hushDETC"
+
+const _: () = {
+    assert!(size_of::<Slot<Embedder>>() <= size_of::<HmEmbedder>());
+    assert!(align_of::<Slot<Embedder>>() <= align_of::<HmEmbedder>());
+    assert!(size_of::<Slot<Detector>>() <= size_of::<HmDetector>());
+    assert!(align_of::<Slot<Detector>>() <= align_of::<HmDetector>());
+};
+
+/// Built in place: `Detector::unconfigured()` is a `const`, so the compiler
+/// copies it from a template instead of moving 40 KiB through the stack.
+const UNCONFIGURED_DETECTOR: Detector = Detector::unconfigured();
+
+fn profile(p: u8) -> Result<Profile, HmStatus> {
+    match p {
+        HM_PROFILE_ULTRASONIC => Ok(Profile::Ultrasonic),
+        HM_PROFILE_ULTRASONIC_WIDE => Ok(Profile::UltrasonicWide),
+        HM_PROFILE_NEAR_ULTRASONIC => Ok(Profile::NearUltrasonic),
+        _ => Err(HmStatus::Profile),
+    }
+}
+
+fn mask(m: u8) -> ChannelMask {
+    if m == HM_ALL_CHANNELS {
+        ChannelMask::ALL
+    } else {
+        ChannelMask(m)
+    }
+}
+
+fn embed_config(c: &HmEmbedConfig) -> Result<EmbedConfig, HmStatus> {
+    let id =
+        c.id.get(..usize::from(c.id_len))
+            .ok_or(HmStatus::IdLength)?;
+    let mut cfg = EmbedConfig::new(Id::new(id)?, Key::from_bytes(c.key));
+    cfg.sample_rate = c.sample_rate;
+    cfg.channels = c.channels;
+    cfg.marked_channels = mask(c.marked_channels);
+    cfg.profile = profile(c.profile)?;
+    cfg.level_dbfs = c.level_dbfs;
+    cfg.schedule = match c.interval_ms {
+        0 => Schedule::BackToBack {
+            offset_ms: c.offset_ms,
+        },
+        every_ms => Schedule::Interval {
+            every_ms,
+            offset_ms: c.offset_ms,
+        },
+    };
+    Ok(cfg)
+}
+
+fn detect_config(c: &HmDetectConfig) -> Result<DetectConfig, HmStatus> {
+    let mut cfg = DetectConfig::new(Key::from_bytes(c.key));
+    cfg.sample_rate = c.sample_rate;
+    cfg.channels = c.channels;
+    cfg.searched_channels = mask(c.searched_channels);
+    cfg.profile = profile(c.profile)?;
+    cfg.sync_threshold = c.sync_threshold;
+    cfg.soft_combining = c.soft_combining;
+    Ok(cfg)
+}
+
+fn to_c(d: &Detection) -> HmDetection {
+    let mut id = [0u8; HM_ID_MAX_LEN];
+    let bytes = d.id.as_bytes();
+    id[..bytes.len()].copy_from_slice(bytes);
+    HmDetection {
+        id,
+        id_len: bytes.len() as u8,
+        has_counter: d.counter.is_some(),
+        counter: d.counter.unwrap_or(0),
+        start_sample: d.start_sample,
+        snr_db: d.snr_db,
+        corrected_bits: d.corrected_bits,
+        bursts_combined: d.bursts_combined,
+        clock_ppm: d.clock_ppm,
+    }
+}
+
+/// Fill `config` with the defaults: 48 kHz stereo, all channels, ultrasonic,
+/// −30 dBFS, a burst every 2000 ms from the start; ID and key zeroed (set them).
+#[no_mangle]
+pub unsafe extern "C" fn hm_embed_config_default(config: *mut HmEmbedConfig) -> HmStatus {
+    let Some(config) = (unsafe { config.as_mut() }) else {
+        return HmStatus::NullPointer;
+    };
+    *config = HmEmbedConfig {
+        sample_rate: 48_000,
+        channels: 2,
+        marked_channels: HM_ALL_CHANNELS,
+        profile: HM_PROFILE_ULTRASONIC,
+        level_dbfs: dsp_core::DEFAULT_LEVEL_DBFS,
+        interval_ms: 2_000,
+        offset_ms: 0,
+        id: [0; HM_ID_MAX_LEN],
+        id_len: 0,
+        key: [0; HM_KEY_LEN],
+    };
+    HmStatus::Ok
+}
+
+/// Fill `config` with the defaults: 48 kHz stereo, all channels summed,
+/// ultrasonic, the default threshold, soft combining on; key zeroed (set it).
+#[no_mangle]
+pub unsafe extern "C" fn hm_detect_config_default(config: *mut HmDetectConfig) -> HmStatus {
+    let Some(config) = (unsafe { config.as_mut() }) else {
+        return HmStatus::NullPointer;
+    };
+    *config = HmDetectConfig {
+        sample_rate: 48_000,
+        channels: 2,
+        searched_channels: HM_ALL_CHANNELS,
+        profile: HM_PROFILE_ULTRASONIC,
+        key: [0; HM_KEY_LEN],
+        sync_threshold: dsp_core::DEFAULT_SYNC_THRESHOLD,
+        soft_combining: true,
+    };
+    HmStatus::Ok
+}
+
+/// Set up an embedder in `storage`. On error the storage is left marked
+/// uninitialised.
+///
+/// Safety: `storage` and `config` are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn hm_embedder_init(
+    storage: *mut HmEmbedder,
+    config: *const HmEmbedConfig,
+) -> HmStatus {
+    let (Some(storage), Some(config)) = (unsafe { storage.as_mut() }, unsafe { config.as_ref() })
+    else {
+        return HmStatus::NullPointer;
+    };
+    let slot = (storage as *mut HmEmbedder).cast::<Slot<Embedder>>();
+    // SAFETY: the storage is large and aligned enough (checked at compile
+    // time) and exclusively ours for the call.
+    unsafe { core::ptr::addr_of_mut!((*slot).magic).write(0) };
+    let engine = match embed_config(config).and_then(|c| Embedder::new(&c).map_err(HmStatus::from))
+    {
+        Ok(e) => e,
+        Err(s) => return s,
+    };
+    unsafe {
+        core::ptr::addr_of_mut!((*slot).engine).write(engine);
+        core::ptr::addr_of_mut!((*slot).magic).write(EMBEDDER_MAGIC);
+    }
+    HmStatus::Ok
+}
+
+unsafe fn embedder<'a>(storage: *mut HmEmbedder) -> Result<&'a mut Embedder, HmStatus> {
+    let slot = storage.cast::<Slot<Embedder>>();
+    if slot.is_null() {
+        return Err(HmStatus::NullPointer);
+    }
+    // SAFETY: the caller passes storage valid for the call; the magic word
+    // is only set once an engine has been written behind it.
+    unsafe {
+        if core::ptr::addr_of!((*slot).magic).read_volatile() != EMBEDDER_MAGIC {
+            return Err(HmStatus::NotInitialised);
+        }
+        Ok(&mut (*slot).engine)
+    }
+}
+
+unsafe fn embed<S: Sample>(
+    storage: *mut HmEmbedder,
+    now: u64,
+    samples: *mut S,
+    len: usize,
+) -> HmStatus {
+    let e = match unsafe { embedder(storage) } {
+        Ok(e) => e,
+        Err(s) => return s,
+    };
+    if len == 0 {
+        return HmStatus::Ok;
+    }
+    if samples.is_null() {
+        return HmStatus::NullPointer;
+    }
+    // SAFETY: the caller passes `len` valid, exclusively borrowed samples.
+    let block = unsafe { core::slice::from_raw_parts_mut(samples, len) };
+    match e.process(now, block) {
+        Ok(()) => HmStatus::Ok,
+        Err(err) => err.into(),
+    }
+}
+
+/// Mark `len` interleaved 16-bit samples in place; `now` is the sample index
+/// of the first frame (consecutive blocks continue seamlessly).
+///
+/// Safety: `samples` points to `len` samples (or `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hm_embedder_process_i16(
+    embedder: *mut HmEmbedder,
+    now: u64,
+    samples: *mut i16,
+    len: usize,
+) -> HmStatus {
+    unsafe { embed(embedder, now, samples, len) }
+}
+
+/// As `hm_embedder_process_i16`, for 24-bit samples right-justified in 32 bits.
+///
+/// Safety: `samples` points to `len` samples (or `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hm_embedder_process_i32(
+    embedder: *mut HmEmbedder,
+    now: u64,
+    samples: *mut i32,
+    len: usize,
+) -> HmStatus {
+    unsafe { embed(embedder, now, samples, len) }
+}
+
+/// As `hm_embedder_process_i16`, for floats with full scale ±1.0.
+///
+/// Safety: `samples` points to `len` samples (or `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hm_embedder_process_f32(
+    embedder: *mut HmEmbedder,
+    now: u64,
+    samples: *mut f32,
+    len: usize,
+) -> HmStatus {
+    unsafe { embed(embedder, now, samples, len) }
+}
+
+/// Length of each burst in frames (0 if `embedder` is not set up).
+///
+/// Safety: `embedder` is NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn hm_embedder_burst_frames(embedder: *mut HmEmbedder) -> u64 {
+    unsafe { self::embedder(embedder) }.map_or(0, |e| e.burst_samples())
+}
+
+/// Set up a detector in `storage`, in place (nothing large on the stack).
+///
+/// Safety: `storage` and `config` are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn hm_detector_init(
+    storage: *mut HmDetector,
+    config: *const HmDetectConfig,
+) -> HmStatus {
+    let (Some(storage), Some(config)) = (unsafe { storage.as_mut() }, unsafe { config.as_ref() })
+    else {
+        return HmStatus::NullPointer;
+    };
+    let slot = (storage as *mut HmDetector).cast::<Slot<Detector>>();
+    let cfg = match detect_config(config) {
+        Ok(c) => c,
+        Err(s) => return s,
+    };
+    // SAFETY: large and aligned enough (checked at compile time), ours for the call.
+    unsafe {
+        core::ptr::addr_of_mut!((*slot).magic).write(0);
+        core::ptr::addr_of_mut!((*slot).engine).write(UNCONFIGURED_DETECTOR);
+        if let Err(e) = (*slot).engine.configure(&cfg) {
+            return e.into();
+        }
+        core::ptr::addr_of_mut!((*slot).magic).write(DETECTOR_MAGIC);
+    }
+    HmStatus::Ok
+}
+
+unsafe fn detector<'a>(storage: *mut HmDetector) -> Result<&'a mut Detector, HmStatus> {
+    let slot = storage.cast::<Slot<Detector>>();
+    if slot.is_null() {
+        return Err(HmStatus::NullPointer);
+    }
+    // SAFETY: as for the embedder.
+    unsafe {
+        if core::ptr::addr_of!((*slot).magic).read_volatile() != DETECTOR_MAGIC {
+            return Err(HmStatus::NotInitialised);
+        }
+        Ok(&mut (*slot).engine)
+    }
+}
+
+fn report(callback: HmDetectionCallback, user: *mut c_void) -> impl FnMut(&Detection) {
+    move |d| {
+        if let Some(cb) = callback {
+            let c = to_c(d);
+            // SAFETY: the caller's callback, with the pointer it gave us.
+            unsafe { cb(&c, user) };
+        }
+    }
+}
+
+unsafe fn detect<S: Sample>(
+    storage: *mut HmDetector,
+    now: u64,
+    samples: *const S,
+    len: usize,
+    callback: HmDetectionCallback,
+    user: *mut c_void,
+) -> HmStatus {
+    let d = match unsafe { detector(storage) } {
+        Ok(d) => d,
+        Err(s) => return s,
+    };
+    if len == 0 {
+        return HmStatus::Ok;
+    }
+    if samples.is_null() {
+        return HmStatus::NullPointer;
+    }
+    // SAFETY: the caller passes `len` valid samples.
+    let block = unsafe { core::slice::from_raw_parts(samples, len) };
+    match d.process(now, block, report(callback, user)) {
+        Ok(()) => HmStatus::Ok,
+        Err(e) => e.into(),
+    }
+}
+
+/// Search `len` interleaved 16-bit samples; `now` is the sample index of the
+/// first frame. `callback` (may be NULL) runs for each detection, inside this
+/// call, with `user` passed along.
+///
+/// Safety: `samples` points to `len` samples (or `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hm_detector_process_i16(
+    detector: *mut HmDetector,
+    now: u64,
+    samples: *const i16,
+    len: usize,
+    callback: HmDetectionCallback,
+    user: *mut c_void,
+) -> HmStatus {
+    unsafe { detect(detector, now, samples, len, callback, user) }
+}
+
+/// As `hm_detector_process_i16`, for 24-bit samples right-justified in 32 bits.
+///
+/// Safety: `samples` points to `len` samples (or `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hm_detector_process_i32(
+    detector: *mut HmDetector,
+    now: u64,
+    samples: *const i32,
+    len: usize,
+    callback: HmDetectionCallback,
+    user: *mut c_void,
+) -> HmStatus {
+    unsafe { detect(detector, now, samples, len, callback, user) }
+}
+
+/// As `hm_detector_process_i16`, for floats with full scale ±1.0.
+///
+/// Safety: `samples` points to `len` samples (or `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn hm_detector_process_f32(
+    detector: *mut HmDetector,
+    now: u64,
+    samples: *const f32,
+    len: usize,
+    callback: HmDetectionCallback,
+    user: *mut c_void,
+) -> HmStatus {
+    unsafe { detect(detector, now, samples, len, callback, user) }
+}
+
+/// End of stream: decode what is pending with the samples that arrived.
+///
+/// Safety: `detector` is NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn hm_detector_finish(
+    detector: *mut HmDetector,
+    callback: HmDetectionCallback,
+    user: *mut c_void,
+) -> HmStatus {
+    match unsafe { self::detector(detector) } {
+        Ok(d) => {
+            d.finish(report(callback, user));
+            HmStatus::Ok
+        }
+        Err(s) => s,
+    }
+}
+
+/// What a status means, as a static NUL-terminated English sentence.
+#[no_mangle]
+pub extern "C" fn hm_status_message(status: HmStatus) -> *const c_char {
+    let s: &'static core::ffi::CStr = match status {
+        HmStatus::Ok => c"ok",
+        HmStatus::NullPointer => c"a pointer argument was NULL",
+        HmStatus::NotInitialised => c"the engine storage was not set up by hm_*_init",
+        HmStatus::SampleRate => c"unsupported sample rate (use 44100, 48000, 88200 or 96000)",
+        HmStatus::RateTooLowForProfile => {
+            c"the profile's band does not fit below this sample rate's Nyquist frequency"
+        }
+        HmStatus::Profile => c"unknown profile (use one of HM_PROFILE_*)",
+        HmStatus::Channels => c"1 to 8 channels are supported",
+        HmStatus::ChannelMask => {
+            c"the channel mask selects no channel, or one the stream does not have"
+        }
+        HmStatus::IdLength => c"an ID must be 1 to 20 bytes",
+        HmStatus::Level => c"the level must lie in -80 ..= -12 dBFS",
+        HmStatus::Interval => c"the interval must lie in 500 ms ..= 1 hour",
+        HmStatus::IntervalShorterThanBurst => c"the interval is shorter than one burst",
+        HmStatus::Offset => c"the start offset must lie in 0 ..= 1 hour",
+        HmStatus::SyncThreshold => c"the sync threshold must lie in 6 ..= 100",
+        HmStatus::PartialFrame => c"the block is not a whole number of frames",
+    };
+    s.as_ptr()
+}
+
+/// A static library needs a panic handler on bare metal. The engine is built
+/// not to panic; if it ever does, trap, so the firmware's HardFault handler
+/// (or a debugger) sees where.
+#[cfg(all(target_os = "none", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: `udf` only raises an exception.
+        unsafe {
+            core::arch::asm!("udf #0")
+        };
+    }
+}

@@ -1,0 +1,145 @@
+//! The block pipeline: every period, mark the playback block and search the
+//! captured block, each under its own meter reading.
+//!
+//! * Both engines get the period's first frame index as `now`, so missed
+//!   periods (overruns) become time jumps the engines already handle: the
+//!   embedder skips a burst it cannot finish cleanly, the detector restarts.
+//! * Events are collected during `Detector::process` and reported after it,
+//!   so logging never counts as detection cost and never runs in the
+//!   detector's callback.
+//! * Nothing here panics or allocates; engine errors are counted and logged.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use dsp_core::{Detection, Detector, Embedder};
+use heapless::Vec;
+
+use crate::audio::{AudioError, AudioInterface};
+use crate::meter::Meter;
+pub use crate::meter::PathLoad;
+
+/// Detections one block can produce before the overflow is counted. A block
+/// is milliseconds long and a burst hundreds, so more than one is already rare.
+const EVENTS_PER_BLOCK: usize = 4;
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub periods: u32,
+    /// Times the interface reported missed periods, and how many in all.
+    pub overruns: u32,
+    pub missed_periods: u32,
+    pub embed: PathLoad,
+    pub detect: PathLoad,
+    pub events: u32,
+    /// Events lost because one block produced more than `EVENTS_PER_BLOCK`.
+    pub dropped_events: u32,
+    /// Blocks an engine rejected (never expected: blocks are whole frames).
+    pub engine_errors: u32,
+    /// What `Detector::finish` cost at the end of the stream. Kept apart
+    /// from `detect`: a live stream never ends, so it is not a running cost.
+    pub detect_finish: u64,
+}
+
+/// The two audio paths over one interface. Either engine may be absent (a
+/// set-top box that only marks, a monitor that only listens).
+#[derive(Debug)]
+pub struct Pipeline<'a, M: Meter> {
+    pub embedder: Option<&'a mut Embedder>,
+    pub detector: Option<&'a mut Detector>,
+    pub meter: &'a M,
+}
+
+impl<M: Meter> Pipeline<'_, M> {
+    /// Run until the source ends, then let the detector decode what is
+    /// pending; `on_event` gets every detection. `Err` only for a hardware
+    /// failure.
+    pub fn run<A: AudioInterface>(
+        &mut self,
+        audio: &mut A,
+        mut on_event: impl FnMut(&Detection),
+    ) -> Result<RunStats, AudioError> {
+        let mut stats = RunStats::default();
+        while self.step(audio, &mut stats, &mut on_event)? {}
+        self.finish(&mut stats, &mut on_event);
+        Ok(stats)
+    }
+
+    /// Process one period (or note an overrun). `Ok(false)` once the source
+    /// has ended; a codec that never ends is driven by calling this forever.
+    pub fn step<A: AudioInterface>(
+        &mut self,
+        audio: &mut A,
+        stats: &mut RunStats,
+        mut on_event: impl FnMut(&Detection),
+    ) -> Result<bool, AudioError> {
+        let channels = usize::from(audio.format().channels).max(1);
+        let period = match audio.next_period() {
+            Ok(p) => p,
+            Err(AudioError::Overrun { missed }) => {
+                stats.overruns += 1;
+                stats.missed_periods += missed;
+                defmt::warn!("audio overrun: {} periods missed", missed);
+                return Ok(true);
+            }
+            Err(AudioError::EndOfStream) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        stats.periods += 1;
+        if let Some(embedder) = self.embedder.as_deref_mut() {
+            let t = self.meter.now();
+            let r = embedder.process(period.index, period.playback);
+            stats
+                .embed
+                .add(self.meter.now() - t, period.playback.len() / channels);
+            if let Err(e) = r {
+                stats.engine_errors += 1;
+                defmt::error!("embedder: {}", e);
+            }
+        }
+        if let Some(detector) = self.detector.as_deref_mut() {
+            let mut found: Vec<Detection, EVENTS_PER_BLOCK> = Vec::new();
+            let mut overflow = 0u32;
+            let t = self.meter.now();
+            let r = detector.process(period.index, period.captured, |d| {
+                if found.push(*d).is_err() {
+                    overflow += 1;
+                }
+            });
+            stats
+                .detect
+                .add(self.meter.now() - t, period.captured.len() / channels);
+            if let Err(e) = r {
+                stats.engine_errors += 1;
+                defmt::error!("detector: {}", e);
+            }
+            stats.events += found.len() as u32;
+            stats.dropped_events += overflow;
+            found.iter().for_each(&mut on_event);
+        }
+        Ok(true)
+    }
+
+    /// End of stream: the detector decodes what is pending.
+    pub fn finish(&mut self, stats: &mut RunStats, mut on_event: impl FnMut(&Detection)) {
+        if let Some(detector) = self.detector.as_deref_mut() {
+            let mut found: Vec<Detection, EVENTS_PER_BLOCK> = Vec::new();
+            let mut overflow = 0u32;
+            let t = self.meter.now();
+            detector.finish(|d| {
+                if found.push(*d).is_err() {
+                    overflow += 1;
+                }
+            });
+            stats.detect_finish = self.meter.now() - t;
+            stats.events += found.len() as u32;
+            stats.dropped_events += overflow;
+            found.iter().for_each(&mut on_event);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The self-test the QEMU boards run: the firmware marks programme and
+//! detects test vectors, all from flash through [`EmulatedCodec`], and
+//! prints what it found (see [`crate::report`]) and what it cost.
+//!
+//! 1. **mark**: the unmarked music vector, played as stereo, is marked by the
+//!    embedder (set-top-box path) with the firmware's own ID; the DAC's
+//!    output is fingerprinted, and looped back with a fixed delay into the
+//!    detector (monitoring path), which must find every burst.
+//! 2. **clips**: each vector is captured and searched.
+//!
+//! `cargo xtask qemu` checks the printed lines against the same computation
+//! on the host and against `firmware/expected/selftest.out`.
+
+use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule};
+
+use crate::audio::AudioFormat;
+use crate::emulated::{Capture, EmulatedCodec, Programme};
+use crate::meter::{Meter, PathLoad};
+use crate::pipeline::{Pipeline, RunStats};
+use crate::report::{self, IdHex};
+use crate::wav::Wav;
+
+/// The public key of the test vectors (never for real content).
+pub const VECTOR_KEY: Key = Key::from_bytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+/// The ID the firmware marks with: a 20-byte contract address, the longest burst.
+pub const MARK_ID: [u8; 20] = [
+    0x52, 0x90, 0x84, 0x00, 0x09, 0x85, 0x27, 0x88, 0x6e, 0x0f, 0x70, 0x30, 0x06, 0x98, 0x57, 0xd2,
+    0xe4, 0x16, 0x9e, 0xe7,
+];
+/// The loopback cable's delay: 20 ms at 48 kHz, longer than any board's block.
+pub const LOOPBACK_DELAY_FRAMES: usize = 960;
+
+/// A test vector in flash.
+#[derive(Debug, Clone, Copy)]
+pub struct Clip {
+    pub name: &'static str,
+    pub profile: Profile,
+    pub wav: &'static [u8],
+}
+
+/// A vector from `test-vectors/`, in its own linker section (`.testaudio`)
+/// so image sizes can be counted without it.
+macro_rules! clip {
+    ($name:literal, $profile:ident) => {
+        Clip {
+            name: $name,
+            profile: Profile::$profile,
+            wav: {
+                #[link_section = ".testaudio"]
+                static WAV: [u8; include_bytes!(concat!("../../test-vectors/", $name, ".wav"))
+                    .len()] = *include_bytes!(concat!("../../test-vectors/", $name, ".wav"));
+                &WAV
+            },
+        }
+    };
+}
+
+/// The unmarked programme the set-top-box path marks (one of [`CLIPS`]).
+pub const PROGRAMME: &str = "unmarked-48000-music";
+
+/// Vectors the monitoring path searches: every profile, 44.1 to 96 kHz,
+/// mono and stereo, long and short IDs, and negatives (unmarked, other key).
+/// Together with the code they fit the MPS2 machines' 4 MiB of flash.
+pub static CLIPS: [Clip; 10] = [
+    clip!("ultrasonic-48000-music-stereo", Ultrasonic),
+    clip!("ultrasonic-48000-short-id", Ultrasonic),
+    clip!("ultrasonic-44100-speech", Ultrasonic),
+    clip!("ultrasonic-96000-music", Ultrasonic),
+    clip!("near-ultrasonic-48000-speech", NearUltrasonic),
+    clip!("ultrasonic-wide-48000-music", UltrasonicWide),
+    clip!("ultrasonic-wide-96000-music", UltrasonicWide),
+    clip!("other-key-48000-music", Ultrasonic),
+    clip!("unmarked-44100-speech", Ultrasonic),
+    clip!("unmarked-48000-music", Ultrasonic),
+];
+
+/// What the board tells the self-test about itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BoardInfo {
+    pub name: &'static str,
+    pub cpu: &'static str,
+    pub block_frames: usize,
+}
+
+/// Run everything; `true` if every session ran cleanly. Event correctness is
+/// judged on the host, from the printed lines.
+pub fn run<M: Meter>(
+    board: &BoardInfo,
+    meter: &M,
+    codec: &mut EmulatedCodec,
+    detector: &mut Detector,
+) -> bool {
+    defmt::println!(
+        "board {=str}: {=str}, {=usize} frames per block, costs in {=str}",
+        board.name,
+        board.cpu,
+        board.block_frames,
+        meter.unit()
+    );
+    let mut ok = match CLIPS.iter().find(|c| c.name == PROGRAMME) {
+        Some(programme) => mark(board, meter, codec, detector, programme),
+        None => false,
+    };
+    for clip in &CLIPS {
+        ok &= search(board, meter, codec, detector, clip);
+    }
+    ok
+}
+
+fn mark<M: Meter>(
+    board: &BoardInfo,
+    meter: &M,
+    codec: &mut EmulatedCodec,
+    detector: &mut Detector,
+    programme: &Clip,
+) -> bool {
+    let wav = match Wav::parse(programme.wav) {
+        Ok(w) => w,
+        Err(e) => {
+            defmt::error!("{=str}: {}", programme.name, e);
+            return false;
+        }
+    };
+    let Ok(id) = Id::new(&MARK_ID) else {
+        return false;
+    };
+    let mut cfg = EmbedConfig::new(id, VECTOR_KEY);
+    cfg.sample_rate = wav.sample_rate;
+    cfg.channels = 2;
+    cfg.profile = programme.profile;
+    let (every_ms, offset_ms) = match cfg.schedule {
+        Schedule::Interval {
+            every_ms,
+            offset_ms,
+        } => (every_ms, offset_ms),
+        Schedule::BackToBack { offset_ms } => (0, offset_ms),
+    };
+    defmt::println!(
+        "mark {=str}: {=str}, {=u32} Hz, {=u16} ch, {=u64} frames, id {=str}, level {=f32} dBFS, every {=u32} ms from {=u32} ms, loopback delay {=usize} frames",
+        programme.name,
+        cfg.profile.name(),
+        cfg.sample_rate,
+        cfg.channels,
+        wav.frames(),
+        IdHex::new(&id).as_str(),
+        cfg.level_dbfs,
+        every_ms,
+        offset_ms,
+        LOOPBACK_DELAY_FRAMES
+    );
+    let mut embedder = match Embedder::new(&cfg) {
+        Ok(e) => e,
+        Err(e) => {
+            defmt::error!("embedder: {}", e);
+            return false;
+        }
+    };
+    let mut dcfg = DetectConfig::new(VECTOR_KEY);
+    dcfg.sample_rate = cfg.sample_rate;
+    dcfg.channels = cfg.channels;
+    dcfg.profile = cfg.profile;
+    if let Err(e) = detector.configure(&dcfg) {
+        defmt::error!("detector: {}", e);
+        return false;
+    }
+    let format = AudioFormat {
+        sample_rate: cfg.sample_rate,
+        channels: cfg.channels,
+        block_frames: board.block_frames,
+    };
+    let capture = Capture::Loopback {
+        delay_frames: LOOPBACK_DELAY_FRAMES,
+    };
+    if let Err(e) = codec.start(format, Programme::Clip(wav), capture, wav.frames()) {
+        defmt::error!("emulated codec: {}", e);
+        return false;
+    }
+    let mut pipeline = Pipeline {
+        embedder: Some(&mut embedder),
+        detector: Some(detector),
+        meter,
+    };
+    let stats = pipeline.run(codec, report::event);
+    let played = codec.played();
+    defmt::println!(
+        "played {=u64} frames, fnv1a64 {=u64:016x}",
+        played.frames,
+        played.fnv1a64
+    );
+    finish("mark", format, meter, stats)
+}
+
+fn search<M: Meter>(
+    board: &BoardInfo,
+    meter: &M,
+    codec: &mut EmulatedCodec,
+    detector: &mut Detector,
+    clip: &Clip,
+) -> bool {
+    let wav = match Wav::parse(clip.wav) {
+        Ok(w) => w,
+        Err(e) => {
+            defmt::error!("{=str}: {}", clip.name, e);
+            return false;
+        }
+    };
+    defmt::println!(
+        "clip {=str}: {=str}, {=u32} Hz, {=u16} ch, {=u64} frames",
+        clip.name,
+        clip.profile.name(),
+        wav.sample_rate,
+        wav.channels,
+        wav.frames()
+    );
+    let mut cfg = DetectConfig::new(VECTOR_KEY);
+    cfg.sample_rate = wav.sample_rate;
+    cfg.channels = wav.channels;
+    cfg.profile = clip.profile;
+    if let Err(e) = detector.configure(&cfg) {
+        defmt::error!("detector: {}", e);
+        return false;
+    }
+    let format = AudioFormat {
+        sample_rate: wav.sample_rate,
+        channels: wav.channels,
+        block_frames: board.block_frames,
+    };
+    if let Err(e) = codec.start(format, Programme::Silence, Capture::Clip(wav), wav.frames()) {
+        defmt::error!("emulated codec: {}", e);
+        return false;
+    }
+    let mut pipeline = Pipeline {
+        embedder: None,
+        detector: Some(detector),
+        meter,
+    };
+    let stats = pipeline.run(codec, report::event);
+    finish(clip.name, format, meter, stats)
+}
+
+/// Print the session's closing line and costs; `true` if it ran cleanly.
+fn finish<M: Meter>(
+    name: &str,
+    format: AudioFormat,
+    meter: &M,
+    stats: Result<RunStats, crate::AudioError>,
+) -> bool {
+    let stats = match stats {
+        Ok(s) => s,
+        Err(e) => {
+            defmt::error!("{=str}: {}", name, e);
+            return false;
+        }
+    };
+    defmt::println!("end {=str}: {=u32} events", name, stats.events);
+    for (path, load) in [("embed", &stats.embed), ("detect", &stats.detect)] {
+        if load.calls > 0 {
+            measure(name, path, format, meter, load);
+        }
+    }
+    if stats.detect.calls > 0 {
+        defmt::println!(
+            "measure finish {=str} total {=u64} unit {=str}",
+            name,
+            stats.detect_finish,
+            meter.unit()
+        );
+    }
+    let clean = stats.overruns == 0 && stats.dropped_events == 0 && stats.engine_errors == 0;
+    if !clean {
+        defmt::error!(
+            "{=str}: {=u32} overruns, {=u32} dropped events, {=u32} engine errors",
+            name,
+            stats.overruns,
+            stats.dropped_events,
+            stats.engine_errors
+        );
+    }
+    clean
+}
+
+fn measure<M: Meter>(name: &str, path: &str, format: AudioFormat, meter: &M, load: &PathLoad) {
+    defmt::println!(
+        "measure {=str} {=str} rate {=u32} channels {=u16} frames {=u64} total {=u64} per_second {=u64} worst_call {=u64} worst_call_frames {=u32} calls {=u32} unit {=str}",
+        path,
+        name,
+        format.sample_rate,
+        format.channels,
+        load.frames,
+        load.total,
+        load.per_second(format.sample_rate),
+        load.worst_call,
+        load.worst_call_frames,
+        load.calls,
+        meter.unit()
+    );
+}

@@ -1,0 +1,236 @@
+//! Bursts into airings: the as-aired log's unit.
+//!
+//! One airing is a run of bursts of the same ID on the same stream. It ends
+//! when a different ID is heard, when no burst of it has started for `gap`
+//! seconds (checked against stream time, allowing for the detector's
+//! reporting delay), or when the stream ends. The gap never drops below 3.5
+//! times the interval actually seen between this airing's bursts, so long
+//! intervals do not split an airing.
+//!
+//! Times are kept to the nearest second: stream time in seconds since the
+//! source started, wall time in UTC as RFC 3339.
+
+use std::time::{Duration, SystemTime};
+
+use dsp_core::{Id, Profile};
+use serde::Serialize;
+
+/// One line of the as-aired log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AiringRecord {
+    pub stream: String,
+    pub id: String,
+    /// Wall clock of the first burst's start.
+    pub first_utc: String,
+    /// Wall clock of the last burst's start.
+    pub last_utc: String,
+    /// Stream time of the first burst's start, to the nearest second.
+    pub first_s: u64,
+    /// Stream time of the last burst's start, to the nearest second.
+    pub last_s: u64,
+    pub bursts: u32,
+    pub profile: String,
+}
+
+impl AiringRecord {
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).expect("a record always serialises")
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Open {
+    id: Id,
+    profile: Profile,
+    first_s: f64,
+    last_s: f64,
+    first_wall: SystemTime,
+    last_wall: SystemTime,
+    bursts: u32,
+}
+
+/// Tracks the airing in progress on one stream.
+#[derive(Debug)]
+pub struct AiringTracker {
+    stream: String,
+    gap_s: f64,
+    latency_s: f64,
+    open: Option<Open>,
+}
+
+/// UTC, RFC 3339, to the nearest second.
+pub fn utc(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t + Duration::from_millis(500)).to_string()
+}
+
+impl AiringTracker {
+    /// `gap_s`: silence that ends an airing; `latency_s`: how long after a
+    /// burst starts its report can arrive.
+    pub fn new(stream: impl Into<String>, gap_s: f64, latency_s: f64) -> AiringTracker {
+        AiringTracker {
+            stream: stream.into(),
+            gap_s,
+            latency_s,
+            open: None,
+        }
+    }
+
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// The ID currently airing, if any.
+    pub fn current(&self) -> Option<Id> {
+        self.open.as_ref().map(|o| o.id)
+    }
+
+    /// A burst of `id` starting at stream time `start_s` (wall clock `wall`).
+    /// Returns the airing it closed, if it closed one.
+    pub fn burst(
+        &mut self,
+        id: Id,
+        profile: Profile,
+        start_s: f64,
+        wall: SystemTime,
+    ) -> Option<AiringRecord> {
+        if let Some(open) = self.open.as_mut() {
+            let same = open.id == id && start_s - open.last_s <= effective_gap(self.gap_s, open);
+            if same {
+                // Reports can arrive slightly out of order across profiles.
+                if start_s >= open.last_s {
+                    open.last_s = start_s;
+                    open.last_wall = wall;
+                }
+                open.bursts += 1;
+                return None;
+            }
+        }
+        let closed = self.close();
+        self.open = Some(Open {
+            id,
+            profile,
+            first_s: start_s,
+            last_s: start_s,
+            first_wall: wall,
+            last_wall: wall,
+            bursts: 1,
+        });
+        closed
+    }
+
+    /// The stream has reached `now_s`: close the airing if its gap has passed.
+    pub fn tick(&mut self, now_s: f64) -> Option<AiringRecord> {
+        let open = self.open.as_ref()?;
+        if now_s - self.latency_s - open.last_s > effective_gap(self.gap_s, open) {
+            self.close()
+        } else {
+            None
+        }
+    }
+
+    /// End of stream (or of the program): close whatever is open.
+    pub fn close(&mut self) -> Option<AiringRecord> {
+        let o = self.open.take()?;
+        Some(AiringRecord {
+            stream: self.stream.clone(),
+            id: o.id.to_string(),
+            first_utc: utc(o.first_wall),
+            last_utc: utc(o.last_wall),
+            first_s: o.first_s.max(0.0).round() as u64,
+            last_s: o.last_s.max(0.0).round() as u64,
+            bursts: o.bursts,
+            profile: o.profile.name().to_string(),
+        })
+    }
+}
+
+/// The gap that ends `open`: at least 3.5 of the intervals seen so far.
+fn effective_gap(gap_s: f64, open: &Open) -> f64 {
+    if open.bursts >= 2 {
+        let interval = (open.last_s - open.first_s) / (open.bursts - 1) as f64;
+        gap_s.max(3.5 * interval)
+    } else {
+        gap_s
+    }
+}
+
+/// Wall clock of a stream instant, from one known (stream time, wall) pair.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    pub stream_s: f64,
+    pub wall: SystemTime,
+}
+
+impl WallClock {
+    pub fn at(&self, stream_s: f64) -> SystemTime {
+        let d = stream_s - self.stream_s;
+        if d >= 0.0 {
+            self.wall + Duration::from_secs_f64(d)
+        } else {
+            self.wall
+                .checked_sub(Duration::from_secs_f64(-d))
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(b: u8) -> Id {
+        Id::new(&[b; 4]).unwrap()
+    }
+
+    fn t(s: f64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn consecutive_bursts_make_one_airing() {
+        let mut a = AiringTracker::new("s", 10.0, 1.0);
+        for k in 0..5 {
+            let s = 0.2 + 2.0 * k as f64;
+            assert!(a.burst(id(1), Profile::Ultrasonic, s, t(s)).is_none());
+            assert!(a.tick(s + 2.0).is_none());
+        }
+        let r = a.close().unwrap();
+        assert_eq!((r.first_s, r.last_s, r.bursts), (0, 8, 5));
+        assert_eq!(r.first_utc, "2023-11-14T22:13:20Z");
+        assert_eq!(r.last_utc, "2023-11-14T22:13:28Z");
+        assert!(a.close().is_none());
+    }
+
+    #[test]
+    fn a_new_id_closes_the_airing() {
+        let mut a = AiringTracker::new("s", 10.0, 1.0);
+        a.burst(id(1), Profile::Ultrasonic, 0.0, t(0.0));
+        a.burst(id(1), Profile::Ultrasonic, 2.0, t(2.0));
+        let r = a.burst(id(2), Profile::Ultrasonic, 4.0, t(4.0)).unwrap();
+        assert_eq!((r.id.as_str(), r.bursts, r.last_s), ("01010101", 2, 2));
+        assert_eq!(a.current(), Some(id(2)));
+    }
+
+    #[test]
+    fn silence_longer_than_the_gap_closes_it() {
+        let mut a = AiringTracker::new("s", 10.0, 1.0);
+        a.burst(id(1), Profile::Ultrasonic, 0.0, t(0.0));
+        assert!(a.tick(10.5).is_none());
+        let r = a.tick(11.5).unwrap();
+        assert_eq!(r.bursts, 1);
+        // The same ID later is a new airing.
+        assert!(a.burst(id(1), Profile::Ultrasonic, 30.0, t(30.0)).is_none());
+        assert_eq!(a.close().unwrap().first_s, 30);
+    }
+
+    #[test]
+    fn long_intervals_stretch_the_gap() {
+        let mut a = AiringTracker::new("s", 10.0, 1.0);
+        a.burst(id(1), Profile::Ultrasonic, 0.0, t(0.0));
+        a.burst(id(1), Profile::Ultrasonic, 8.0, t(8.0));
+        // 3.5 x 8 s = 28 s of grace.
+        assert!(a.tick(30.0).is_none());
+        assert!(a.burst(id(1), Profile::Ultrasonic, 24.0, t(24.0)).is_none());
+        assert_eq!(a.close().unwrap().bursts, 3);
+    }
+}

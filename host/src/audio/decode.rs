@@ -1,0 +1,378 @@
+//! Reading audio files with symphonia: WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis,
+//! AIFF, as interleaved `f32` blocks.
+//!
+//! `f32` is exact for every integer format up to 24 bits (symphonia divides
+//! by 2^15 or 2^23), so 16- and 24-bit files come back bit for bit when
+//! converted back. Rate and channels come from the first decoded block,
+//! which is authoritative even where the container does not state them
+//! (MP3 without headers); a change later in the stream is an error.
+//!
+//! Damage is reported, not hidden: a file that ends before its header says
+//! it should is *truncated* (see [`AudioFile::truncation`]), and packets that
+//! fail to decode are skipped and counted.
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+
+/// What we know about a file before reading its audio.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub path: PathBuf,
+    pub rate: u32,
+    pub channels: usize,
+    /// Frames the container promises, if it says.
+    pub frames: Option<u64>,
+    /// Bits per sample of integer PCM/FLAC; `None` for float and lossy codecs.
+    pub int_bits: Option<u32>,
+    /// Samples are floating point in the file (float WAV).
+    pub float: bool,
+    /// Lossless codec (PCM, FLAC, ALAC): frame counts are exact.
+    pub lossless: bool,
+    pub codec: String,
+    pub container: String,
+}
+
+impl SourceInfo {
+    /// `48000 Hz stereo 16-bit FLAC`-style summary.
+    pub fn describe(&self) -> String {
+        let ch = match self.channels {
+            1 => "mono".to_string(),
+            2 => "stereo".to_string(),
+            n => format!("{n} ch"),
+        };
+        let depth = match (self.int_bits, self.float) {
+            (Some(b), _) => format!(" {b}-bit"),
+            (None, true) => " float".to_string(),
+            _ => String::new(),
+        };
+        let format = if self.codec.starts_with("pcm") {
+            match self.container.as_str() {
+                "wave" | "wav" => "WAV".to_string(),
+                other => other.to_uppercase(),
+            }
+        } else {
+            self.codec.to_uppercase()
+        };
+        format!("{} Hz {ch}{depth} {format}", self.rate)
+    }
+
+    pub fn seconds(&self, frames: u64) -> f64 {
+        frames as f64 / self.rate as f64
+    }
+}
+
+pub struct AudioFile {
+    reader: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    info: SourceInfo,
+    buf: Vec<f32>,
+    /// First block, decoded while opening to learn rate and channels.
+    primed: bool,
+    decoded_frames: u64,
+    bad_packets: u64,
+    /// The stream ended on a read error rather than a clean end.
+    cut_short: Option<String>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for AudioFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioFile")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+const FORMATS: &str = "WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis or AIFF";
+
+/// The decoder panicked on this file's data.
+fn crash(path: &Path) -> anyhow::Error {
+    anyhow!(
+        "cannot decode {}: the decoder failed on its data (malformed or unsupported file)",
+        path.display()
+    )
+}
+
+/// Why a WAV file is unusable, when its header says so plainly: checked
+/// before symphonia sees it (which rejects, or worse, some channel counts).
+fn wav_diagnosis(path: &Path) -> Option<String> {
+    let spec = hound::WavReader::open(path).ok()?.spec();
+    if spec.channels as usize > dsp_core::config::MAX_CHANNELS as usize {
+        return Some(format!(
+            "{} channels: hushmark handles 1 to {}",
+            spec.channels,
+            dsp_core::config::MAX_CHANNELS
+        ));
+    }
+    None
+}
+
+impl AudioFile {
+    pub fn open(path: &Path) -> Result<AudioFile> {
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            bail!("{} is a directory, not an audio file", path.display());
+        }
+        if meta.len() == 0 {
+            bail!("{} is empty (0 bytes), not an audio file", path.display());
+        }
+        if let Some(why) = wav_diagnosis(path) {
+            bail!("{}: {why}", path.display());
+        }
+        let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let probed = crate::ui::guarded(|| {
+            symphonia::default::get_probe().probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+        })
+        .ok_or_else(|| crash(path))?;
+        let reader = probed.map_err(|e| match e {
+            SymError::Unsupported(_) => anyhow!(
+                "{} is not an audio file hushmark can read (it reads {FORMATS})",
+                path.display()
+            ),
+            SymError::IoError(ref io) if io.kind() == ErrorKind::UnexpectedEof => anyhow!(
+                "{} is not an audio file hushmark can read, or is truncated (it reads {FORMATS})",
+                path.display()
+            ),
+            other => anyhow!("cannot read {}: {other}", path.display()),
+        })?;
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| anyhow!("{} has no audio track", path.display()))?;
+        let Some(CodecParameters::Audio(params)) = track.codec_params.clone() else {
+            bail!("{} has no audio track", path.display());
+        };
+        let track_id = track.id;
+        let frames = track.num_frames;
+        let codec_registry = symphonia::default::get_codecs();
+        let decoder = crate::ui::guarded(|| {
+            codec_registry.make_audio_decoder(&params, &AudioDecoderOptions::default())
+        })
+        .ok_or_else(|| crash(path))?
+        .map_err(|e| match e {
+            SymError::Unsupported(_) => anyhow!(
+                "{}: its codec is not supported (hushmark reads {FORMATS}); convert it first, \
+                     e.g. `ffmpeg -i {} out.flac`",
+                path.display(),
+                path.display()
+            ),
+            other => anyhow!("cannot decode {}: {other}", path.display()),
+        })?;
+        let codec = decoder.codec_info().short_name.to_string();
+        let lossless = matches!(codec.as_str(), "flac" | "alac") || codec.starts_with("pcm");
+        use symphonia::core::audio::sample::SampleFormat as F;
+        let float = matches!(params.sample_format, Some(F::F32 | F::F64));
+        let int_bits = if lossless && !float {
+            params.bits_per_sample
+        } else {
+            None
+        };
+        let info = SourceInfo {
+            path: path.to_path_buf(),
+            rate: params.sample_rate.unwrap_or(0),
+            channels: params.channels.as_ref().map(|c| c.count()).unwrap_or(0),
+            frames,
+            int_bits,
+            float,
+            lossless,
+            codec,
+            container: reader.format_info().short_name.to_string(),
+        };
+        let mut file = AudioFile {
+            reader,
+            decoder,
+            track_id,
+            info,
+            buf: Vec::new(),
+            primed: false,
+            decoded_frames: 0,
+            bad_packets: 0,
+            cut_short: None,
+            ended: false,
+        };
+        file.prime()?;
+        tracing::info!(
+            "{}: {} in {}, {} frames promised",
+            path.display(),
+            file.info.describe(),
+            file.info.container,
+            file.info
+                .frames
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "no count of".into())
+        );
+        Ok(file)
+    }
+
+    /// Decode the first block so rate and channels are known for certain.
+    fn prime(&mut self) -> Result<()> {
+        if let Some((rate, channels)) = self.decode_next()? {
+            self.info.rate = rate;
+            self.info.channels = channels;
+            self.primed = true;
+        }
+        if self.info.rate == 0 {
+            bail!(
+                "{} holds no audio (no sample rate)",
+                self.info.path.display()
+            );
+        }
+        if self.info.channels == 0 {
+            bail!("{} holds no audio (no channels)", self.info.path.display());
+        }
+        Ok(())
+    }
+
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// The next block of interleaved samples (full scale ±1.0); `None` at the end.
+    pub fn next_block(&mut self) -> Result<Option<&[f32]>> {
+        if self.primed {
+            self.primed = false;
+            self.decoded_frames += (self.buf.len() / self.info.channels) as u64;
+            return Ok(Some(&self.buf));
+        }
+        match self.decode_next()? {
+            None => Ok(None),
+            Some((rate, channels)) => {
+                if rate != self.info.rate || channels != self.info.channels {
+                    bail!(
+                        "{} changes format mid-stream ({} Hz {} ch, then {rate} Hz {channels} ch); \
+                         split it first",
+                        self.info.path.display(),
+                        self.info.rate,
+                        self.info.channels
+                    );
+                }
+                self.decoded_frames += (self.buf.len() / channels) as u64;
+                Ok(Some(&self.buf))
+            }
+        }
+    }
+
+    /// Decode packets until one yields audio; returns its rate and channels.
+    fn decode_next(&mut self) -> Result<Option<(u32, usize)>> {
+        if self.ended {
+            return Ok(None);
+        }
+        loop {
+            let next = crate::ui::guarded(|| self.reader.next_packet())
+                .ok_or_else(|| crash(&self.info.path))?;
+            let packet = match next {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.ended = true;
+                    return Ok(None);
+                }
+                Err(SymError::IoError(e)) => {
+                    // Symphonia reports the end of a cut-off file as an I/O error.
+                    if e.kind() != ErrorKind::UnexpectedEof {
+                        self.cut_short = Some(e.to_string());
+                    }
+                    self.ended = true;
+                    return Ok(None);
+                }
+                Err(SymError::ResetRequired) => bail!(
+                    "{} changes its track layout mid-stream (chained streams are not supported); \
+                     split it first",
+                    self.info.path.display()
+                ),
+                Err(SymError::DecodeError(e)) => {
+                    self.cut_short = Some(format!("malformed data: {e}"));
+                    self.ended = true;
+                    return Ok(None);
+                }
+                Err(e) => bail!("cannot read {}: {e}", self.info.path.display()),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let decoder = &mut self.decoder;
+            let buf = &mut self.buf;
+            let decoded = crate::ui::guarded(|| match decoder.decode(&packet) {
+                Ok(block) => {
+                    if block.frames() == 0 {
+                        return Ok(None);
+                    }
+                    let rate = block.spec().rate();
+                    let channels = block.spec().channels().count();
+                    block.copy_to_vec_interleaved(buf);
+                    Ok(Some((rate, channels)))
+                }
+                Err(e) => Err(e),
+            })
+            .ok_or_else(|| crash(&self.info.path))?;
+            match decoded {
+                Ok(None) => continue,
+                Ok(Some(spec)) => return Ok(Some(spec)),
+                Err(SymError::DecodeError(e)) => {
+                    tracing::debug!("{}: skipped a bad packet: {e}", self.info.path.display());
+                    self.bad_packets += 1;
+                }
+                Err(SymError::IoError(e)) => {
+                    tracing::debug!("{}: skipped a bad packet: {e}", self.info.path.display());
+                    self.bad_packets += 1;
+                }
+                Err(e) => bail!("cannot decode {}: {e}", self.info.path.display()),
+            }
+        }
+    }
+
+    /// Frames returned so far.
+    pub fn decoded_frames(&self) -> u64 {
+        self.decoded_frames
+    }
+
+    /// Packets that could not be decoded and were skipped.
+    pub fn bad_packets(&self) -> u64 {
+        self.bad_packets
+    }
+
+    /// After the end: why the file seems damaged, if it does (fewer frames
+    /// than its header promised, or a read error).
+    pub fn truncation(&self) -> Option<String> {
+        let got = self.decoded_frames;
+        if let Some(why) = &self.cut_short {
+            return Some(format!(
+                "{} is damaged: reading stopped after {} ({why})",
+                self.info.path.display(),
+                crate::ui::duration(self.info.seconds(got))
+            ));
+        }
+        let promised = self.info.frames?;
+        // Lossy decoders may differ from the container's count by a packet.
+        let slack = if self.info.lossless { 0 } else { 4096 };
+        (got + slack < promised).then(|| {
+            format!(
+                "{} is truncated: its audio ends after {} but its header promises {}",
+                self.info.path.display(),
+                crate::ui::duration(self.info.seconds(got)),
+                crate::ui::duration(self.info.seconds(promised))
+            )
+        })
+    }
+}

@@ -1,0 +1,351 @@
+//! Writing audio: WAV (16-bit, 24-bit, 32-bit float, via hound) and FLAC
+//! (16- or 24-bit, via flacenc), streamed block by block.
+//!
+//! FLAC is written frame by frame; its STREAMINFO header (length, MD5, frame
+//! sizes) is only known at the end, so a placeholder of the same size is
+//! written first and overwritten when the stream is finished.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use flacenc::component::{BitRepr, Stream, StreamInfo};
+use flacenc::error::Verify;
+use flacenc::source::{Context as FlacContext, Fill, FrameBuf};
+
+/// Sample format of an output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleKind {
+    S16,
+    S24,
+    F32,
+}
+
+impl SampleKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SampleKind::S16 => "16-bit",
+            SampleKind::S24 => "24-bit",
+            SampleKind::F32 => "32-bit float",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Wav,
+    Flac,
+}
+
+impl Container {
+    /// From OUT's extension.
+    pub fn from_path(path: &Path) -> Result<Container> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("wav" | "wave") => Ok(Container::Wav),
+            Some("flac") => Ok(Container::Flac),
+            _ => bail!(
+                "{}: OUT must end in .wav or .flac (the format is taken from the name)",
+                path.display()
+            ),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Wav => "WAV",
+            Container::Flac => "FLAC",
+        }
+    }
+}
+
+/// Round a unit-scale sample to 16 bits (exact for samples that came from 16 bits).
+#[inline]
+pub fn to_i16(x: f32) -> i16 {
+    if x.is_nan() {
+        return 0;
+    }
+    (x * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
+}
+
+/// Round a unit-scale sample to 24 bits in an `i32` (exact for ≤ 24-bit sources).
+#[inline]
+pub fn to_i24(x: f32) -> i32 {
+    if x.is_nan() {
+        return 0;
+    }
+    (x * 8_388_608.0).round().clamp(-8_388_608.0, 8_388_607.0) as i32
+}
+
+pub enum Writer {
+    Wav(hound::WavWriter<BufWriter<File>>),
+    Flac(Box<FlacWriter>),
+}
+
+impl Writer {
+    pub fn new(
+        file: File,
+        container: Container,
+        kind: SampleKind,
+        rate: u32,
+        channels: u16,
+    ) -> Result<Writer> {
+        match container {
+            Container::Wav => {
+                let spec = hound::WavSpec {
+                    channels,
+                    sample_rate: rate,
+                    bits_per_sample: match kind {
+                        SampleKind::S16 => 16,
+                        SampleKind::S24 => 24,
+                        SampleKind::F32 => 32,
+                    },
+                    sample_format: match kind {
+                        SampleKind::F32 => hound::SampleFormat::Float,
+                        _ => hound::SampleFormat::Int,
+                    },
+                };
+                let w = hound::WavWriter::new(BufWriter::new(file), spec)
+                    .map_err(|e| anyhow!("cannot start the WAV file: {e}"))?;
+                Ok(Writer::Wav(w))
+            }
+            Container::Flac => {
+                let bits = match kind {
+                    SampleKind::S16 => 16,
+                    SampleKind::S24 => 24,
+                    SampleKind::F32 => bail!(
+                        "FLAC holds integer samples only; use --format s16 or s24, or write a .wav"
+                    ),
+                };
+                Ok(Writer::Flac(Box::new(FlacWriter::new(
+                    file, rate, channels, bits,
+                )?)))
+            }
+        }
+    }
+
+    pub fn write_i16(&mut self, samples: &[i16]) -> Result<()> {
+        match self {
+            Writer::Wav(w) => {
+                for &s in samples {
+                    w.write_sample(s).map_err(wav_error)?;
+                }
+                Ok(())
+            }
+            Writer::Flac(f) => f.push(samples.iter().map(|&s| s as i32)),
+        }
+    }
+
+    pub fn write_i24(&mut self, samples: &[i32]) -> Result<()> {
+        match self {
+            Writer::Wav(w) => {
+                for &s in samples {
+                    w.write_sample(s).map_err(wav_error)?;
+                }
+                Ok(())
+            }
+            Writer::Flac(f) => f.push(samples.iter().copied()),
+        }
+    }
+
+    pub fn write_f32(&mut self, samples: &[f32]) -> Result<()> {
+        match self {
+            Writer::Wav(w) => {
+                for &s in samples {
+                    w.write_sample(s).map_err(wav_error)?;
+                }
+                Ok(())
+            }
+            Writer::Flac(_) => bail!("FLAC holds integer samples only"),
+        }
+    }
+
+    /// Complete the file (headers, lengths) and flush it.
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Writer::Wav(w) => w.finalize().map_err(wav_error),
+            Writer::Flac(f) => f.finish(),
+        }
+    }
+}
+
+fn wav_error(e: hound::Error) -> anyhow::Error {
+    match e {
+        hound::Error::IoError(io) => anyhow!(io).context("cannot write the WAV file"),
+        hound::Error::TooWide => anyhow!("sample does not fit the WAV sample format"),
+        other => anyhow!("cannot write the WAV file: {other}"),
+    }
+}
+
+/// Samples per FLAC frame (the reference encoder's default).
+const FLAC_BLOCK: usize = 4096;
+
+pub struct FlacWriter {
+    out: BufWriter<File>,
+    config: flacenc::error::Verified<flacenc::config::Encoder>,
+    frame_buf: FrameBuf,
+    context: FlacContext,
+    info: StreamInfo,
+    pending: Vec<i32>,
+    channels: usize,
+    frame_number: usize,
+    header_len: usize,
+    rate: u32,
+    bits: usize,
+}
+
+impl FlacWriter {
+    fn new(file: File, rate: u32, channels: u16, bits: usize) -> Result<FlacWriter> {
+        let ch = channels as usize;
+        let config = flacenc::config::Encoder::default()
+            .into_verified()
+            .map_err(|(_, e)| anyhow!("FLAC encoder configuration: {e:?}"))?;
+        let info = StreamInfo::new(rate as usize, ch, bits)
+            .map_err(|e| anyhow!("FLAC cannot hold this stream: {e:?}"))?;
+        let frame_buf = FrameBuf::with_size(ch, FLAC_BLOCK)
+            .map_err(|e| anyhow!("FLAC cannot hold {ch} channels: {e:?}"))?;
+        let mut w = FlacWriter {
+            out: BufWriter::new(file),
+            config,
+            frame_buf,
+            context: FlacContext::new(bits, ch),
+            info,
+            pending: Vec::with_capacity(FLAC_BLOCK * ch),
+            channels: ch,
+            frame_number: 0,
+            header_len: 0,
+            rate,
+            bits,
+        };
+        let header = w.header_bytes()?;
+        w.header_len = header.len();
+        w.out
+            .write_all(&header)
+            .context("cannot write the FLAC file")?;
+        Ok(w)
+    }
+
+    /// `fLaC` and the STREAMINFO block as they stand now.
+    fn header_bytes(&self) -> Result<Vec<u8>> {
+        let mut stream = Stream::new(self.rate as usize, self.channels, self.bits)
+            .map_err(|e| anyhow!("FLAC header: {e:?}"))?;
+        *stream.stream_info_mut() = self.info.clone();
+        let mut sink = flacenc::bitsink::ByteSink::new();
+        stream
+            .write(&mut sink)
+            .map_err(|e| anyhow!("FLAC header: {e:?}"))?;
+        Ok(sink.as_slice().to_vec())
+    }
+
+    fn push(&mut self, samples: impl Iterator<Item = i32>) -> Result<()> {
+        let block = FLAC_BLOCK * self.channels;
+        for s in samples {
+            self.pending.push(s);
+            if self.pending.len() == block {
+                self.encode_pending()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.frame_buf
+            .fill_interleaved(&self.pending)
+            .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+        self.context
+            .fill_interleaved(&self.pending)
+            .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+        let frame = flacenc::encode_fixed_size_frame(
+            &self.config,
+            &self.frame_buf,
+            self.frame_number,
+            &self.info,
+        )
+        .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+        let mut sink = flacenc::bitsink::ByteSink::new();
+        frame
+            .write(&mut sink)
+            .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+        // flacenc's Rice coder caps its parameter at 14, so 24-bit frames can
+        // come out bigger than the raw samples; store those verbatim instead.
+        let raw_bytes = self.pending.len() * self.bits / 8 + 64;
+        let frame = if sink.as_slice().len() > raw_bytes {
+            let verbatim = self.verbatim_frame()?;
+            sink = flacenc::bitsink::ByteSink::new();
+            verbatim
+                .write(&mut sink)
+                .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+            verbatim
+        } else {
+            frame
+        };
+        self.info.update_frame_info(&frame);
+        self.out
+            .write_all(sink.as_slice())
+            .context("cannot write the FLAC file")?;
+        self.frame_number += 1;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// The pending block as a frame of uncompressed subframes.
+    fn verbatim_frame(&self) -> Result<flacenc::component::Frame> {
+        use flacenc::component::{
+            ChannelAssignment, Frame, FrameHeader, FrameOffset, SubFrame, Verbatim,
+        };
+        let frames = self.pending.len() / self.channels;
+        let header = FrameHeader::new(
+            frames,
+            ChannelAssignment::Independent(self.channels as u8),
+            self.bits,
+            self.rate as usize,
+            FrameOffset::Frame(self.frame_number as u32),
+        )
+        .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+        let subframes = (0..self.channels)
+            .map(|c| {
+                let channel: Vec<i32> = self
+                    .pending
+                    .iter()
+                    .skip(c)
+                    .step_by(self.channels)
+                    .copied()
+                    .collect();
+                Verbatim::new(&channel, self.bits).map(SubFrame::from)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow!("FLAC encoder: {e:?}"))?;
+        Frame::new(header, subframes.into_iter()).map_err(|e| anyhow!("FLAC encoder: {e:?}"))
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.encode_pending()?;
+        self.info.set_md5_digest(&self.context.md5_digest());
+        // Fixed-size blocks: min = max = block size, as the reference encoder writes.
+        self.info
+            .set_block_sizes(FLAC_BLOCK, FLAC_BLOCK)
+            .map_err(|e| anyhow!("FLAC header: {e:?}"))?;
+        let header = self.header_bytes()?;
+        if header.len() != self.header_len {
+            bail!(
+                "FLAC header changed size ({} -> {})",
+                self.header_len,
+                header.len()
+            );
+        }
+        self.out.flush().context("cannot write the FLAC file")?;
+        let file = self.out.get_mut();
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(&header))
+            .and_then(|_| file.flush())
+            .context("cannot write the FLAC header")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,448 @@
+//! The command line: every subcommand, its options and its examples.
+//!
+//! Parsing only; each subcommand's behaviour lives in its own module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hushmark",
+    version,
+    about = "Hide a keyed transaction ID in audio above 20 kHz, and find it again",
+    long_about = "Hide a keyed transaction ID in audio above 20 kHz, and find it again.\n\n\
+        The ID names a transaction (a 20-byte contract address or a shorter opaque number), \
+        never a person. Only holders of the secret key can read a mark or make one. \
+        Logs hold IDs and times, never audio.",
+    after_help = "Start with `hushmark demo`, then `hushmark keygen my.key`.\n\
+        Exit status: 0 success (detect/listen: something found), 1 nothing found, 2 error, 130 interrupted.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, display_order = 900)]
+    pub verbose: u8,
+    /// Only errors on stderr: no notes, warnings, progress or status line.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 901
+    )]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Keygen(KeygenArgs),
+    Embed(EmbedArgs),
+    Detect(DetectArgs),
+    Monitor(MonitorArgs),
+    Listen(ListenArgs),
+    Play(PlayArgs),
+    Passthrough(PassthroughArgs),
+    Devices(DevicesArgs),
+    Inspect(InspectArgs),
+    Demo(DemoArgs),
+}
+
+/// Make a new random secret key (file mode 0600; never overwrites).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark keygen station.key
+  hushmark keygen /etc/hushmark/key
+
+The file is two comment lines and 32 hex digits (128 bits). Anyone holding it
+can read and forge marks: keep it private and back it up; marks made with a
+lost key can never be read again.")]
+pub struct KeygenArgs {
+    /// Where to write the key. Must not exist yet.
+    pub keyfile: PathBuf,
+}
+
+/// The secret key, shared by every subcommand that reads or makes marks.
+#[derive(Debug, Args, Clone)]
+pub struct KeyArg {
+    /// Secret key file made by `hushmark keygen`.
+    #[arg(short, long, value_name = "KEYFILE", env = "HUSHMARK_KEY_FILE")]
+    pub key: PathBuf,
+}
+
+/// How and where bursts are placed (embed, play, passthrough).
+#[derive(Debug, Args, Clone)]
+pub struct MarkArgs {
+    /// Transaction ID to hide: 1 to 20 bytes of hex, with or without 0x.
+    #[arg(long, value_name = "HEX")]
+    pub id: String,
+    /// Seconds between burst starts (0.5 to 3600).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 2.0,
+        conflicts_with = "back_to_back",
+        allow_negative_numbers = true
+    )]
+    pub interval: f64,
+    /// Seconds before the first burst (0 to 3600).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub offset: f64,
+    /// Send bursts one after another with no gap (most robust, least discreet).
+    #[arg(long)]
+    pub back_to_back: bool,
+    /// Where in the spectrum the mark lives.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Ultrasonic)]
+    pub profile: ProfileArg,
+    /// Peak level of the mark in dBFS (-80 to -12).
+    #[arg(long, value_name = "DBFS", default_value_t = dsp_core::DEFAULT_LEVEL_DBFS, allow_negative_numbers = true)]
+    pub level: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// 20.0-21.6 kHz: inaudible; survives 44.1 kHz resampling and AAC at 256 kbit/s.
+    Ultrasonic,
+    /// 20 kHz up to 0.46 x the sample rate: digital chains and 88.2/96 kHz systems.
+    UltrasonicWide,
+    /// 18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it.
+    NearUltrasonic,
+}
+
+impl ProfileArg {
+    pub fn profile(self) -> dsp_core::Profile {
+        match self {
+            ProfileArg::Ultrasonic => dsp_core::Profile::Ultrasonic,
+            ProfileArg::UltrasonicWide => dsp_core::Profile::UltrasonicWide,
+            ProfileArg::NearUltrasonic => dsp_core::Profile::NearUltrasonic,
+        }
+    }
+}
+
+/// Profiles a detector searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchProfile {
+    Ultrasonic,
+    UltrasonicWide,
+    NearUltrasonic,
+    /// Every profile the sample rate can carry (more CPU).
+    All,
+}
+
+impl SearchProfile {
+    pub fn profiles(self) -> Vec<dsp_core::Profile> {
+        use dsp_core::Profile;
+        match self {
+            SearchProfile::Ultrasonic => vec![Profile::Ultrasonic],
+            SearchProfile::UltrasonicWide => vec![Profile::UltrasonicWide],
+            SearchProfile::NearUltrasonic => vec![Profile::NearUltrasonic],
+            SearchProfile::All => Profile::ALL.to_vec(),
+        }
+    }
+}
+
+/// Mark an audio file.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark embed programme.flac marked.wav --key station.key \\
+      --id 0xd8da6bf26964af9d7eed9e03e53415d37aa96045
+  hushmark embed in.wav out.flac --id 2a --key station.key --interval 5 --offset 1
+  hushmark embed in.mp3 out.wav --id 0102030405 --key station.key --profile near-ultrasonic
+
+IN may be WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis or AIFF. OUT keeps IN's length, rate
+and channels; outside bursts its samples are IN's, bit for bit. OUT is written
+to a temporary file beside it and renamed when complete, so it is never
+half-written; IN is never touched.")]
+pub struct EmbedArgs {
+    /// Audio to mark.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Marked copy to write: .wav or .flac.
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub mark: MarkArgs,
+    /// Sample format of OUT. Default: IN's bit depth (16 -> s16, 24 -> s24,
+    /// float or lossy -> f32 for WAV, s24 for FLAC).
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+    /// Replace OUT if it exists (never IN).
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// 16-bit integer.
+    S16,
+    /// 24-bit integer.
+    S24,
+    /// 32-bit float (WAV only).
+    F32,
+}
+
+/// Find marks in audio files.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark detect marked.wav --key station.key
+  hushmark detect recordings/*.flac --key station.key --json > found.jsonl
+  hushmark detect clip.mp3 --key station.key --profile near-ultrasonic
+
+Prints one row (or with --json one JSON object per line) per burst found:
+file, id (lowercase hex), counter, start_s, end_s, confidence, snr_db and more.
+confidence is the link margin from 0 (in-band SNR -10 dB, the weakest
+decodable) to 1 (+10 dB or better); every reported ID has passed the key's
+32-bit MAC whatever its confidence.
+Exit status: 0 if any mark was found, 1 if none, 2 if a file could not be read.")]
+pub struct DetectArgs {
+    /// Audio files (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// One JSON object per line per burst instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Which profile to search.
+    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
+    pub profile: SearchProfile,
+}
+
+/// The monitoring agent: log which IDs aired, and when, from files, stdin and devices.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark monitor --key station.key --device hw:1 --log aired.jsonl
+  ffmpeg -i https://radio.example/stream -f f32le -ac 2 -ar 48000 - \\
+      | hushmark monitor --key station.key --stdin --rate 48000 --channels 2 --format f32le
+  hushmark monitor --key station.key --file day1.flac --file day2.flac \\
+      --start-time 2024-05-01T06:00:00Z
+
+Writes one JSON line per airing: {\"stream\", \"id\", \"first_utc\", \"last_utc\",
+\"first_s\", \"last_s\", \"bursts\", \"profile\"}. Consecutive bursts of one ID on one
+stream are one airing; it ends when the ID changes or no burst comes for
+--gap seconds. Times are to 1 s: wall clock in UTC (RFC 3339) and stream time
+in seconds since the source started. No audio is ever stored. Each source runs
+in its own thread. Ctrl-C stops cleanly, writing every open airing first.")]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Audio file to scan (repeatable).
+    #[arg(long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Input device to capture (repeatable; see `hushmark devices`). "default" is the default input.
+    #[arg(long = "device", value_name = "NAME")]
+    pub devices: Vec<String>,
+    /// Read raw interleaved PCM from standard input.
+    #[arg(long, requires = "rate")]
+    pub stdin: bool,
+    /// Sample rate of --stdin.
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// Channels of --stdin.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub channels: u16,
+    /// Sample format of --stdin.
+    #[arg(long, value_enum, default_value_t = RawFormat::F32le)]
+    pub format: RawFormat,
+    /// Append airings to this file (JSON lines) instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
+    /// Seconds without a burst that end an airing (at least 3 burst intervals).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub gap: f64,
+    /// Wall-clock time of the first sample of --file sources (RFC 3339, e.g.
+    /// 2024-05-01T06:00:00Z). Default: the file's modification time minus its
+    /// length, when the length is known; otherwise when scanning started.
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+    /// Which profile to search.
+    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
+    pub profile: SearchProfile,
+    /// Stop after this many seconds (live sources); files and stdin stop at their end.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub host: HostArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RawFormat {
+    /// 32-bit float, little-endian (ffmpeg -f f32le).
+    F32le,
+    /// 16-bit signed integer, little-endian (ffmpeg -f s16le).
+    S16le,
+}
+
+/// Which cpal audio host to use.
+#[derive(Debug, Args, Clone)]
+pub struct HostArg {
+    /// Audio system: auto (PulseAudio/PipeWire if running, else ALSA), alsa or pulseaudio.
+    #[arg(long = "host", value_enum, default_value_t = HostChoice::Auto, env = "HUSHMARK_AUDIO_HOST")]
+    pub choice: HostChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HostChoice {
+    Auto,
+    Alsa,
+    Pulseaudio,
+}
+
+/// Capture from an input device and print marks as they are found.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark listen --key station.key
+  hushmark listen --key station.key --device hm_sink.monitor --json
+  hushmark listen --key station.key --duration 60
+
+Runs until Ctrl-C (or --duration). Exit status: 0 if any mark was found, 1 if none.")]
+pub struct ListenArgs {
+    /// Input device (see `hushmark devices`); default: the default input.
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// One JSON object per line per burst instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Which profile to search.
+    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
+    pub profile: SearchProfile,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub host: HostArg,
+}
+
+/// Play a file through an output device, marking it live (a desktop stand-in for a set-top box).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark play programme.flac --key station.key \\
+      --id 0xd8da6bf26964af9d7eed9e03e53415d37aa96045
+  hushmark play clip.wav --id 2a --key station.key --device hm_sink --interval 1
+
+The mark is added in the output callback at the device's own sample clock,
+as a set-top box would. Ctrl-C stops.")]
+pub struct PlayArgs {
+    /// Audio to play (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub mark: MarkArgs,
+    /// Output device (see `hushmark devices`); default: the default output.
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub host: HostArg,
+}
+
+/// Line-in -> mark -> line-out in real time: the set-top box audio path.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark passthrough --input hw:1 --output hw:1 --id 2a --key station.key
+  hushmark passthrough --input line_in.monitor --output speakers --id 0x0102 \\
+      --key station.key --buffer-ms 40
+
+Reports xruns (buffer under- and overruns) as they happen and the added
+latency (capture + queue + playback) every 10 s and at the end. Ctrl-C stops.")]
+pub struct PassthroughArgs {
+    /// Input device.
+    #[arg(long, value_name = "NAME")]
+    pub input: String,
+    /// Output device.
+    #[arg(long, value_name = "NAME")]
+    pub output: String,
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub mark: MarkArgs,
+    /// Sample rate for both devices (44100, 48000, 88200 or 96000); default: the
+    /// output's own rate if supported, else 48000.
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// Device buffer in milliseconds: lower means less latency and more risk of xruns.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    pub buffer_ms: u32,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub host: HostArg,
+}
+
+/// List audio inputs and outputs with their rates and channels.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark devices
+  hushmark devices --host alsa
+
+NAME (first column) is what --device, --input and --output take; a unique
+part of a name or description also works.")]
+pub struct DevicesArgs {
+    /// Audio system to list: auto lists every one available.
+    #[arg(long = "host", value_enum, default_value_t = HostChoice::Auto, env = "HUSHMARK_AUDIO_HOST")]
+    pub host: HostChoice,
+}
+
+/// Draw a spectrogram of 15-24 kHz with the bursts marked.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark inspect marked.wav --png marked.png
+  hushmark inspect marked.wav --key station.key --png marked.png
+
+Without a key, bursts are found by their energy in the profile's band (dashed
+boxes): anyone can see that something is there, nobody can read it. With the
+key, each burst is decoded and labelled with its ID and counter.")]
+pub struct InspectArgs {
+    /// Audio to look at.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Secret key, to decode and label the bursts.
+    #[arg(short, long, value_name = "KEYFILE", env = "HUSHMARK_KEY_FILE")]
+    pub key: Option<PathBuf>,
+    /// PNG to write.
+    #[arg(long, value_name = "OUT.png")]
+    pub png: PathBuf,
+    /// Which profile's band to outline and search.
+    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
+    pub profile: SearchProfile,
+    /// Replace OUT.png if it exists.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// The main job end to end on bundled audio: mark, detect, log, draw.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark demo
+  hushmark demo --out /tmp/hushmark-demo
+
+Uses the public test key (000102...0f) and a bundled 8 s music clip; never use
+that key for real content.")]
+pub struct DemoArgs {
+    /// Directory for the demo's files (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "out/demo")]
+    pub out: PathBuf,
+}

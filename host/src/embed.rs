@@ -1,0 +1,426 @@
+//! `hushmark embed IN OUT`: write a marked copy of a file.
+//!
+//! The file is decoded block by block, converted to OUT's sample format,
+//! marked in that format (so outside bursts OUT holds IN's samples bit for
+//! bit when the formats match), and written to a temporary file that is
+//! renamed to OUT only when everything succeeded.
+//!
+//! At rates the engine does not run at (say 192 kHz), the mark alone is made
+//! at the nearest engine rate that fits, resampled to the file's rate and
+//! added sample by sample, cut to the room left below full scale. The file's
+//! own samples are never resampled.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use dsp_core::{EmbedConfig, Embedder, Id, Key, Phy, Profile, Sample, Schedule};
+
+use crate::audio::decode::AudioFile;
+use crate::audio::encode::{to_i16, to_i24, Container, SampleKind, Writer};
+use crate::audio::resample::StreamResampler;
+use crate::cli::{EmbedArgs, MarkArgs, OutFormat};
+use crate::rates::{self, RatePlan};
+use crate::scan::check_channels;
+use crate::{fsio, id, key, ui, Outcome};
+
+/// Frames per embedder call.
+const BLOCK: usize = 1024;
+
+/// What `--id`, `--interval`, `--offset`, `--profile` and `--level` ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkPlan {
+    pub id: Id,
+    pub key: Key,
+    pub profile: Profile,
+    pub level_dbfs: f32,
+    pub schedule: Schedule,
+}
+
+fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
+    if !s.is_finite() || s < 0.0 {
+        bail!("{what} must be a number of seconds, 0 or more (got {s})");
+    }
+    if s > 3600.0 {
+        bail!("{what} {s} s is longer than the 1 hour allowed");
+    }
+    Ok((s * 1000.0).round() as u32)
+}
+
+impl MarkPlan {
+    pub fn from_args(mark: &MarkArgs, key: Key) -> Result<MarkPlan> {
+        let id = id::parse_id(&mark.id)?;
+        let offset_ms = seconds_to_ms("--offset", mark.offset)?;
+        let schedule = if mark.back_to_back {
+            Schedule::BackToBack { offset_ms }
+        } else {
+            Schedule::Interval {
+                every_ms: seconds_to_ms("--interval", mark.interval)?,
+                offset_ms,
+            }
+        };
+        if !mark.level.is_finite() {
+            bail!("--level must be a number of dBFS (got {})", mark.level);
+        }
+        Ok(MarkPlan {
+            id,
+            key,
+            profile: mark.profile.profile(),
+            level_dbfs: mark.level,
+            schedule,
+        })
+    }
+
+    /// The engine configuration at `rate` for `channels`; every channel is marked.
+    pub fn config(&self, rate: u32, channels: u16) -> EmbedConfig {
+        let mut c = EmbedConfig::new(self.id, self.key);
+        c.sample_rate = rate;
+        c.channels = channels;
+        c.profile = self.profile;
+        c.level_dbfs = self.level_dbfs;
+        c.schedule = self.schedule;
+        c
+    }
+
+    /// Check the plan at `rate` (interval against burst length, level, ...).
+    pub fn embedder(&self, rate: u32, channels: u16) -> Result<Embedder> {
+        Ok(Embedder::new(&self.config(rate, channels))?)
+    }
+
+    /// Start frames (at `rate`) of the bursts that lie wholly within `frames`.
+    pub fn whole_bursts(&self, rate: u32, frames: u64) -> Result<Vec<u64>> {
+        let phy = Phy::new(self.profile, rate)?;
+        let burst = phy.burst_samples(self.id.class());
+        let to_samples = |ms: u32| (ms as u64 * rate as u64 + 500) / 1000;
+        let (period, offset) = match self.schedule {
+            Schedule::Interval {
+                every_ms,
+                offset_ms,
+            } => (to_samples(every_ms), to_samples(offset_ms)),
+            Schedule::BackToBack { offset_ms } => (burst, to_samples(offset_ms)),
+        };
+        Ok((0..)
+            .map(|k| offset + k * period)
+            .take_while(|&s| s + burst <= frames)
+            .collect())
+    }
+
+    pub fn describe(&self) -> String {
+        let when = match self.schedule {
+            Schedule::Interval {
+                every_ms,
+                offset_ms,
+            } => format!(
+                "every {:.2} s from {:.2} s",
+                every_ms as f64 / 1000.0,
+                offset_ms as f64 / 1000.0
+            ),
+            Schedule::BackToBack { offset_ms } => {
+                format!("back to back from {:.2} s", offset_ms as f64 / 1000.0)
+            }
+        };
+        format!("profile {}, {when}, {} dBFS", self.profile, self.level_dbfs)
+    }
+}
+
+/// Samples the marked copy can be written in.
+pub trait OutSample: Sample + Default {
+    fn from_unit(x: f32) -> Self;
+    fn write(writer: &mut Writer, samples: &[Self]) -> Result<()>;
+}
+
+impl OutSample for i16 {
+    fn from_unit(x: f32) -> i16 {
+        to_i16(x)
+    }
+    fn write(writer: &mut Writer, samples: &[i16]) -> Result<()> {
+        writer.write_i16(samples)
+    }
+}
+
+impl OutSample for i32 {
+    fn from_unit(x: f32) -> i32 {
+        to_i24(x)
+    }
+    fn write(writer: &mut Writer, samples: &[i32]) -> Result<()> {
+        writer.write_i24(samples)
+    }
+}
+
+impl OutSample for f32 {
+    fn from_unit(x: f32) -> f32 {
+        x
+    }
+    fn write(writer: &mut Writer, samples: &[f32]) -> Result<()> {
+        writer.write_f32(samples)
+    }
+}
+
+/// The mark alone, made at an engine rate and resampled to another rate.
+pub struct MarkSource {
+    embedder: Embedder,
+    resampler: StreamResampler,
+    engine_now: u64,
+    ready: VecDeque<f32>,
+    chunk: Vec<f32>,
+    resampled: Vec<f32>,
+}
+
+impl MarkSource {
+    pub fn new(plan: &MarkPlan, engine_rate: u32, out_rate: u32) -> Result<MarkSource> {
+        Ok(MarkSource {
+            embedder: plan.embedder(engine_rate, 1)?,
+            resampler: StreamResampler::new(engine_rate, out_rate, 1)?,
+            engine_now: 0,
+            ready: VecDeque::new(),
+            chunk: vec![0.0; BLOCK],
+            resampled: Vec::new(),
+        })
+    }
+
+    /// The next `n` samples of the mark at the output rate.
+    pub fn take(&mut self, n: usize, out: &mut Vec<f32>) -> Result<()> {
+        while self.ready.len() < n {
+            self.chunk.iter_mut().for_each(|v| *v = 0.0);
+            self.embedder.process(self.engine_now, &mut self.chunk)?;
+            self.engine_now += BLOCK as u64;
+            self.resampled.clear();
+            self.resampler.push(&self.chunk, &mut self.resampled)?;
+            self.ready.extend(self.resampled.iter().copied());
+        }
+        out.clear();
+        out.extend(self.ready.drain(..n));
+        Ok(())
+    }
+}
+
+/// Marks interleaved blocks, directly or through a resampled mark.
+pub enum Marker {
+    Direct(Box<Embedder>),
+    Resampled(Box<MarkSource>, Vec<f32>),
+}
+
+impl Marker {
+    pub fn process<T: Sample>(&mut self, now: u64, block: &mut [T], channels: usize) -> Result<()> {
+        match self {
+            Marker::Direct(e) => e.process(now, block)?,
+            Marker::Resampled(source, marks) => {
+                source.take(block.len() / channels, marks)?;
+                for (frame, &m) in block.chunks_exact_mut(channels).zip(marks.iter()) {
+                    for x in frame {
+                        *x = x.add_mark(m);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The output sample format: asked for, or IN's bit depth.
+fn choose_kind(
+    asked: Option<OutFormat>,
+    info: &crate::audio::decode::SourceInfo,
+    container: Container,
+) -> SampleKind {
+    match asked {
+        Some(OutFormat::S16) => SampleKind::S16,
+        Some(OutFormat::S24) => SampleKind::S24,
+        Some(OutFormat::F32) => SampleKind::F32,
+        None => match (info.int_bits, container) {
+            (Some(b), _) if b <= 16 => SampleKind::S16,
+            (Some(b), _) if b <= 24 => SampleKind::S24,
+            (_, Container::Flac) => SampleKind::S24,
+            _ => SampleKind::F32,
+        },
+    }
+}
+
+pub fn run(args: &EmbedArgs) -> Result<Outcome> {
+    let key = key::load(&args.key.key)?;
+    let plan = MarkPlan::from_args(&args.mark, key)?;
+    embed_file(&args.input, &args.output, &plan, args.format, args.force)?;
+    Ok(Outcome::Success)
+}
+
+/// Mark `input` into `output`; returns the burst starts written (frames).
+pub fn embed_file(
+    input: &Path,
+    output: &Path,
+    plan: &MarkPlan,
+    format: Option<OutFormat>,
+    force: bool,
+) -> Result<Vec<u64>> {
+    let container = Container::from_path(output)?;
+    if format == Some(OutFormat::F32) && container == Container::Flac {
+        bail!("FLAC holds integer samples only; use --format s16 or s24, or write a .wav");
+    }
+    fsio::ensure_distinct(input, output)?;
+    fsio::check_writable_destination(output, force)?;
+    let mut file = AudioFile::open(input)?;
+    let info = file.info().clone();
+    check_channels(info.channels).with_context(|| format!("{}", input.display()))?;
+    let channels = info.channels as u16;
+    let rate_plan = rates::plan(plan.profile, info.rate)
+        .with_context(|| format!("cannot mark {}", input.display()))?;
+    let mut marker = match rate_plan {
+        RatePlan::Direct(rate) => Marker::Direct(Box::new(plan.embedder(rate, channels)?)),
+        RatePlan::Resample { from, to } => {
+            ui::note(format!(
+                "{}: {from} Hz is not a rate the engine runs at; making the mark at {to} Hz \
+                 and resampling it to {from} Hz (rubato); the programme itself is not resampled",
+                input.display()
+            ));
+            // Check the schedule at the engine rate first, for its clear errors.
+            plan.embedder(to, channels)?;
+            Marker::Resampled(Box::new(MarkSource::new(plan, to, from)?), Vec::new())
+        }
+    };
+    let engine_rate = rate_plan.engine_rate();
+    if info.frames == Some(0) {
+        bail!(
+            "{} holds no audio (0 samples): nothing to mark",
+            input.display()
+        );
+    }
+    if let Some(frames) = info.frames {
+        check_fits(plan, input, &info, engine_rate, frames)?;
+    }
+    let kind = choose_kind(format, &info, container);
+    tracing::info!(
+        "marking {} into {} {}: {}",
+        input.display(),
+        kind.describe(),
+        container.name(),
+        plan.describe()
+    );
+    let tmp = fsio::public_temp_beside(output)?;
+    let handle = tmp
+        .as_file()
+        .try_clone()
+        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+    let mut writer = Writer::new(handle, container, kind, info.rate, channels)?;
+    let progress = crate::progress::bar(info.frames, &format!("marking {}", input.display()));
+    let mut state = Run::default();
+    match kind {
+        SampleKind::S16 => {
+            mark_stream::<i16>(&mut file, &mut marker, &mut writer, &mut state, &progress)?
+        }
+        SampleKind::S24 => {
+            mark_stream::<i32>(&mut file, &mut marker, &mut writer, &mut state, &progress)?
+        }
+        SampleKind::F32 => {
+            mark_stream::<f32>(&mut file, &mut marker, &mut writer, &mut state, &progress)?
+        }
+    }
+    progress.finish_and_clear();
+    if let Some(t) = file.truncation() {
+        bail!("{t}; refusing to write a partial copy");
+    }
+    if file.bad_packets() > 0 {
+        bail!(
+            "{}: {} packet(s) could not be decoded; refusing to write a copy with gaps",
+            input.display(),
+            file.bad_packets()
+        );
+    }
+    let frames = state.frames;
+    if frames == 0 {
+        bail!(
+            "{} holds no audio (0 samples): nothing to mark",
+            input.display()
+        );
+    }
+    check_fits(plan, input, &info, engine_rate, frames)?;
+    writer.finish()?;
+    fsio::persist(tmp, output, force)?;
+    if state.non_finite > 0 {
+        ui::warn(format!(
+            "{}: {} non-finite sample(s) (NaN or infinity) were written as 0",
+            input.display(),
+            state.non_finite
+        ));
+    }
+    let starts: Vec<u64> = plan
+        .whole_bursts(
+            engine_rate,
+            (frames as f64 * engine_rate as f64 / info.rate as f64) as u64,
+        )?
+        .into_iter()
+        .map(|s| (s as f64 * info.rate as f64 / engine_rate as f64).round() as u64)
+        .collect();
+    ui::note(format!(
+        "marked {} -> {}: {} burst(s) of ID {} ({}, {}; {} {}; {})",
+        input.display(),
+        output.display(),
+        starts.len(),
+        plan.id,
+        ui::duration(info.seconds(frames)),
+        info.describe(),
+        kind.describe(),
+        container.name(),
+        plan.describe()
+    ));
+    Ok(starts)
+}
+
+/// Refuse a file too short for even one whole burst: the copy would carry no mark.
+fn check_fits(
+    plan: &MarkPlan,
+    input: &Path,
+    info: &crate::audio::decode::SourceInfo,
+    engine_rate: u32,
+    frames: u64,
+) -> Result<()> {
+    let engine_frames = (frames as f64 * engine_rate as f64 / info.rate as f64) as u64;
+    if plan.whole_bursts(engine_rate, engine_frames)?.is_empty() {
+        let phy = Phy::new(plan.profile, engine_rate)?;
+        bail!(
+            "{} is {} long ({frames} sample(s)); a burst takes {} ms after a {:.2} s offset, \
+             so no whole burst fits and the copy would carry no mark",
+            input.display(),
+            ui::duration(info.seconds(frames)),
+            phy.burst_ms(plan.id.class()),
+            plan.schedule.offset_ms() as f64 / 1000.0
+        );
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Run {
+    frames: u64,
+    non_finite: u64,
+}
+
+fn mark_stream<T: OutSample>(
+    file: &mut AudioFile,
+    marker: &mut Marker,
+    writer: &mut Writer,
+    state: &mut Run,
+    progress: &indicatif::ProgressBar,
+) -> Result<()> {
+    let ch = file.info().channels;
+    let mut buf: Vec<T> = Vec::with_capacity(BLOCK * ch);
+    while let Some(block) = file.next_block()? {
+        if ui::stopping() {
+            bail!("interrupted; nothing was written");
+        }
+        for sub in block.chunks(BLOCK * ch) {
+            buf.clear();
+            buf.extend(sub.iter().map(|&x| {
+                if x.is_finite() {
+                    T::from_unit(x)
+                } else {
+                    state.non_finite += 1;
+                    T::from_unit(0.0)
+                }
+            }));
+            marker.process(state.frames, &mut buf, ch)?;
+            T::write(writer, &buf)?;
+            state.frames += (sub.len() / ch) as u64;
+        }
+        progress.set_position(state.frames);
+    }
+    Ok(())
+}

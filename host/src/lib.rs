@@ -1,0 +1,129 @@
+//! # hushmark, the command line
+//!
+//! The program vendors, monitoring agents and engineers touch. It wraps the
+//! `no_std` engine ([`dsp_core`]) with everything a desktop or a Raspberry Pi
+//! needs around it:
+//!
+//! * **Files** ([`audio`]): symphonia decodes WAV, FLAC, MP3, AAC/M4A, Ogg
+//!   Vorbis and AIFF as streams; hound and flacenc write WAV and FLAC;
+//!   outputs go through a temporary file and an atomic rename ([`fsio`]).
+//! * **Rates** ([`rates`]): the engine runs at 44.1/48/88.2/96 kHz; other
+//!   rates that fit the profile are resampled with rubato, and the user is
+//!   told; rates too low for the band are refused with the rate needed.
+//! * **Detection** ([`scan`]): one path for files, stdin and devices; times
+//!   are in seconds of the source.
+//! * **Live audio** ([`live`]): cpal (ALSA, or PulseAudio/PipeWire when
+//!   running). Audio callbacks only move samples through lock-free rings;
+//!   detection and decoding run on ordinary threads. Devices that vanish are
+//!   reopened; xruns are counted and reported.
+//! * **The agent** ([`monitor`], [`airing`]): several sources in parallel,
+//!   bursts merged into airings, one JSON line per airing, never audio.
+//!
+//! Errors are values all the way up: `main` prints them in one line and
+//! exits 2 (1 means "nothing found", 130 "interrupted"). Nothing the user
+//! types or feeds in can make it panic.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub mod airing;
+pub mod audio;
+pub mod cli;
+pub mod demo;
+pub mod detect;
+pub mod embed;
+pub mod fsio;
+pub mod id;
+pub mod inspect;
+pub mod key;
+pub mod live;
+pub mod monitor;
+pub mod progress;
+pub mod rates;
+pub mod report;
+pub mod scan;
+pub mod ui;
+
+/// How a command ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; for detect and listen: something was found.
+    Success,
+    /// Ran fine and found nothing (exit 1).
+    NothingFound,
+    /// Errors were already reported (exit 2).
+    Failed,
+}
+
+/// The whole program: parse, run, map the result to an exit status.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    ui::set_quiet(cli.quiet);
+    ui::init_logging(cli.verbose, cli.quiet);
+    install_panic_hook();
+    restore_sigpipe();
+    ui::catch_interrupt();
+    match run(cli.command) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::NothingFound) => ExitCode::from(1),
+        Ok(Outcome::Failed) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("hushmark: error: {e:#}");
+            if ui::stopping() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+fn run(command: cli::Command) -> anyhow::Result<Outcome> {
+    use cli::Command as C;
+    match command {
+        C::Keygen(a) => key::keygen(&a.keyfile).map(|()| Outcome::Success),
+        C::Embed(a) => embed::run(&a),
+        C::Detect(a) => detect::run(&a),
+        C::Monitor(a) => monitor::run(&a),
+        C::Listen(a) => live::listen::run(&a),
+        C::Play(a) => live::play::run(&a),
+        C::Passthrough(a) => live::passthrough::run(&a),
+        C::Devices(a) => live::devices::run(&a),
+        C::Inspect(a) => inspect::run(&a),
+        C::Demo(a) => demo::run(&a),
+    }
+}
+
+/// A bug must still not greet the user with a backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        if ui::in_guarded() {
+            // A decoder choking on bad data: the caller reports it as an error.
+            return;
+        }
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("hushmark: internal error ({what}{place}); this is a bug, please report it");
+        std::process::exit(2);
+    }));
+}
+
+/// Die quietly when stdout is a closed pipe (`hushmark detect ... | head -1`),
+/// as Unix tools do, instead of failing every later write.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default before any other
+    // thread exists has no memory-safety implications.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

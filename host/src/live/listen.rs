@@ -1,0 +1,125 @@
+//! `hushmark listen`: capture from an input device and print bursts as they
+//! are found, with wall-clock times.
+
+use std::time::SystemTime;
+
+use anyhow::Result;
+
+use super::{run_input, stop_after, InputEvent};
+use crate::airing::{utc, WallClock};
+use crate::cli::ListenArgs;
+use crate::scan::{Found, Scanner};
+use crate::{key, report, ui, Outcome};
+
+pub fn run(args: &ListenArgs) -> Result<Outcome> {
+    let key = key::load(&args.key.key)?;
+    let profiles = args.profile.profiles();
+    let stop = stop_after(args.duration)?;
+    let status = crate::progress::status_line();
+    let mut scanner: Option<Scanner> = None;
+    let mut device = String::from("?");
+    let mut clock = WallClock {
+        stream_s: 0.0,
+        wall: SystemTime::now(),
+    };
+    let mut found: Vec<Found> = Vec::new();
+    let mut count = 0u64;
+    let mut header_done = false;
+    let mut dev_rate = 0u32;
+    let mut print = |f: &Found, clock: &WallClock, device: &str, rate: u32| -> Result<()> {
+        let wall = utc(clock.at(f.start_s));
+        let line = if args.json {
+            let mut r = report::DetectionRecord::new(f, rate);
+            r.device = Some(device.to_string());
+            r.utc = Some(wall.clone());
+            r.to_json_line()
+        } else {
+            let mut s = String::new();
+            if !header_done {
+                s.push_str(&report::table_header("UTC"));
+                s.push('\n');
+                header_done = true;
+            }
+            s.push_str(&report::table_row(f, &wall));
+            s
+        };
+        status.suspend(|| report::print_line(&line))?;
+        Ok(())
+    };
+    run_input(args.host.choice, args.device.as_deref(), &stop, |event| {
+        match event {
+            InputEvent::Started { capture, reopened } => {
+                device = capture.name.clone();
+                dev_rate = capture.chosen.rate();
+                let (rate, ch) = (capture.chosen.rate(), capture.chosen.channels());
+                let same = scanner
+                    .as_ref()
+                    .is_some_and(|s| s.rate() == rate && reopened);
+                if !same {
+                    if let Some(s) = scanner.as_mut() {
+                        s.finish(&mut found)?;
+                    }
+                    let (s, notes) = Scanner::new(key, &profiles, rate, ch)?;
+                    for n in notes {
+                        ui::note(format!("{}: {n}", capture.name));
+                    }
+                    scanner = Some(s);
+                }
+                let verb = if reopened {
+                    "listening again on"
+                } else {
+                    "listening on"
+                };
+                ui::note(format!(
+                    "{verb} {} ({}, {}); Ctrl-C stops",
+                    capture.name,
+                    capture.host,
+                    capture.chosen.describe()
+                ));
+            }
+            InputEvent::Block(samples, arrival) => {
+                if let Some(s) = scanner.as_mut() {
+                    s.push(samples, &mut found)?;
+                    clock = WallClock {
+                        stream_s: s.position_s(),
+                        wall: arrival,
+                    };
+                    status.set_message(format!(
+                        "{device}: {} listened, {count} burst(s)",
+                        ui::duration(s.position_s())
+                    ));
+                }
+            }
+            InputEvent::Gap(frames) => {
+                if let Some(s) = scanner.as_mut() {
+                    s.skip(frames, &mut found)?;
+                }
+            }
+            InputEvent::Lost(reason) => {
+                status.suspend(|| ui::warn(format!("{device}: {reason}; reopening it")));
+            }
+            InputEvent::Xruns(total) => {
+                status.suspend(|| ui::warn(format!("{device}: xrun (audio lost), {total} so far")));
+            }
+        }
+        for f in found.drain(..) {
+            count += 1;
+            print(&f, &clock, &device, dev_rate)?;
+        }
+        Ok(())
+    })?;
+    if let Some(s) = scanner.as_mut() {
+        s.finish(&mut found)?;
+        for f in found.drain(..) {
+            count += 1;
+            print(&f, &clock, &device, dev_rate)?;
+        }
+    }
+    status.finish_and_clear();
+    ui::note(format!("{device}: {count} burst(s) found"));
+    Ok(if count > 0 {
+        Outcome::Success
+    } else {
+        Outcome::NothingFound
+    })
+}

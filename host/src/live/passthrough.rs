@@ -1,0 +1,443 @@
+//! `hushmark passthrough`: line-in -> mark -> line-out in real time.
+//!
+//! The input callback converts and maps channels, then pushes into a ring;
+//! the output callback pulls, marks (embedder clocked by output frames, so
+//! the mark is continuous whatever happens upstream) and plays. The queue
+//! between them is kept near its target: two output buffers, or one output
+//! buffer plus the largest block the input has delivered (sound servers
+//! often capture in bigger pieces than they play), whichever is larger:
+//!
+//! * *underrun*: the output found too little; it plays what there is plus
+//!   silence and waits for the queue to refill;
+//! * *overrun*: the input found the ring full and dropped frames;
+//! * *resync*: the queue grew far past its target (two sound cards on
+//!   different clocks); frames are dropped back to the target.
+//!
+//! Added latency = capture (ADC to input callback) + queue + playback
+//! (output callback to DAC), from cpal's stream timestamps and the queue fill.
+//! If either device goes away, both streams are closed and reopened.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use cpal::traits::{DeviceTrait, StreamTrait};
+use dsp_core::config::SAMPLE_RATES;
+
+use super::{
+    build_input, build_output, channel_preference, choose_config, device_names, find_device,
+    map_channels, open_host, sleep_unless, stop_after, Direction, StreamHealth,
+};
+use crate::cli::PassthroughArgs;
+use crate::embed::MarkPlan;
+use crate::{key, ui, Outcome};
+
+#[derive(Default)]
+struct Counters {
+    overruns: AtomicU64,
+    underruns: AtomicU64,
+    resyncs: AtomicU64,
+    capture_us: AtomicU64,
+    playback_us: AtomicU64,
+    queue_frames: AtomicU64,
+    /// Output frames played (marked).
+    played: AtomicU64,
+    /// Input frames captured.
+    captured: AtomicU64,
+    /// Largest input callback so far, in frames.
+    largest_input: AtomicU64,
+    /// The queue has filled to its target at least once.
+    primed: AtomicBool,
+}
+
+struct Session {
+    _input: cpal::Stream,
+    _output: cpal::Stream,
+    input_health: Arc<StreamHealth>,
+    output_health: Arc<StreamHealth>,
+    counters: Arc<Counters>,
+    rate: u32,
+    input_name: String,
+    output_name: String,
+    /// PulseAudio moves streams of a vanished device elsewhere: watch names.
+    watch_names: bool,
+}
+
+impl Session {
+    fn open(args: &PassthroughArgs, plan: &MarkPlan) -> Result<Session> {
+        let host = open_host(args.host.choice)?;
+        let input = find_device(&host, Direction::Input, Some(&args.input))?;
+        let output = find_device(&host, Direction::Output, Some(&args.output))?;
+        let (input_name, _) = device_names(&input);
+        let (output_name, _) = device_names(&output);
+        let min_rate = plan.profile.min_sample_rate();
+        let rates: Vec<u32> = match args.rate {
+            Some(r) => {
+                if !SAMPLE_RATES.contains(&r) {
+                    bail!("--rate {r}: passthrough runs at 44100, 48000, 88200 or 96000 Hz");
+                }
+                if r < min_rate {
+                    bail!(
+                        "--rate {r}: profile {} needs at least {min_rate} Hz",
+                        plan.profile
+                    );
+                }
+                vec![r]
+            }
+            None => super::rate_preference(
+                None,
+                super::hush_stderr(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
+                |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
+            ),
+        };
+        let out_default =
+            super::hush_stderr(|| output.default_output_config().ok()).map(|c| c.channels());
+        let in_default =
+            super::hush_stderr(|| input.default_input_config().ok()).map(|c| c.channels());
+        // Both devices must run at one rate: take the first both can do.
+        let mut last_err = None;
+        let mut pair = None;
+        for &rate in &rates {
+            let frames = (args.buffer_ms.max(1) as u64 * rate as u64 / 1000) as u32;
+            let o = choose_config(
+                &output,
+                Direction::Output,
+                &[rate],
+                &channel_preference(None, out_default),
+                Some(frames),
+            );
+            let i = choose_config(
+                &input,
+                Direction::Input,
+                &[rate],
+                &channel_preference(None, in_default),
+                Some(frames),
+            );
+            match (i, o) {
+                (Ok(i), Ok(o)) => {
+                    pair = Some((i, o));
+                    break;
+                }
+                (Err(e), _) | (_, Err(e)) => last_err = Some(e),
+            }
+        }
+        let Some((in_cfg, out_cfg)) = pair else {
+            return Err(last_err
+                .unwrap_or_else(|| anyhow!("no rate"))
+                .context(format!(
+                    "{input_name} and {output_name} share no usable format"
+                )));
+        };
+        let rate = out_cfg.rate();
+        let (in_ch, out_ch) = (in_cfg.channels(), out_cfg.channels());
+        let buffer = match out_cfg.config.buffer_size {
+            cpal::BufferSize::Fixed(n) => n as u64,
+            cpal::BufferSize::Default => rate as u64 / 100,
+        };
+        let target_for = move |largest_input: u64| (2 * buffer).max(buffer + largest_input);
+        let mut embedder = plan.embedder(rate, out_ch as u16)?;
+
+        let (mut producer, mut consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * out_ch);
+        let counters = Arc::new(Counters::default());
+        let input_health = Arc::new(StreamHealth::default());
+        let output_health = Arc::new(StreamHealth::default());
+
+        let c = counters.clone();
+        let mut mapped = Vec::with_capacity(16_384);
+        let deliver = move |samples: &[f32], info: &cpal::InputCallbackInfo| {
+            let ts = info.timestamp();
+            if let Some(d) = ts.callback.checked_duration_since(ts.capture) {
+                c.capture_us.store(d.as_micros() as u64, Ordering::Relaxed);
+            }
+            let frames = (samples.len() / in_ch) as u64;
+            c.captured.fetch_add(frames, Ordering::Relaxed);
+            c.largest_input.fetch_max(frames, Ordering::Relaxed);
+            map_channels(samples, in_ch, out_ch, &mut mapped);
+            let room = producer.slots() / out_ch * out_ch;
+            let n = mapped.len().min(room);
+            if n < mapped.len() {
+                c.overruns.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = producer.push_partial_slice(&mapped[..n]);
+        };
+        let c = counters.clone();
+        let mut now = 0u64;
+        let render = move |buf: &mut [f32], info: &cpal::OutputCallbackInfo| {
+            let ts = info.timestamp();
+            if let Some(d) = ts.playback.checked_duration_since(ts.callback) {
+                c.playback_us.store(d.as_micros() as u64, Ordering::Relaxed);
+            }
+            let need = (buf.len() / out_ch) as u64;
+            let target = target_for(c.largest_input.load(Ordering::Relaxed));
+            let mut avail = (consumer.slots() / out_ch) as u64;
+            if !c.primed.load(Ordering::Relaxed) {
+                if avail >= target {
+                    c.primed.store(true, Ordering::Relaxed);
+                } else {
+                    avail = 0; // keep filling; play (marked) silence
+                }
+            }
+            if avail > need + 4 * target {
+                // The input clock runs fast: drop back to the target.
+                let drop = ((avail - need - target) as usize) * out_ch;
+                if let Ok(chunk) = consumer.read_chunk(drop) {
+                    chunk.commit_all();
+                }
+                avail = need + target;
+                c.resyncs.fetch_add(1, Ordering::Relaxed);
+            }
+            let take = avail.min(need) as usize * out_ch;
+            let _ = consumer.pop_partial_slice(&mut buf[..take]);
+            if c.primed.load(Ordering::Relaxed) && (take as u64) < need * out_ch as u64 {
+                c.underruns.fetch_add(1, Ordering::Relaxed);
+                c.primed.store(false, Ordering::Relaxed);
+            }
+            c.queue_frames
+                .store((consumer.slots() / out_ch) as u64, Ordering::Relaxed);
+            let _ = embedder.process(now, buf);
+            now += need;
+            c.played.store(now, Ordering::Relaxed);
+        };
+        let out_stream = build_output(&output, &out_cfg, render, output_health.clone())
+            .with_context(|| format!("cannot open {output_name} for playback"))?;
+        let in_stream = build_input(&input, &in_cfg, deliver, input_health.clone())
+            .with_context(|| format!("cannot open {input_name} for capture"))?;
+        in_stream
+            .play()
+            .map_err(|e| anyhow!("cannot start capturing from {input_name}: {e}"))?;
+        out_stream
+            .play()
+            .map_err(|e| anyhow!("cannot start playing to {output_name}: {e}"))?;
+        ui::note(format!(
+            "passthrough {input_name} ({}) -> {output_name} ({}), marking ID {} ({}); Ctrl-C stops",
+            in_cfg.describe(),
+            out_cfg.describe(),
+            plan.id,
+            plan.describe()
+        ));
+        Ok(Session {
+            _input: in_stream,
+            _output: out_stream,
+            input_health,
+            output_health,
+            counters,
+            rate,
+            input_name,
+            output_name,
+            watch_names: host.id() == cpal::HostId::PulseAudio,
+        })
+    }
+
+    /// Are both devices still there (checked by name on PulseAudio)?
+    fn present(&self, args: &PassthroughArgs) -> Option<String> {
+        if !self.watch_names {
+            return None;
+        }
+        let c = args.host.choice;
+        if !super::device_present(c, Direction::Input, &args.input) {
+            return Some(format!("{}: the device disappeared", self.input_name));
+        }
+        if !super::device_present(c, Direction::Output, &args.output) {
+            return Some(format!("{}: the device disappeared", self.output_name));
+        }
+        None
+    }
+
+    fn lost(&self) -> Option<String> {
+        self.input_health
+            .lost()
+            .map(|r| format!("{}: {r}", self.input_name))
+            .or_else(|| {
+                self.output_health
+                    .lost()
+                    .map(|r| format!("{}: {r}", self.output_name))
+            })
+    }
+
+    fn xruns(&self) -> Xruns {
+        let c = &self.counters;
+        Xruns {
+            overruns: c.overruns.load(Ordering::Relaxed),
+            underruns: c.underruns.load(Ordering::Relaxed),
+            resyncs: c.resyncs.load(Ordering::Relaxed),
+            device: self.input_health.xruns.load(Ordering::Relaxed)
+                + self.output_health.xruns.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Xruns {
+    overruns: u64,
+    underruns: u64,
+    resyncs: u64,
+    device: u64,
+}
+
+impl Xruns {
+    fn total(&self) -> u64 {
+        self.overruns + self.underruns + self.resyncs + self.device
+    }
+    fn add(&mut self, o: Xruns) {
+        self.overruns += o.overruns;
+        self.underruns += o.underruns;
+        self.resyncs += o.resyncs;
+        self.device += o.device;
+    }
+    fn describe(&self) -> String {
+        format!(
+            "{} xrun(s) ({} input overrun(s), {} output underrun(s), {} resync(s), {} device xrun(s))",
+            self.total(),
+            self.overruns,
+            self.underruns,
+            self.resyncs,
+            self.device
+        )
+    }
+}
+
+/// Running averages of the latency parts, in milliseconds.
+#[derive(Debug, Default)]
+struct Latency {
+    capture: f64,
+    queue: f64,
+    playback: f64,
+    samples: u64,
+}
+
+impl Latency {
+    fn sample(&mut self, s: &Session) {
+        let c = &s.counters;
+        let n = self.samples as f64;
+        let mix = |avg: f64, x: f64| (avg * n + x) / (n + 1.0);
+        self.capture = mix(
+            self.capture,
+            c.capture_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        );
+        self.playback = mix(
+            self.playback,
+            c.playback_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        );
+        self.queue = mix(
+            self.queue,
+            c.queue_frames.load(Ordering::Relaxed) as f64 * 1000.0 / s.rate as f64,
+        );
+        self.samples += 1;
+    }
+    fn describe(&self) -> String {
+        format!(
+            "added latency {:.0} ms (capture {:.0} + queue {:.0} + playback {:.0})",
+            self.capture + self.queue + self.playback,
+            self.capture,
+            self.queue,
+            self.playback
+        )
+    }
+}
+
+pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
+    let key = key::load(&args.key.key)?;
+    let plan = MarkPlan::from_args(&args.mark, key)?;
+    let stop = stop_after(args.duration)?;
+    let status = crate::progress::status_line();
+    let started = Instant::now();
+    let mut session = Some(Session::open(args, &plan)?);
+    let mut xruns_done = Xruns::default();
+    let mut latency = Latency::default();
+    let mut played_done = 0u64;
+    let mut rate = session.as_ref().map(|s| s.rate).unwrap_or(48_000);
+    let mut last_report = Instant::now();
+    let mut last_xruns = 0u64;
+    let mut reopenings = 0u32;
+    let mut last_presence = Instant::now();
+    while !stop() {
+        std::thread::sleep(Duration::from_millis(100));
+        let Some(s) = session.as_ref() else {
+            match Session::open(args, &plan) {
+                Ok(s) => {
+                    rate = s.rate;
+                    session = Some(s);
+                    reopenings += 1;
+                    status.suspend(|| ui::note("both devices are back; passing through again"));
+                }
+                Err(e) => {
+                    tracing::debug!("reopen failed: {e:#}");
+                    sleep_unless(&stop, Duration::from_secs(1));
+                }
+            }
+            continue;
+        };
+        if s.counters.primed.load(Ordering::Relaxed) {
+            latency.sample(s);
+        }
+        let mut now_xruns = xruns_done;
+        now_xruns.add(s.xruns());
+        if now_xruns.total() > last_xruns {
+            status.suspend(|| ui::warn(format!("xrun: {}", now_xruns.describe())));
+            last_xruns = now_xruns.total();
+        }
+        tracing::debug!(
+            "captured {} played {} queue {} frames",
+            s.counters.captured.load(Ordering::Relaxed),
+            s.counters.played.load(Ordering::Relaxed),
+            s.counters.queue_frames.load(Ordering::Relaxed)
+        );
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            last_report = Instant::now();
+            status.suspend(|| {
+                ui::note(format!(
+                    "passthrough: {}, {}, {}",
+                    ui::duration(started.elapsed().as_secs_f64()),
+                    now_xruns.describe(),
+                    latency.describe()
+                ))
+            });
+        }
+        status.set_message(format!(
+            "{} -> {}: {}, {} xrun(s), {}",
+            s.input_name,
+            s.output_name,
+            ui::duration(started.elapsed().as_secs_f64()),
+            now_xruns.total(),
+            latency.describe()
+        ));
+        let mut lost = s.lost();
+        if lost.is_none() && last_presence.elapsed() >= Duration::from_secs(2) {
+            last_presence = Instant::now();
+            lost = s.present(args);
+        }
+        if let Some(reason) = lost {
+            xruns_done.add(s.xruns());
+            played_done += s.counters.played.load(Ordering::Relaxed);
+            session = None;
+            status.suspend(|| {
+                ui::warn(format!(
+                    "{reason}; waiting for both devices to come back (Ctrl-C stops)"
+                ))
+            });
+        }
+    }
+    if let Some(s) = session.take() {
+        xruns_done.add(s.xruns());
+        played_done += s.counters.played.load(Ordering::Relaxed);
+    }
+    status.finish_and_clear();
+    let bursts = plan.whole_bursts(rate, played_done)?.len();
+    let line = format!(
+        "passthrough {} -> {}: {} at {rate} Hz, {bursts} whole burst(s) of ID {}, {}, {}{}",
+        args.input,
+        args.output,
+        ui::duration(started.elapsed().as_secs_f64()),
+        plan.id,
+        xruns_done.describe(),
+        latency.describe(),
+        if reopenings > 0 {
+            format!(", devices reopened {reopenings} time(s)")
+        } else {
+            String::new()
+        }
+    );
+    crate::report::print_line(&line)?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,5 @@
+//! `hushmark`: see the library crate docs and `hushmark --help`.
+
+fn main() -> std::process::ExitCode {
+    hushmark::main()
+}

@@ -1,0 +1,610 @@
+//! `hushmark monitor`: the agent that logs what aired.
+//!
+//! Every source (file, stdin, input device) runs in its own thread with its
+//! own scanner and airing tracker, so several streams use several cores.
+//! Threads send closed airings to the main thread, which alone writes the
+//! log: one JSON line per airing, flushed and synced as it is written, so a
+//! power cut loses at most the airing in progress. Audio never leaves the
+//! source thread and is never stored.
+//!
+//! Wall clock: live and stdin sources stamp each block with the time it
+//! arrived, so long runs follow the real clock even when the sound card's
+//! clock drifts. File sources use `--start-time`, or the file's modification
+//! time minus its length (a recording is last written when it ends).
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Context, Result};
+use dsp_core::{Key, Profile};
+
+use crate::airing::{AiringRecord, AiringTracker, WallClock};
+use crate::audio::decode::AudioFile;
+use crate::cli::{HostChoice, MonitorArgs, RawFormat};
+use crate::live::{run_input, InputEvent};
+use crate::scan::{check_channels, Found, Scanner};
+use crate::{ui, Outcome};
+
+enum Event {
+    Airing(AiringRecord),
+    Done {
+        stream: String,
+        error: Option<String>,
+    },
+}
+
+/// What the status line shows for one stream.
+#[derive(Debug, Clone, Default)]
+struct Status {
+    seconds: f64,
+    bursts: u64,
+    airing: Option<String>,
+    state: &'static str,
+}
+
+type Board = Arc<Mutex<Vec<(String, Status)>>>;
+
+/// One source's scanner and tracker: blocks in, airings out.
+struct Agent {
+    name: String,
+    key: Key,
+    profiles: Vec<Profile>,
+    gap: f64,
+    scanner: Option<Scanner>,
+    tracker: AiringTracker,
+    clock: WallClock,
+    found: Vec<Found>,
+    tx: Sender<Event>,
+    board: Board,
+    slot: usize,
+    bursts: u64,
+}
+
+impl Agent {
+    fn new(
+        name: String,
+        key: Key,
+        profiles: Vec<Profile>,
+        gap: f64,
+        tx: Sender<Event>,
+        board: Board,
+    ) -> Agent {
+        let slot = {
+            let mut b = board.lock().unwrap_or_else(|e| e.into_inner());
+            b.push((
+                name.clone(),
+                Status {
+                    state: "starting",
+                    ..Default::default()
+                },
+            ));
+            b.len() - 1
+        };
+        Agent {
+            tracker: AiringTracker::new(name.clone(), gap, 0.0),
+            name,
+            key,
+            profiles,
+            gap,
+            scanner: None,
+            clock: WallClock {
+                stream_s: 0.0,
+                wall: SystemTime::now(),
+            },
+            found: Vec::new(),
+            tx,
+            board,
+            slot,
+            bursts: 0,
+        }
+    }
+
+    /// (Re)start scanning at `rate` Hz, `channels` channels.
+    fn start(&mut self, rate: u32, channels: usize) -> Result<()> {
+        if let Some(s) = self.scanner.as_ref() {
+            if s.rate() == rate {
+                return Ok(());
+            }
+        }
+        let position = self.scanner.as_ref().map(|s| s.position_s()).unwrap_or(0.0);
+        self.flush_scanner()?;
+        let (mut s, notes) = Scanner::new(self.key, &self.profiles, rate, channels)
+            .map_err(|e| anyhow!("{}: {e}", self.name))?;
+        for n in notes {
+            ui::note(format!("{}: {n}", self.name));
+        }
+        if position > 0.0 {
+            // Keep stream time running across a rate change.
+            s.skip((position * rate as f64) as u64, &mut self.found)?;
+        }
+        self.tracker = AiringTracker::new(self.name.clone(), self.gap, s.latency_s());
+        self.scanner = Some(s);
+        self.set_state("running");
+        Ok(())
+    }
+
+    fn push(&mut self, block: &[f32], arrival: Option<SystemTime>) -> Result<()> {
+        let Some(s) = self.scanner.as_mut() else {
+            bail!("{}: audio before the stream was set up", self.name);
+        };
+        s.push(block, &mut self.found)?;
+        if let Some(wall) = arrival {
+            self.clock = WallClock {
+                stream_s: s.position_s(),
+                wall,
+            };
+        }
+        let now = s.position_s();
+        self.deliver()?;
+        if let Some(r) = self.tracker.tick(now) {
+            self.send(r)?;
+        }
+        self.update_board(now);
+        Ok(())
+    }
+
+    fn skip(&mut self, frames: u64) -> Result<()> {
+        if let Some(s) = self.scanner.as_mut() {
+            s.skip(frames, &mut self.found)?;
+        }
+        self.deliver()
+    }
+
+    fn deliver(&mut self) -> Result<()> {
+        for f in std::mem::take(&mut self.found) {
+            self.bursts += 1;
+            let wall = self.clock.at(f.start_s);
+            if let Some(r) = self
+                .tracker
+                .burst(f.detection.id, f.profile, f.start_s, wall)
+            {
+                self.send(r)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, r: AiringRecord) -> Result<()> {
+        self.tx
+            .send(Event::Airing(r))
+            .map_err(|_| anyhow!("the log writer stopped"))
+    }
+
+    fn flush_scanner(&mut self) -> Result<()> {
+        if let Some(s) = self.scanner.as_mut() {
+            s.finish(&mut self.found)?;
+        }
+        self.deliver()?;
+        if let Some(r) = self.tracker.close() {
+            self.send(r)?;
+        }
+        Ok(())
+    }
+
+    /// End of stream (or stop): decode what is pending, close the airing.
+    fn finish(mut self, error: Option<String>) {
+        let flushed = self.flush_scanner();
+        let error = error.or_else(|| flushed.err().map(|e| format!("{e:#}")));
+        self.set_state(if error.is_some() { "failed" } else { "done" });
+        let _ = self.tx.send(Event::Done {
+            stream: self.name.clone(),
+            error,
+        });
+    }
+
+    fn set_state(&self, state: &'static str) {
+        if let Ok(mut b) = self.board.lock() {
+            b[self.slot].1.state = state;
+        }
+    }
+
+    fn update_board(&self, seconds: f64) {
+        if let Ok(mut b) = self.board.lock() {
+            let st = &mut b[self.slot].1;
+            st.seconds = seconds;
+            st.bursts = self.bursts;
+            st.airing = self.tracker.current().map(|id| id.to_string());
+        }
+    }
+}
+
+pub fn run(args: &MonitorArgs) -> Result<Outcome> {
+    if args.files.is_empty() && args.devices.is_empty() && !args.stdin {
+        bail!(
+            "nothing to monitor: give --file, --device or --stdin (see `hushmark monitor --help`)"
+        );
+    }
+    if !args.gap.is_finite() || args.gap < 1.0 {
+        bail!("--gap must be at least 1 second");
+    }
+    if args.stdin {
+        check_channels(args.channels as usize).context("--channels")?;
+        if args.rate == Some(0) {
+            bail!("--rate must be a sample rate in Hz");
+        }
+    }
+    let start_time = match &args.start_time {
+        Some(t) => Some(humantime::parse_rfc3339_weak(t).map_err(|e| {
+            anyhow!("--start-time {t:?} is not an RFC 3339 time ({e}); e.g. 2024-05-01T06:00:00Z")
+        })?),
+        None => None,
+    };
+    let key = crate::key::load(&args.key.key)?;
+    let profiles = args.profile.profiles();
+    let stop = crate::live::stop_after(args.duration)?;
+    let stop: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(stop);
+
+    let mut log: Box<dyn Write> = match &args.log {
+        Some(path) => {
+            let mut options = OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o640);
+            }
+            Box::new(
+                options
+                    .open(path)
+                    .with_context(|| format!("cannot open the log {}", path.display()))?,
+            )
+        }
+        None => Box::new(std::io::stdout()),
+    };
+    let log_file = args.log.clone();
+
+    let (tx, rx) = mpsc::channel::<Event>();
+    let board: Board = Arc::new(Mutex::new(Vec::new()));
+    let mut threads = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut unique = |base: String| {
+        let mut name = base.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{base}#{k}");
+            k += 1;
+        }
+        names.push(name.clone());
+        name
+    };
+    for path in &args.files {
+        let agent = Agent::new(
+            unique(format!("file:{}", path.display())),
+            key,
+            profiles.clone(),
+            args.gap,
+            tx.clone(),
+            board.clone(),
+        );
+        let path = path.clone();
+        let stop = stop.clone();
+        threads.push(spawn(&agent.name.clone(), move || {
+            scan_file(agent, path, start_time, stop)
+        })?);
+    }
+    if args.stdin {
+        let agent = Agent::new(
+            unique("stdin".into()),
+            key,
+            profiles.clone(),
+            args.gap,
+            tx.clone(),
+            board.clone(),
+        );
+        let (rate, channels, format) = (
+            args.rate.unwrap_or(48_000),
+            args.channels as usize,
+            args.format,
+        );
+        let stop = stop.clone();
+        threads.push(spawn("stdin", move || {
+            scan_stdin(agent, rate, channels, format, stop)
+        })?);
+    }
+    for device in &args.devices {
+        let agent = Agent::new(
+            unique(format!("device:{device}")),
+            key,
+            profiles.clone(),
+            args.gap,
+            tx.clone(),
+            board.clone(),
+        );
+        let device = device.clone();
+        let host = args.host.choice;
+        let stop = stop.clone();
+        threads.push(spawn(&agent.name.clone(), move || {
+            scan_device(agent, host, device, stop)
+        })?);
+    }
+    drop(tx);
+
+    let status = crate::progress::status_line();
+    let mut failures = 0;
+    let mut airings = 0u64;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(Event::Airing(r)) => {
+                airings += 1;
+                tracing::info!(
+                    "{}: airing of {} closed ({} bursts)",
+                    r.stream,
+                    r.id,
+                    r.bursts
+                );
+                let line = r.to_json_line();
+                status.suspend(|| write_record(&mut log, &line, log_file.as_ref()))?;
+            }
+            Ok(Event::Done { stream, error }) => match error {
+                Some(e) => {
+                    failures += 1;
+                    status.suspend(|| eprintln!("hushmark: error: {e}"));
+                }
+                None => tracing::info!("{stream}: finished"),
+            },
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        status.set_message(status_text(&board, airings));
+    }
+    status.finish_and_clear();
+    for t in threads {
+        let _ = t.join();
+    }
+    ui::note(format!(
+        "monitor: {airings} airing(s) logged{}",
+        args.log
+            .as_ref()
+            .map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default()
+    ));
+    // Ctrl-C and SIGTERM are how an agent is stopped: a clean stop, not an error.
+    Ok(if failures > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
+}
+
+fn write_record(log: &mut Box<dyn Write>, line: &str, file: Option<&PathBuf>) -> Result<()> {
+    writeln!(log, "{line}")
+        .and_then(|_| log.flush())
+        .with_context(|| match file {
+            Some(p) => format!("cannot write the log {}", p.display()),
+            None => "cannot write to standard output".into(),
+        })
+}
+
+fn status_text(board: &Board, airings: u64) -> String {
+    let b = board.lock().unwrap_or_else(|e| e.into_inner());
+    let parts: Vec<String> = b
+        .iter()
+        .map(|(name, s)| {
+            let airing = s
+                .airing
+                .as_deref()
+                .map(|id| format!(" airing {}…", &id[..id.len().min(8)]))
+                .unwrap_or_default();
+            format!(
+                "{name} {} {} {} burst(s){airing}",
+                s.state,
+                ui::duration(s.seconds),
+                s.bursts
+            )
+        })
+        .collect();
+    format!("{airings} airing(s) | {}", parts.join(" | "))
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<thread::JoinHandle<()>> {
+    thread::Builder::new()
+        .name(name.chars().take(15).collect())
+        .spawn(f)
+        .context("cannot start a source thread")
+}
+
+fn scan_file(
+    mut agent: Agent,
+    path: PathBuf,
+    start_time: Option<SystemTime>,
+    stop: Arc<dyn Fn() -> bool + Send + Sync>,
+) {
+    let result = (|| -> Result<()> {
+        let mut file = AudioFile::open(&path)?;
+        let info = file.info().clone();
+        agent.start(info.rate, info.channels)?;
+        let anchor = match start_time {
+            Some(t) => t,
+            None => {
+                let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+                match (mtime, info.frames) {
+                    (Some(m), Some(frames)) => {
+                        let start = m
+                            .checked_sub(Duration::from_secs_f64(info.seconds(frames)))
+                            .unwrap_or(m);
+                        ui::note(format!(
+                            "{}: taking its start as {} (modification time minus its length); \
+                             --start-time sets it",
+                            agent.name,
+                            crate::airing::utc(start)
+                        ));
+                        start
+                    }
+                    _ => SystemTime::now(),
+                }
+            }
+        };
+        agent.clock = WallClock {
+            stream_s: 0.0,
+            wall: anchor,
+        };
+        let mut stopped = false;
+        while let Some(block) = file.next_block()? {
+            if stop() {
+                stopped = true;
+                break;
+            }
+            agent.push(block, None)?;
+        }
+        if stopped {
+            ui::note(format!(
+                "{}: stopped after {}",
+                agent.name,
+                ui::duration(info.seconds(file.decoded_frames()))
+            ));
+            return Ok(());
+        }
+        if file.decoded_frames() == 0 {
+            bail!("{} holds no audio (0 samples)", path.display());
+        }
+        if let Some(t) = file.truncation() {
+            bail!("{t}; what was there was scanned and logged");
+        }
+        Ok(())
+    })();
+    agent.finish(result.err().map(|e| format!("{e:#}")));
+}
+
+fn scan_stdin(
+    mut agent: Agent,
+    rate: u32,
+    channels: usize,
+    format: RawFormat,
+    stop: Arc<dyn Fn() -> bool + Send + Sync>,
+) {
+    let bytes_per_sample = match format {
+        RawFormat::F32le => 4,
+        RawFormat::S16le => 2,
+    };
+    let frame_bytes = bytes_per_sample * channels;
+    // Read on a separate thread: a blocked read must not keep the agent from
+    // closing its airing when the user stops.
+    let (btx, brx) = mpsc::sync_channel::<(Vec<u8>, SystemTime)>(8);
+    let reader = thread::Builder::new()
+        .name("stdin-reader".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut buf = vec![0u8; 4096 * frame_bytes];
+                let mut filled = 0;
+                while filled < buf.len() {
+                    match stdin.read(&mut buf[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    }
+                }
+                buf.truncate(filled);
+                let end = filled < 4096 * frame_bytes;
+                if btx.send((buf, SystemTime::now())).is_err() || end {
+                    return;
+                }
+            }
+        });
+    let result = (|| -> Result<()> {
+        reader.context("cannot start the stdin reader")?;
+        agent.start(rate, channels)?;
+        let mut samples = Vec::new();
+        let mut leftover = 0usize;
+        loop {
+            if stop() {
+                break;
+            }
+            let (bytes, arrival) = match brx.recv_timeout(Duration::from_millis(200)) {
+                Ok(b) => b,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            let whole = bytes.len() / frame_bytes * frame_bytes;
+            leftover = bytes.len() - whole;
+            samples.clear();
+            match format {
+                RawFormat::F32le => samples.extend(
+                    bytes[..whole]
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                ),
+                RawFormat::S16le => samples.extend(
+                    bytes[..whole]
+                        .chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0),
+                ),
+            }
+            if !samples.is_empty() {
+                agent.push(&samples, Some(arrival))?;
+            }
+            if bytes.len() < 4096 * frame_bytes {
+                break;
+            }
+        }
+        if leftover > 0 {
+            ui::warn(format!(
+                "stdin ended inside a frame ({leftover} stray byte(s)); check --channels and --format"
+            ));
+        }
+        Ok(())
+    })();
+    agent.finish(result.err().map(|e| format!("{e:#}")));
+}
+
+fn scan_device(
+    mut agent: Agent,
+    host: HostChoice,
+    device: String,
+    stop: Arc<dyn Fn() -> bool + Send + Sync>,
+) {
+    let name = if device == "default" {
+        None
+    } else {
+        Some(device.as_str())
+    };
+    let result = run_input(
+        host,
+        name,
+        || stop(),
+        |event| {
+            match event {
+                InputEvent::Started { capture, reopened } => {
+                    agent.start(capture.chosen.rate(), capture.chosen.channels())?;
+                    if reopened {
+                        ui::note(format!("{}: capturing again", agent.name));
+                    } else {
+                        ui::note(format!(
+                            "{}: capturing from {} ({}, {})",
+                            agent.name,
+                            capture.name,
+                            capture.host,
+                            capture.chosen.describe()
+                        ));
+                    }
+                    agent.set_state("running");
+                }
+                InputEvent::Block(samples, arrival) => agent.push(samples, Some(arrival))?,
+                InputEvent::Gap(frames) => agent.skip(frames)?,
+                InputEvent::Lost(reason) => {
+                    ui::warn(format!("{}: {reason}; reopening it", agent.name));
+                    agent.set_state("reopening");
+                }
+                InputEvent::Xruns(total) => {
+                    ui::warn(format!("{}: xrun (audio lost), {total} so far", agent.name));
+                }
+            }
+            Ok(())
+        },
+    );
+    agent.finish(
+        result
+            .err()
+            .map(|e| format!("{}: {e:#}", agent_name_of(&device))),
+    );
+}
+
+fn agent_name_of(device: &str) -> String {
+    format!("device:{device}")
+}

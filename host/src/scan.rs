@@ -1,0 +1,262 @@
+//! Detection on a stream at any rate: the part `detect`, `monitor`, `listen`
+//! and `inspect` share.
+//!
+//! Input is interleaved `f32` at the source's rate. Channels are averaged to
+//! mono here, exactly as the engine would sum its searched channels
+//! (non-finite samples count as silence), so one path serves every channel
+//! count and resampling costs one channel. Each profile searched is a
+//! *lane*: its own detector, behind its own resampler when the source rate is
+//! not one the engine runs at. Events come back with times in seconds of the
+//! source (resampler delay already removed).
+
+use anyhow::{bail, Result};
+use dsp_core::config::MAX_CHANNELS;
+use dsp_core::{ConfigError, DetectConfig, Detection, Detector, Key, Phy, Profile};
+
+use crate::audio::resample::StreamResampler;
+use crate::rates::{self, RatePlan};
+
+/// A burst found, with its times on the source's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Found {
+    pub detection: Detection,
+    pub profile: Profile,
+    /// Start of the burst in seconds since the stream's first sample.
+    pub start_s: f64,
+    /// End of the burst.
+    pub end_s: f64,
+    /// Start as a frame index at the source's rate.
+    pub start_frame: u64,
+}
+
+impl Found {
+    /// Link margin in 0..=1: in-band SNR from -10 dB (0) to +10 dB (1).
+    pub fn confidence(&self) -> f64 {
+        ((self.detection.snr_db as f64 + 10.0) / 20.0).clamp(0.0, 1.0)
+    }
+}
+
+struct Lane {
+    resampler: Option<StreamResampler>,
+    scratch: Vec<f32>,
+    engine: Engine,
+}
+
+/// A detector and its clock.
+struct Engine {
+    profile: Profile,
+    detector: Detector,
+    rate: u32,
+    /// Frames given to the detector (at the engine rate).
+    fed: u64,
+}
+
+pub struct Scanner {
+    lanes: Vec<Lane>,
+    channels: usize,
+    rate: u32,
+    mono: Vec<f32>,
+    /// Frames consumed (source rate), gaps included.
+    position: u64,
+}
+
+/// Check a channel count against what the engine supports.
+pub fn check_channels(channels: usize) -> Result<()> {
+    if channels == 0 || channels > MAX_CHANNELS as usize {
+        let channels = channels.min(u16::MAX as usize) as u16;
+        bail!("{}", ConfigError::ChannelCount { channels });
+    }
+    Ok(())
+}
+
+impl Scanner {
+    /// A scanner for `profiles` on a stream of `rate` Hz and `channels`.
+    /// Returns the notes worth telling the user (resampling, skipped profiles).
+    pub fn new(
+        key: Key,
+        profiles: &[Profile],
+        rate: u32,
+        channels: usize,
+    ) -> Result<(Scanner, Vec<String>)> {
+        check_channels(channels)?;
+        let mut notes = Vec::new();
+        let mut lanes = Vec::new();
+        let mut first_error = None;
+        for &profile in profiles {
+            let plan = match rates::plan(profile, rate) {
+                Ok(p) => p,
+                Err(e) => {
+                    if profiles.len() > 1 {
+                        notes.push(format!("not searching profile {profile}: {e}"));
+                    }
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            let engine_rate = plan.engine_rate();
+            let resampler = match plan {
+                RatePlan::Direct(_) => None,
+                RatePlan::Resample { from, to } => {
+                    notes.push(format!(
+                        "{from} Hz is not a rate the detector runs at; resampling to {to} Hz (rubato) for profile {profile}"
+                    ));
+                    Some(StreamResampler::new(from, to, 1)?)
+                }
+            };
+            tracing::debug!("searching profile {profile} at {engine_rate} Hz ({rate} Hz in)");
+            let mut config = DetectConfig::new(key);
+            config.sample_rate = engine_rate;
+            config.channels = 1;
+            config.profile = profile;
+            lanes.push(Lane {
+                resampler,
+                scratch: Vec::new(),
+                engine: Engine {
+                    profile,
+                    detector: Detector::new(&config)?,
+                    rate: engine_rate,
+                    fed: 0,
+                },
+            });
+        }
+        if lanes.is_empty() {
+            return Err(first_error.unwrap_or_else(|| anyhow::anyhow!("no profile to search")));
+        }
+        Ok((
+            Scanner {
+                lanes,
+                channels,
+                rate,
+                mono: Vec::new(),
+                position: 0,
+            },
+            notes,
+        ))
+    }
+
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Seconds of stream consumed.
+    pub fn position_s(&self) -> f64 {
+        self.position as f64 / self.rate as f64
+    }
+
+    /// Worst-case delay between a burst's end and its report, in seconds.
+    pub fn latency_s(&self) -> f64 {
+        self.lanes
+            .iter()
+            .map(|l| l.engine.detector.latency_samples() as f64 / l.engine.rate as f64 + 0.05)
+            .fold(0.0, f64::max)
+    }
+
+    /// The profiles actually searched.
+    pub fn profiles(&self) -> Vec<Profile> {
+        self.lanes.iter().map(|l| l.engine.profile).collect()
+    }
+
+    /// Feed interleaved samples; bursts found are appended to `found`.
+    pub fn push(&mut self, interleaved: &[f32], found: &mut Vec<Found>) -> Result<()> {
+        let ch = self.channels;
+        let gain = 1.0 / ch as f32;
+        self.mono.clear();
+        self.mono.extend(interleaved.chunks_exact(ch).map(|frame| {
+            let sum: f32 = frame
+                .iter()
+                .map(|&v| {
+                    if v.is_finite() {
+                        v.clamp(-64.0, 64.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            sum * gain
+        }));
+        self.position += self.mono.len() as u64;
+        let rate = self.rate;
+        for lane in &mut self.lanes {
+            let input: &[f32] = match lane.resampler.as_mut() {
+                Some(r) => {
+                    lane.scratch.clear();
+                    r.push(&self.mono, &mut lane.scratch)?;
+                    &lane.scratch
+                }
+                None => &self.mono,
+            };
+            lane.engine.feed(input, rate, found)?;
+        }
+        Ok(())
+    }
+
+    /// Samples were lost (a dropped buffer, a device that went away): the
+    /// stream continues `frames` later. Pending bursts are decoded with what
+    /// arrived and the detectors start afresh.
+    pub fn skip(&mut self, frames: u64, found: &mut Vec<Found>) -> Result<()> {
+        self.position += frames;
+        let rate = self.rate;
+        for lane in &mut self.lanes {
+            if let Some(r) = lane.resampler.as_mut() {
+                // The resampler's tail belongs to the audio before the gap.
+                lane.scratch.clear();
+                r.finish(&mut lane.scratch)?;
+                lane.engine.feed(&lane.scratch, rate, found)?;
+                *r = StreamResampler::new(rate, lane.engine.rate, 1)?;
+            }
+            lane.engine.finish(rate, found);
+            lane.engine.fed =
+                (self.position as f64 * lane.engine.rate as f64 / rate as f64).round() as u64;
+        }
+        Ok(())
+    }
+
+    /// End of stream: decode whatever is pending.
+    pub fn finish(&mut self, found: &mut Vec<Found>) -> Result<()> {
+        let rate = self.rate;
+        for lane in &mut self.lanes {
+            if let Some(r) = lane.resampler.as_mut() {
+                lane.scratch.clear();
+                r.finish(&mut lane.scratch)?;
+                lane.engine.feed(&lane.scratch, rate, found)?;
+            }
+            lane.engine.finish(rate, found);
+        }
+        found.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        Ok(())
+    }
+}
+
+impl Engine {
+    fn feed(&mut self, input: &[f32], source_rate: u32, found: &mut Vec<Found>) -> Result<()> {
+        if input.is_empty() {
+            return Ok(());
+        }
+        let (profile, rate) = (self.profile, self.rate);
+        self.detector.process(self.fed, input, |d| {
+            found.push(make_found(d, profile, rate, source_rate))
+        })?;
+        self.fed += input.len() as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self, source_rate: u32, found: &mut Vec<Found>) {
+        let (profile, rate) = (self.profile, self.rate);
+        self.detector
+            .finish(|d| found.push(make_found(d, profile, rate, source_rate)));
+    }
+}
+
+fn make_found(d: &Detection, profile: Profile, engine_rate: u32, source_rate: u32) -> Found {
+    let start_s = d.start_sample as f64 / engine_rate as f64;
+    let burst_s = Phy::new(profile, engine_rate)
+        .map(|phy| phy.burst_ms(d.id.class()) as f64 / 1000.0)
+        .unwrap_or(0.0);
+    Found {
+        detection: *d,
+        profile,
+        start_s,
+        end_s: start_s + burst_s,
+        start_frame: (start_s * source_rate as f64).round() as u64,
+    }
+}

@@ -1,0 +1,188 @@
+//! `cargo xtask pi`: the engine on ARM Linux, under `qemu-user`.
+//!
+//! Two targets: `aarch64-unknown-linux-gnu` (a Raspberry Pi 3, 4 or 5 on a
+//! 64-bit OS) and `armv7-unknown-linux-gnueabihf` (32-bit ARM set-top boxes,
+//! and 32-bit Raspberry Pi OS). For each, cross-built with Debian's gcc
+//! cross toolchains and run through `qemu-aarch64` / `qemu-arm`:
+//!
+//! * `dsp-core`'s tests, a subset that runs in about a minute under emulation
+//!   (the full suite takes CPU-hours there): every unit test, the golden
+//!   vectors (decode each one, and regenerate each one bit for bit, so the
+//!   arithmetic is the same on ARM), every embedding test, and the detection
+//!   tests listed in [`DETECTION_TESTS`];
+//! * the Criterion benches in test mode (each bench once);
+//! * on aarch64, the `hushmark` host program, linked against the arm64 ALSA
+//!   and PulseAudio libraries (Debian multiarch), and started once.
+
+use std::process::Command;
+
+use crate::sh;
+
+struct Target {
+    triple: &'static str,
+    what: &'static str,
+    gcc: &'static str,
+    qemu: &'static str,
+    /// Where Debian's cross libc lives (`qemu -L`).
+    sysroot: &'static str,
+    /// Debian architecture for multiarch `-dev` packages, if the host program is built.
+    host_program: Option<&'static str>,
+}
+
+const TARGETS: [Target; 2] = [
+    Target {
+        triple: "aarch64-unknown-linux-gnu",
+        what: "Raspberry Pi (aarch64)",
+        gcc: "aarch64-linux-gnu-gcc",
+        qemu: "qemu-aarch64",
+        sysroot: "/usr/aarch64-linux-gnu",
+        host_program: Some("aarch64-linux-gnu"),
+    },
+    Target {
+        triple: "armv7-unknown-linux-gnueabihf",
+        what: "armv7 set-top box",
+        gcc: "arm-linux-gnueabihf-gcc",
+        qemu: "qemu-arm",
+        sysroot: "/usr/arm-linux-gnueabihf",
+        host_program: None,
+    },
+];
+
+/// Detection tests that run under emulation: one round trip per profile and
+/// rate, integer formats and channel layouts, wrong keys, error handling,
+/// clock drift and noise (seconds each, natively milliseconds).
+const DETECTION_TESTS: &[&str] = &[
+    "round_trip_for_every_profile_and_rate",
+    "integer_samples_and_several_channels",
+    "wrong_key_finds_nothing",
+    "bad_blocks_are_errors_not_panics",
+    "memory_is_fixed_and_within_budget",
+    "survives_sample_clock_mismatch_of_1000_ppm",
+    "survives_16_bit_requantisation_even_at_minus_40_db",
+];
+
+/// Cargo's environment for one cross target: linker, runner, C compiler and,
+/// for the host program, pkg-config pointed at the target's multiarch libs.
+fn cross_env(t: &Target) -> Vec<(String, String)> {
+    let key = t.triple.to_uppercase().replace('-', "_");
+    let mut env = vec![
+        (format!("CARGO_TARGET_{key}_LINKER"), t.gcc.to_string()),
+        (
+            format!("CARGO_TARGET_{key}_RUNNER"),
+            // The cross toolchain's C library first: Debian's multiarch
+            // libc6:arm64 (pulled in by the ALSA packages) can be another
+            // build than the cross sysroot's loader, and the two mixed hang
+            // in pthread_create under qemu-user.
+            format!(
+                "{} -L {} -E LD_LIBRARY_PATH={}/lib",
+                t.qemu, t.sysroot, t.sysroot
+            ),
+        ),
+        (
+            format!("CC_{}", t.triple.replace('-', "_")),
+            t.gcc.to_string(),
+        ),
+        // Debug info makes cross links slow and is not needed to run tests.
+        ("CARGO_PROFILE_DEV_DEBUG".into(), "false".into()),
+        ("CARGO_PROFILE_TEST_DEBUG".into(), "false".into()),
+    ];
+    if let Some(multiarch) = t.host_program {
+        env.extend([
+            ("PKG_CONFIG_ALLOW_CROSS".into(), "1".into()),
+            (
+                format!("PKG_CONFIG_LIBDIR_{}", t.triple.replace('-', "_")),
+                format!("/usr/lib/{multiarch}/pkgconfig:/usr/share/pkgconfig"),
+            ),
+        ]);
+    }
+    env
+}
+
+fn cargo(t: &Target, args: &[&str]) -> Result<(), String> {
+    let env = cross_env(t);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sh::cargo_env(args, &env)
+}
+
+pub fn run() -> Result<(), String> {
+    for t in &TARGETS {
+        sh::step(
+            &format!("{}: dsp-core tests under {}", t.what, t.qemu),
+            || {
+                cargo(
+                    t,
+                    &[
+                        "test",
+                        "-p",
+                        "dsp-core",
+                        "--target",
+                        t.triple,
+                        "--lib",
+                        "--test",
+                        "vectors",
+                        "--test",
+                        "embedding",
+                    ],
+                )?;
+                let mut args = vec![
+                    "test",
+                    "-p",
+                    "dsp-core",
+                    "--target",
+                    t.triple,
+                    "--test",
+                    "detection",
+                    "--",
+                ];
+                args.extend(DETECTION_TESTS);
+                cargo(t, &args)
+            },
+        )?;
+        sh::step(
+            &format!("{}: benches under {} (each once)", t.what, t.qemu),
+            || {
+                cargo(
+                    t,
+                    &[
+                        "test",
+                        "-p",
+                        "hushmark-benches",
+                        "--target",
+                        t.triple,
+                        "--benches",
+                        "--",
+                        "--test",
+                    ],
+                )
+            },
+        )?;
+        if let Some(multiarch) = t.host_program {
+            sh::step(
+                &format!("{}: hushmark with ALSA, cross-built", t.what),
+                || {
+                    cargo(t, &["build", "-p", "hushmark", "--target", t.triple])?;
+                    let exe = target_dir().join(t.triple).join("debug/hushmark");
+                    // Started once, so the arm64 ALSA and PulseAudio libraries resolve.
+                    sh::run(
+                        Command::new(t.qemu)
+                            .args(["-L", t.sysroot, "-E"])
+                            .arg(format!(
+                                "LD_LIBRARY_PATH={}/lib:/usr/lib/{multiarch}:/lib/{multiarch}",
+                                t.sysroot
+                            ))
+                            .arg(&exe)
+                            .arg("--version"),
+                    )
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => sh::root().join(d),
+        None => sh::root().join("target"),
+    }
+}
