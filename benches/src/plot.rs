@@ -1,4 +1,4 @@
-//! PNG figures for the report (plotters, fonts from Debian's fonts-dejavu-core).
+//! PNG figures for the report (plotters, with the font `host/` bundles).
 
 use std::path::Path;
 use std::sync::Once;
@@ -9,7 +9,9 @@ use plotters::style::FontStyle;
 use crate::bench::BenchResult;
 use crate::suite::SnrPoint;
 
-const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+/// The font `host/` bundles for its spectrograms (DejaVu Sans, free licence
+/// in `host/assets/`), so figures need no system fonts.
+const FONT: &[u8] = include_bytes!("../../host/assets/DejaVuSans.ttf");
 const COLOURS: [RGBColor; 3] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xd6, 0x27, 0x28),
@@ -20,13 +22,8 @@ fn fonts() -> Result<(), String> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
-        result = std::fs::read(FONT)
-            .map_err(|e| format!("{FONT}: {e} (install fonts-dejavu-core: cargo xtask setup)"))
-            .and_then(|bytes| {
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-                    .map_err(|_| format!("{FONT} is not a usable font"))
-            });
+        result = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| "the bundled font is not usable".to_string());
     });
     result
 }

@@ -60,6 +60,25 @@ pub enum EmulationError {
     ClipRate { clip: u32, session: u32 },
 }
 
+impl core::fmt::Display for EmulationError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            EmulationError::Format { block_frames, channels } => write!(
+                f,
+                "{block_frames} frames per block and {channels} channels: 1 to {MAX_BLOCK_FRAMES} and 1 to {MAX_CHANNELS} are supported"
+            ),
+            EmulationError::LoopbackDelay { delay_frames } => write!(
+                f,
+                "a loopback delay of {delay_frames} frames must be at least one block and at most {}",
+                LOOPBACK_FRAMES - MAX_BLOCK_FRAMES
+            ),
+            EmulationError::ClipRate { clip, session } => {
+                write!(f, "a {clip} Hz clip cannot play in a {session} Hz session")
+            }
+        }
+    }
+}
+
 /// What the emulated DAC has played.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Played {

@@ -38,6 +38,14 @@
 //! SysTick counts that time, see [`meter::SysTickMeter`]) and cycles on real
 //! hardware (DWT). [`stack`] reads how deep the painted stack was scrubbed.
 //!
+//! ## Proving it
+//!
+//! [`selftest`] (feature `selftest`, the QEMU boards) marks and detects the
+//! test vectors from flash and prints [`report`] lines; `cargo xtask qemu`
+//! compares them with the host's build of the engine, bit for bit.
+//! `cargo xtask qemu --profile` runs the same self-test under a QEMU plugin
+//! (`tools/insn-profile.c`) and says which functions the instructions went to.
+//!
 //! ## Failing loudly
 //!
 //! [`fault`] logs panics and HardFaults through defmt, then ends the program:

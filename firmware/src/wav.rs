@@ -28,6 +28,16 @@ pub enum WavError {
     NoDataChunk,
 }
 
+impl core::fmt::Display for WavError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            WavError::NotRiffWave => "not a RIFF/WAVE file",
+            WavError::NotPcm16 => "not uncompressed 16-bit PCM",
+            WavError::NoDataChunk => "no complete data chunk",
+        })
+    }
+}
+
 impl Wav {
     pub fn parse(bytes: &'static [u8]) -> Result<Wav, WavError> {
         if bytes.get(0..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WAVE") {

@@ -89,8 +89,6 @@ impl Needs {
             "opus-tools",
             "vorbis-tools",
             "sox",
-            // Text in the report's PNG figures.
-            "fonts-dejavu-core",
             // Software audio devices for the live end-to-end tests.
             "pulseaudio",
             "pulseaudio-utils",

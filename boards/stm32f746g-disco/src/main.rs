@@ -159,8 +159,14 @@ fn main() -> ! {
     );
     let rx = Sai::new_synchronous(sub_b, p.PG10, p.DMA2_CH7, RX_RING, Irqs, sai_config(false));
 
-    // The codec needs MCLK running before it is configured: MCLK starts with
-    // the transmitter, which the port primes first.
+    // The codec needs MCLK, which the enabled master block already drives;
+    // configure it before the DMA rings start, so they do not overrun during
+    // its ~650 ms start-up.
+    let i2c = I2c::new_blocking(p.I2C3, p.PH7, p.PH8, i2c::Config::default());
+    if let Err(e) = wm8994::Wm8994::new(i2c).start(&mut CycleDelay) {
+        defmt::error!("WM8994: {}", e);
+        fault::exit(false)
+    }
     let mut port = match SaiPort::start(tx, rx) {
         Ok(port) => port,
         Err(e) => {
@@ -168,11 +174,6 @@ fn main() -> ! {
             fault::exit(false)
         }
     };
-    let i2c = I2c::new_blocking(p.I2C3, p.PH7, p.PH8, i2c::Config::default());
-    if let Err(e) = wm8994::Wm8994::new(i2c).start(&mut CycleDelay) {
-        defmt::error!("WM8994: {}", e);
-        fault::exit(false)
-    }
 
     let Ok(id) = Id::new(&ID) else {
         fault::exit(false)
