@@ -35,8 +35,9 @@
 // Storage for an embedder, in 8-byte words (2 KiB).
 #define HM_EMBEDDER_WORDS 256
 
-// Storage for a detector, in 8-byte words (40 KiB).
-#define HM_DETECTOR_WORDS 5120
+// Storage for a detector, in 8-byte words (48 KiB: the detector's memory
+// budget, which a test in `dsp-core` holds it to).
+#define HM_DETECTOR_WORDS 6144
 
 // What a call did.
 typedef enum HmStatus {
@@ -69,6 +70,8 @@ typedef enum HmStatus {
   HM_STATUS_SYNC_THRESHOLD = 13,
   // The block is not a whole number of frames.
   HM_STATUS_PARTIAL_FRAME = 14,
+  // A new configuration changes the sample rate or channel count; make a new engine instead.
+  HM_STATUS_STREAM_FORMAT_CHANGE = 15,
 } HmStatus;
 
 // What the embedder needs. Start from `hm_embed_config_default`.
@@ -110,7 +113,7 @@ typedef struct HmEmbedder {
   uint64_t opaque[HM_EMBEDDER_WORDS];
 } HmEmbedder;
 
-// Storage for one detector (40 KiB; keep it `static` on small stacks).
+// Storage for one detector (48 KiB; keep it `static` on small stacks).
 typedef struct HmDetector {
   uint64_t opaque[HM_DETECTOR_WORDS];
 } HmDetector;

@@ -45,8 +45,9 @@ pub const HM_PROFILE_ULTRASONIC_WIDE: u8 = 1;
 pub const HM_PROFILE_NEAR_ULTRASONIC: u8 = 2;
 /// Storage for an embedder, in 8-byte words (2 KiB).
 pub const HM_EMBEDDER_WORDS: usize = 256;
-/// Storage for a detector, in 8-byte words (40 KiB).
-pub const HM_DETECTOR_WORDS: usize = 5120;
+/// Storage for a detector, in 8-byte words (48 KiB: the detector's memory
+/// budget, which a test in `dsp-core` holds it to).
+pub const HM_DETECTOR_WORDS: usize = 6144;
 
 /// What a call did.
 #[repr(C)]
@@ -81,6 +82,8 @@ pub enum HmStatus {
     SyncThreshold = 13,
     /// The block is not a whole number of frames.
     PartialFrame = 14,
+    /// A new configuration changes the sample rate or channel count; make a new engine instead.
+    StreamFormatChange = 15,
 }
 
 impl From<ConfigError> for HmStatus {
@@ -96,6 +99,7 @@ impl From<ConfigError> for HmStatus {
             ConfigError::IntervalShorterThanBurst { .. } => HmStatus::IntervalShorterThanBurst,
             ConfigError::Offset { .. } => HmStatus::Offset,
             ConfigError::SyncThreshold { .. } => HmStatus::SyncThreshold,
+            ConfigError::StreamFormatChange { .. } => HmStatus::StreamFormatChange,
         }
     }
 }
@@ -107,6 +111,9 @@ impl From<ProcessError> for HmStatus {
             ProcessError::PartialFrame { .. } | ProcessError::OutputLength { .. } => {
                 HmStatus::PartialFrame
             }
+            // Storage made by `hm_detector_init` is always configured; this
+            // is the same mistake as using storage that was never set up.
+            ProcessError::Unconfigured => HmStatus::NotInitialised,
         }
     }
 }
@@ -176,7 +183,7 @@ pub struct HmEmbedder {
     pub opaque: [u64; HM_EMBEDDER_WORDS],
 }
 
-/// Storage for one detector (40 KiB; keep it `static` on small stacks).
+/// Storage for one detector (48 KiB; keep it `static` on small stacks).
 #[repr(C)]
 #[derive(Debug)]
 pub struct HmDetector {
@@ -205,7 +212,7 @@ const _: () = {
 };
 
 /// Built in place: `Detector::unconfigured()` is a `const`, so the compiler
-/// copies it from a template instead of moving 40 KiB through the stack.
+/// zeroes it in place instead of moving 40 KiB through the stack.
 const UNCONFIGURED_DETECTOR: Detector = Detector::unconfigured();
 
 fn profile(p: u8) -> Result<Profile, HmStatus> {
@@ -599,6 +606,9 @@ pub extern "C" fn hm_status_message(status: HmStatus) -> *const c_char {
         HmStatus::Offset => c"the start offset must lie in 0 ..= 1 hour",
         HmStatus::SyncThreshold => c"the sync threshold must lie in 6 ..= 100",
         HmStatus::PartialFrame => c"the block is not a whole number of frames",
+        HmStatus::StreamFormatChange => {
+            c"a new configuration cannot change the sample rate or channel count; make a new engine"
+        }
     };
     s.as_ptr()
 }

@@ -10,11 +10,12 @@
 //!   a burst already under way is skipped rather than started mid-way, which
 //!   would click.
 //! * **Outside bursts** samples are not touched: the output is bit-identical.
-//! * **Never clips.** A peak follower on the marked channels (instant attack,
-//!   50 ms release) lowers the mark's gain where the programme nears full
-//!   scale (20 ms recovery), and each sample's mark is cut to the room left.
-//!   The programme is never changed. Zero latency: sample n depends on input
-//!   samples up to n only.
+//! * **Never clips.** A peak follower on the marked channels (50 ms release)
+//!   lowers the mark's gain where the programme nears full scale (20 ms
+//!   recovery). It decides every 32 samples from the samples already seen and
+//!   the gain glides linearly in between; on top of that each sample's mark is
+//!   cut to the room left. The programme is never changed. Zero latency:
+//!   sample n depends on input samples up to n only.
 //! * **Changes** (`set_config`) wait for the end of the burst under way. If
 //!   only the level or marked channels change, the schedule carries on;
 //!   otherwise it restarts at the change (counter back to 0).
@@ -29,7 +30,7 @@ use crate::frame::{seal_a, SealedA};
 use crate::key::KeySchedule;
 use crate::layout::RAMP_SYMBOLS;
 use crate::math::{cos_turns, db_to_amplitude, sin_turns};
-use crate::modulator::{envelope, sincos_quarter, PhaseTrack};
+use crate::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
 use crate::sample::Sample;
 
 /// A configuration checked and turned into sample counts.
@@ -38,7 +39,11 @@ struct Plan {
     config: EmbedConfig,
     phy: Phy,
     mask: u8,
+    /// The mask of every channel the stream has.
+    all_channels: u8,
     amplitude: f32,
+    inv_amplitude: f32,
+    inv_rate: f32,
     keys: KeySchedule,
     sealed: SealedA,
     burst_len: u64,
@@ -46,7 +51,7 @@ struct Plan {
     period: u64,
     offset: u64,
     carrier_increment: u32,
-    /// Peak-follower release and gain-recovery coefficients per sample.
+    /// Peak-follower release and gain-recovery coefficients per chunk.
     release: f32,
     recovery: f32,
     /// Rotation per sample of x = πτ/2 in the phase formula.
@@ -59,6 +64,7 @@ impl Plan {
         let phy = Phy::new(config.profile, config.sample_rate)?;
         check_channels(config.channels)?;
         let mask = config.marked_channels.resolve(config.channels)?;
+        let all_channels = crate::config::ChannelMask::ALL.resolve(config.channels)?;
         let level = config.level_dbfs;
         if !(MIN_LEVEL_DBFS..=MAX_LEVEL_DBFS).contains(&level) {
             return Err(ConfigError::Level { dbfs: level });
@@ -93,7 +99,10 @@ impl Plan {
             config: *config,
             phy,
             mask,
+            all_channels,
             amplitude: db_to_amplitude(level),
+            inv_amplitude: 1.0 / db_to_amplitude(level),
+            inv_rate: 1.0 / fs,
             sealed: seal_a(&keys, &config.id),
             keys,
             burst_len,
@@ -101,8 +110,8 @@ impl Plan {
             period,
             offset: phy.ms_to_samples(offset_ms),
             carrier_increment: phy.carrier_increment(),
-            release: libm::expf(-1.0 / (0.050 * fs)),
-            recovery: 1.0 - libm::expf(-1.0 / (0.020 * fs)),
+            release: libm::expf(-(YIELD_CHUNK as f32) / (0.050 * fs)),
+            recovery: 1.0 - libm::expf(-(YIELD_CHUNK as f32) / (0.020 * fs)),
             rot_cos: cos_turns(rot),
             rot_sin: sin_turns(rot),
         })
@@ -138,9 +147,18 @@ struct Burst {
     sin_x: f32,
     cos_x: f32,
     carrier: u32,
-    pos: u64,
+    /// Position in the burst, of `len` samples with ramps of `ramp` (u32:
+    /// cheap on Cortex-M, and a burst is under 2^17 samples).
+    pos: u32,
+    len: u32,
+    ramp: u32,
+    ramp_step: u32,
+    /// Yield follower: peak of the marked channels (decaying), the largest
+    /// input of the chunk under way, the gain now and its step per sample.
     peak: f32,
+    chunk_peak: f32,
     gain: f32,
+    gain_step: f32,
     /// False when the burst was under way at a time jump: stay silent.
     audible: bool,
 }
@@ -193,8 +211,18 @@ impl Embedder {
     }
 
     /// Queue a new configuration; it takes effect at the next burst boundary.
-    /// Checked now, so an error leaves the embedder as it was.
+    /// Checked now, so an error leaves the embedder as it was. The stream
+    /// format (sample rate, channels) cannot change: make a new embedder.
     pub fn set_config(&mut self, config: &EmbedConfig) -> Result<(), ConfigError> {
+        let now = &self.plan.config;
+        if config.sample_rate != now.sample_rate || config.channels != now.channels {
+            return Err(ConfigError::StreamFormatChange {
+                from_rate: now.sample_rate,
+                to_rate: config.sample_rate,
+                from_channels: now.channels,
+                to_channels: config.channels,
+            });
+        }
         self.pending = Some(Plan::new(config)?);
         Ok(())
     }
@@ -237,7 +265,7 @@ impl Embedder {
             if self.burst.is_some() {
                 let range = done as usize * ch..(done + run) as usize * ch;
                 self.mark(&mut frames[range]);
-                if self.burst.map(|b| b.pos) == Some(self.plan.burst_len) {
+                if self.burst.is_some_and(|b| b.pos == b.len) {
                     self.burst = None;
                 }
             }
@@ -291,7 +319,7 @@ impl Embedder {
             // Mid-burst: keep time but stay silent until it ends.
             self.begin_burst(start, false);
             if let Some(b) = self.burst.as_mut() {
-                b.pos = now - start;
+                b.pos = (now - start) as u32;
             }
         }
     }
@@ -310,8 +338,13 @@ impl Embedder {
             cos_x,
             carrier: 0,
             pos: 0,
+            len: plan.burst_len as u32,
+            ramp: plan.ramp_len as u32,
+            ramp_step: ramp_step(plan.ramp_len as u32),
             peak: 0.0,
+            chunk_peak: 0.0,
             gain: 1.0,
+            gain_step: 0.0,
             audible,
         });
         self.next_burst += 1;
@@ -324,68 +357,104 @@ impl Embedder {
             return;
         };
         let ch = plan.config.channels as usize;
-        let rate = plan.config.sample_rate;
-        for frame in frames.chunks_exact_mut(ch) {
-            if burst.audible {
-                let tau = burst.frac as f32 * (1.0 / rate as f32);
-                let data = burst.track.interval().phase(tau, burst.sin_x, burst.cos_x);
-                let carrier = sin_turns(burst.carrier.wrapping_add(data));
-                let env = envelope(burst.pos, plan.burst_len, plan.ramp_len);
-
-                let mut peak = 0.0f32;
-                for (c, x) in frame.iter().enumerate() {
-                    if plan.mask & (1 << c) != 0 {
-                        // NaN compares false and is ignored; infinities count as full scale.
-                        let v = x.to_unit().abs();
-                        if v > peak {
-                            peak = v.min(2.0);
-                        }
-                    }
-                }
-                burst.peak = if peak > burst.peak {
-                    peak
-                } else {
-                    let decayed = burst.peak * plan.release;
-                    if decayed < 1e-12 {
-                        0.0
-                    } else {
-                        decayed
-                    }
-                };
-                let room = ((1.0 - burst.peak) / plan.amplitude).clamp(0.0, 1.0);
-                burst.gain = if room < burst.gain {
-                    room
-                } else {
-                    burst.gain + (room - burst.gain) * plan.recovery
-                };
-                let mark = plan.amplitude * burst.gain * env * carrier;
-                for (c, x) in frame.iter_mut().enumerate() {
-                    if plan.mask & (1 << c) != 0 {
-                        *x = x.add_mark(mark);
-                    }
-                }
+        let mut rest = frames;
+        while !rest.is_empty() {
+            // Chunks are aligned to the burst, not to the caller's blocks, so
+            // the output does not depend on how the stream is cut.
+            let into_chunk = burst.pos % YIELD_CHUNK;
+            if into_chunk == 0 {
+                burst.start_chunk(plan);
             }
-            advance(burst, plan);
+            let n = ((YIELD_CHUNK - into_chunk) as usize).min(rest.len() / ch);
+            let (now, later) = core::mem::take(&mut rest).split_at_mut(n * ch);
+            burst.mark_run(plan, now);
+            rest = later;
         }
     }
 }
 
-/// Step the modulator one sample.
-#[inline]
-fn advance(burst: &mut Burst, plan: &Plan) {
-    burst.pos += 1;
-    burst.carrier = burst.carrier.wrapping_add(plan.carrier_increment);
-    burst.frac += plan.phy.symbol_rate;
-    if burst.frac >= plan.config.sample_rate {
-        burst.frac -= plan.config.sample_rate;
-        let bits = &burst.bits;
-        burst.track.advance(|k| precoded(|i| bits.symbol(i), k));
-        let (s, c) = sincos_quarter(burst.frac as f32 * (1.0 / plan.config.sample_rate as f32));
-        burst.sin_x = s;
-        burst.cos_x = c;
-    } else {
-        let (s, c) = (burst.sin_x, burst.cos_x);
-        burst.sin_x = s * plan.rot_cos + c * plan.rot_sin;
-        burst.cos_x = c * plan.rot_cos - s * plan.rot_sin;
+/// The yield follower decides once per chunk of this many burst samples; its
+/// gain then moves linearly across the chunk (no steps), while every sample's
+/// mark is still cut to the room left (no clipping, ever).
+const YIELD_CHUNK: u32 = 32;
+
+impl Burst {
+    /// Follower update from the chunk just finished (causal: it only looked at
+    /// samples already processed).
+    fn start_chunk(&mut self, plan: &Plan) {
+        let seen = self.chunk_peak.min(2.0);
+        self.chunk_peak = 0.0;
+        let decayed = self.peak * plan.release;
+        self.peak = if seen > decayed {
+            seen
+        } else if decayed < 1e-12 {
+            0.0
+        } else {
+            decayed
+        };
+        let room = ((1.0 - self.peak) * plan.inv_amplitude).clamp(0.0, 1.0);
+        let target = if room < self.gain {
+            room
+        } else {
+            self.gain + (room - self.gain) * plan.recovery
+        };
+        self.gain_step = (target - self.gain) * (1.0 / YIELD_CHUNK as f32);
+    }
+
+    /// Mark `frames`, all within one follower chunk. Hot state is kept in
+    /// locals so it stays in registers.
+    fn mark_run<S: Sample>(&mut self, plan: &Plan, frames: &mut [S]) {
+        let ch = plan.config.channels as usize;
+        let (rate, symbol_rate) = (plan.config.sample_rate, plan.phy.symbol_rate);
+        let (mut pos, mut frac, mut carrier) = (self.pos, self.frac, self.carrier);
+        let (mut sin_x, mut cos_x) = (self.sin_x, self.cos_x);
+        let (mut gain, mut chunk_peak) = (self.gain, self.chunk_peak);
+        let every_channel = plan.mask == plan.all_channels;
+        for frame in frames.chunks_exact_mut(ch) {
+            if self.audible {
+                gain += self.gain_step;
+                let tau = frac as f32 * plan.inv_rate;
+                let data = self.track.interval().phase(tau, sin_x, cos_x);
+                let mut wave = plan.amplitude * gain * sin_turns(carrier.wrapping_add(data));
+                if pos < self.ramp || pos + self.ramp > self.len {
+                    wave *= envelope(pos, self.len, self.ramp, self.ramp_step);
+                }
+                let offset = S::offset(wave);
+                // NaN compares false and is ignored; infinities are capped later.
+                let mut mark = |x: &mut S| {
+                    let v = x.to_unit().abs();
+                    if v > chunk_peak {
+                        chunk_peak = v;
+                    }
+                    *x = x.add_offset(offset);
+                };
+                if every_channel {
+                    frame.iter_mut().for_each(&mut mark);
+                } else {
+                    for (c, x) in frame.iter_mut().enumerate() {
+                        if plan.mask & (1 << c) != 0 {
+                            mark(x);
+                        }
+                    }
+                }
+            }
+            pos += 1;
+            carrier = carrier.wrapping_add(plan.carrier_increment);
+            frac += symbol_rate;
+            if frac >= rate {
+                frac -= rate;
+                let bits = &self.bits;
+                self.track.advance(|k| precoded(|i| bits.symbol(i), k));
+                (sin_x, cos_x) = sincos_quarter(frac as f32 * plan.inv_rate);
+            } else {
+                (sin_x, cos_x) = (
+                    sin_x * plan.rot_cos + cos_x * plan.rot_sin,
+                    cos_x * plan.rot_cos - sin_x * plan.rot_sin,
+                );
+            }
+        }
+        (self.pos, self.frac, self.carrier) = (pos, frac, carrier);
+        (self.sin_x, self.cos_x) = (sin_x, cos_x);
+        (self.gain, self.chunk_peak) = (gain, chunk_peak);
     }
 }

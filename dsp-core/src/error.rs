@@ -33,6 +33,14 @@ pub enum ConfigError {
     Offset { ms: u32 },
     /// The sync threshold must be finite and within the documented range.
     SyncThreshold { value: f32 },
+    /// `set_config` cannot change the stream format (rate or channel count)
+    /// under a running embedder: the caller's buffers change with it.
+    StreamFormatChange {
+        from_rate: u32,
+        to_rate: u32,
+        from_channels: u16,
+        to_channels: u16,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -84,6 +92,16 @@ impl fmt::Display for ConfigError {
                     "start offset {ms} ms is outside 0 ..= 3600000 ms (1 hour)"
                 )
             }
+            ConfigError::StreamFormatChange {
+                from_rate,
+                to_rate,
+                from_channels,
+                to_channels,
+            } => write!(
+                f,
+                "cannot switch a running embedder from {from_rate} Hz × {from_channels} to \
+                 {to_rate} Hz × {to_channels}; create a new embedder for a new stream format"
+            ),
             ConfigError::SyncThreshold { value } => write!(
                 f,
                 "sync threshold {value} is outside {}..={}",
@@ -102,6 +120,8 @@ pub enum ProcessError {
     PartialFrame { len: usize, channels: u16 },
     /// `process_into` needs an output exactly as long as the input.
     OutputLength { expected: usize, actual: usize },
+    /// A `Detector::unconfigured()` was used before `configure`.
+    Unconfigured,
 }
 
 impl fmt::Display for ProcessError {
@@ -115,6 +135,9 @@ impl fmt::Display for ProcessError {
                 f,
                 "output holds {actual} samples, expected {expected} (same as the input)"
             ),
+            ProcessError::Unconfigured => {
+                f.write_str("the detector has not been configured (call `configure` first)")
+            }
         }
     }
 }

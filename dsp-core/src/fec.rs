@@ -24,6 +24,18 @@ const fn outputs(reg: u8) -> (u8, u8) {
     )
 }
 
+/// Coded bit pair `c0 | c1 << 1` of every register value (no popcount on Cortex-M4).
+const OUTPUT_PAIRS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut reg = 0;
+    while reg < 128 {
+        let (c0, c1) = outputs(reg as u8);
+        t[reg] = c0 | (c1 << 1);
+        reg += 1;
+    }
+    t
+};
+
 /// Read bit `i` (MSB first) of a byte string.
 #[inline]
 pub(crate) fn bit_of(bytes: &[u8], i: usize) -> u8 {
@@ -95,9 +107,13 @@ impl Viterbi {
         self.metrics[0] = 0.0;
         for t in 0..steps {
             let (l0, l1) = (llr[2 * t], llr[2 * t + 1]);
+            // Branch metric of each coded pair: + for a 0 bit, − for a 1 bit.
+            let pair = [l0 + l1, -l0 + l1, l0 - l1, -l0 - l1];
             let mut decision = 0u64;
             for ns in 0..STATES {
-                let (m0, m1) = (self.branch(ns, 0, l0, l1), self.branch(ns, 1, l0, l1));
+                let (p0, p1) = (ns >> 1, (ns >> 1) | 32);
+                let m0 = self.metrics[p0] + pair[OUTPUT_PAIRS[ns] as usize];
+                let m1 = self.metrics[p1] + pair[OUTPUT_PAIRS[ns | 64] as usize];
                 if m1 > m0 {
                     decision |= 1 << ns;
                     self.next[ns] = m1;
@@ -137,15 +153,6 @@ impl Viterbi {
         Some(Decoded {
             corrected_bits: corrected,
         })
-    }
-
-    #[inline]
-    fn branch(&self, ns: usize, b: usize, l0: f32, l1: f32) -> f32 {
-        let prev = (ns >> 1) | (b << 5);
-        let reg = (ns | (b << 6)) as u8;
-        let (c0, c1) = outputs(reg);
-        let m = if c0 == 0 { l0 } else { -l0 } + if c1 == 0 { l1 } else { -l1 };
-        self.metrics[prev] + m
     }
 }
 

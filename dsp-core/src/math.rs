@@ -12,18 +12,19 @@ use core::ops::{Add, AddAssign, Mul, Sub};
 pub(crate) const TURNS_PER_RADIAN: f32 = 683_565_275.576_431_6;
 
 /// Sine of a phase given in `u32` turns.
-#[inline]
+#[inline(always)]
 pub(crate) fn sin_turns(phase: u32) -> f32 {
-    // Fold [-π, π) onto [-π/2, π/2] with sin(π - x) = sin(x).
-    let mut q = phase as i32 as i64;
-    const HALF_PI: i64 = 1 << 30;
-    const PI: i64 = 1 << 31;
-    if q > HALF_PI {
-        q = PI - q;
-    } else if q < -HALF_PI {
-        q = -PI - q;
-    }
-    sin_poly(q as f32 * (core::f32::consts::PI / PI as f32))
+    // Fold [-π, π) onto [-π/2, π/2] with sin(π - x) = sin(x), all in i32:
+    // 2^31 - q wraps to the right value on both sides, and i32 → f32 is one
+    // instruction on Cortex-M (i64 → f32 is a library call).
+    const HALF_PI: i32 = 1 << 30;
+    let q = phase as i32;
+    let folded = if !(-HALF_PI..=HALF_PI).contains(&q) {
+        0x8000_0000u32.wrapping_sub(phase) as i32
+    } else {
+        q
+    };
+    sin_poly(folded as f32 * (core::f32::consts::PI / 2_147_483_648.0))
 }
 
 /// Cosine of a phase given in `u32` turns.
@@ -33,7 +34,7 @@ pub(crate) fn cos_turns(phase: u32) -> f32 {
 }
 
 /// Odd Taylor polynomial of degree 11: error below 6e-8 on [-π/2, π/2].
-#[inline]
+#[inline(always)]
 fn sin_poly(x: f32) -> f32 {
     let x2 = x * x;
     let p = -2.505_210_8e-8_f32;

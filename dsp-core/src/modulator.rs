@@ -48,7 +48,7 @@ impl Interval {
     }
 
     /// Data phase in turns at τ, given sin and cos of x = πτ/2.
-    #[inline]
+    #[inline(always)]
     pub fn phase(&self, tau: f32, sin_x: f32, cos_x: f32) -> u32 {
         // |slope·τ| ≤ π/2 and the sine terms ≤ 0.71, so this fits an i32.
         let rad = self.slope * tau + self.k_sin * sin_x + self.k_cos * cos_x;
@@ -109,9 +109,9 @@ pub(crate) fn sincos_quarter(tau: f32) -> (f32, f32) {
 }
 
 /// Amplitude envelope: raised-cosine ramps of `ramp` samples at both ends of
-/// a burst of `len` samples.
+/// a burst of `len` samples; `step` = 2^31 / `ramp` (see [`ramp_step`]).
 #[inline]
-pub(crate) fn envelope(pos: u64, len: u64, ramp: u64) -> f32 {
+pub(crate) fn envelope(pos: u32, len: u32, ramp: u32, step: u32) -> f32 {
     let i = if pos < ramp {
         pos
     } else if pos + ramp > len {
@@ -123,9 +123,14 @@ pub(crate) fn envelope(pos: u64, len: u64, ramp: u64) -> f32 {
         // Exactly silent at the ends, whatever the sine polynomial's last bit.
         return 0.0;
     }
-    // 0.5 − 0.5 cos(π i / ramp)
-    let turns = ((i << 31) / ramp.max(1)) as u32;
-    0.5 - 0.5 * cos_turns(turns)
+    // 0.5 − 0.5 cos(π i / ramp); i < ramp, so i·step < 2^31.
+    0.5 - 0.5 * cos_turns(i.wrapping_mul(step))
+}
+
+/// Phase step of the ramp per sample, in turns: π / `ramp`.
+pub(crate) const fn ramp_step(ramp: u32) -> u32 {
+    let r = if ramp == 0 { 1 } else { ramp };
+    ((1u64 << 31) / r as u64) as u32
 }
 
 /// Phase response q(t) (t in symbols), 0..1/2.
@@ -211,11 +216,13 @@ mod tests {
 
     #[test]
     fn envelope_ramps_smoothly_and_is_flat_in_between() {
-        assert_eq!(envelope(0, 1000, 100), 0.0);
-        assert!((envelope(50, 1000, 100) - 0.5).abs() < 1e-6);
-        assert_eq!(envelope(500, 1000, 100), 1.0);
-        assert!((envelope(950, 1000, 100) - 0.5).abs() < 1e-6);
-        assert!(envelope(999, 1000, 100) < 1e-3);
+        let step = ramp_step(100);
+        assert_eq!(envelope(0, 1000, 100, step), 0.0);
+        assert!((envelope(50, 1000, 100, step) - 0.5).abs() < 1e-6);
+        assert_eq!(envelope(500, 1000, 100, step), 1.0);
+        assert!((envelope(950, 1000, 100, step) - 0.5).abs() < 1e-6);
+        assert!(envelope(999, 1000, 100, step) < 1e-3);
+        assert_eq!(envelope(1000, 1000, 100, step), 0.0);
     }
 
     #[test]

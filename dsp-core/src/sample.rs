@@ -4,24 +4,44 @@
 
 /// A PCM sample the engine can read and mark.
 pub trait Sample: Copy {
+    /// The mark in this format's own units, worked out once per frame and
+    /// added to every marked channel.
+    type Offset: Copy;
+
     /// The value as a fraction of full scale. Non-finite floats come back as
     /// they are; callers decide what to do with them.
     fn to_unit(self) -> f32;
 
-    /// `self + mark` (mark as a fraction of full scale), with the mark cut
-    /// back so the result never exceeds full scale. The programme itself is
-    /// never changed: a sample already at or beyond full scale stays as it is.
-    fn add_mark(self, mark: f32) -> Self;
+    /// A mark (fraction of full scale) in this format's units.
+    fn offset(mark: f32) -> Self::Offset;
+
+    /// `self + offset`, with the offset cut back so the result never exceeds
+    /// full scale. The programme itself is never changed: a sample already at
+    /// or beyond full scale stays as it is.
+    fn add_offset(self, offset: Self::Offset) -> Self;
+
+    /// `self + mark` (mark as a fraction of full scale), as `add_offset`.
+    #[inline]
+    fn add_mark(self, mark: f32) -> Self {
+        self.add_offset(Self::offset(mark))
+    }
 }
 
 impl Sample for f32 {
-    #[inline]
+    type Offset = f32;
+
+    #[inline(always)]
     fn to_unit(self) -> f32 {
         self
     }
 
-    #[inline]
-    fn add_mark(self, mark: f32) -> f32 {
+    #[inline(always)]
+    fn offset(mark: f32) -> f32 {
+        mark
+    }
+
+    #[inline(always)]
+    fn add_offset(self, mark: f32) -> f32 {
         if self.abs() <= 1.0 {
             (self + mark).clamp(-1.0, 1.0)
         } else {
@@ -32,20 +52,23 @@ impl Sample for f32 {
 }
 
 impl Sample for i16 {
-    #[inline]
+    type Offset = i32;
+
+    #[inline(always)]
     fn to_unit(self) -> f32 {
         self as f32 * (1.0 / 32_768.0)
     }
 
-    #[inline]
-    fn add_mark(self, mark: f32) -> i16 {
-        add_integer_mark(
-            self as i32,
-            mark,
-            32_768.0,
-            i16::MIN as i32,
-            i16::MAX as i32,
-        ) as i16
+    #[inline(always)]
+    fn offset(mark: f32) -> i32 {
+        round_to_units(mark, 32_768.0)
+    }
+
+    #[inline(always)]
+    fn add_offset(self, d: i32) -> i16 {
+        (self as i32)
+            .saturating_add(d)
+            .clamp(i16::MIN as i32, i16::MAX as i32) as i16
     }
 }
 
@@ -53,32 +76,36 @@ impl Sample for i16 {
 pub const I24_FULL_SCALE: i32 = 1 << 23;
 
 impl Sample for i32 {
-    #[inline]
+    type Offset = i32;
+
+    #[inline(always)]
     fn to_unit(self) -> f32 {
         self as f32 * (1.0 / I24_FULL_SCALE as f32)
     }
 
-    #[inline]
-    fn add_mark(self, mark: f32) -> i32 {
-        add_integer_mark(
-            self,
-            mark,
-            I24_FULL_SCALE as f32,
-            -I24_FULL_SCALE,
-            I24_FULL_SCALE - 1,
-        )
+    #[inline(always)]
+    fn offset(mark: f32) -> i32 {
+        round_to_units(mark, I24_FULL_SCALE as f32)
+    }
+
+    #[inline(always)]
+    fn add_offset(self, d: i32) -> i32 {
+        let (min, max) = (-I24_FULL_SCALE, I24_FULL_SCALE - 1);
+        if self < min || self > max {
+            return self;
+        }
+        self.saturating_add(d).clamp(min, max)
     }
 }
 
-#[inline]
-fn add_integer_mark(x: i32, mark: f32, full_scale: f32, min: i32, max: i32) -> i32 {
-    if x < min || x > max {
-        return x;
-    }
-    let scaled = mark * full_scale;
-    // Round half away from zero; `as` saturates and maps NaN to 0.
-    let d = (scaled + if scaled < 0.0 { -0.5 } else { 0.5 }) as i32;
-    x.saturating_add(d).clamp(min, max)
+/// Round to nearest (ties to even) by adding and removing 1.5·2^23: exact
+/// IEEE arithmetic, two instructions where a rounding branch costs more.
+/// Marks are below 2^22 units in every format; `as` saturates beyond and
+/// maps NaN to 0.
+#[inline(always)]
+fn round_to_units(mark: f32, full_scale: f32) -> i32 {
+    const SHIFT: f32 = 12_582_912.0;
+    ((mark * full_scale + SHIFT) - SHIFT) as i32
 }
 
 #[cfg(test)]

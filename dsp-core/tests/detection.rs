@@ -408,6 +408,16 @@ fn bad_blocks_are_errors_not_panics() {
             channels: 2
         })
     );
+    // A detector built in place must be configured before it runs.
+    let mut fresh = Detector::unconfigured();
+    assert_eq!(
+        fresh.process(0, &[0.0f32; 2], |_| {}),
+        Err(ProcessError::Unconfigured)
+    );
+    fresh
+        .configure(&detect_config(Profile::Ultrasonic, 48_000, 2, KEY))
+        .unwrap();
+    assert_eq!(fresh.process(0, &[0.0f32; 2], |_| {}), Ok(()));
     let mut bad = DetectConfig::new(KEY);
     bad.sync_threshold = f32::INFINITY;
     assert!(Detector::new(&bad).is_err());

@@ -367,8 +367,20 @@ fn invalid_configurations_say_what_is_wrong() {
         Id::new(&[0; 21]).unwrap_err(),
         ConfigError::IdLength { len: 21 }
     );
-    // Blocks must hold whole frames.
+    // A running embedder keeps its stream format.
     let mut e = Embedder::new(&good).unwrap();
+    let mut mono = good;
+    mono.channels = 1;
+    assert_eq!(
+        e.set_config(&mono),
+        Err(ConfigError::StreamFormatChange {
+            from_rate: 48_000,
+            to_rate: 48_000,
+            from_channels: 2,
+            to_channels: 1
+        })
+    );
+    // Blocks must hold whole frames.
     assert_eq!(
         e.process(0, &mut [0.0f32; 3]),
         Err(ProcessError::PartialFrame {

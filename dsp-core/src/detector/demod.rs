@@ -12,8 +12,10 @@
 //!
 //! Steps: refine t_0 on the preamble; estimate the residual offset by a
 //! periodogram over preamble and pilot groups (no phase unwrapping, so it
-//! holds at low SNR); recompute with that offset; fit the phase, then
-//! amplitude and noise on the known symbols; emit LLRs for the data symbols.
+//! holds at low SNR), once per pilot variant on the same matched-filter
+//! outputs, keeping the variant whose pilots add most energy; recompute with
+//! that offset; fit the phase, then amplitude and noise on the known symbols;
+//! emit LLRs for the data symbols.
 
 use core::f32::consts::TAU;
 
@@ -33,8 +35,11 @@ const C0_LEN: usize = C0_SPAN * C0_STEPS_PER_SYMBOL + 2;
 /// Preamble symbols under the ramp are left out of estimates.
 const FIRST_USED_PREAMBLE: usize = 8;
 const PREAMBLE_GROUP: usize = 8;
-const MAX_GROUPS: usize =
-    (PREAMBLE_SYMBOLS - FIRST_USED_PREAMBLE) / PREAMBLE_GROUP + MAX_PILOT_GROUPS;
+const PREAMBLE_GROUPS: usize = (PREAMBLE_SYMBOLS - FIRST_USED_PREAMBLE) / PREAMBLE_GROUP;
+const MAX_GROUPS: usize = PREAMBLE_GROUPS + MAX_PILOT_GROUPS;
+/// Known symbols used for estimates: preamble from symbol 8, and pilots.
+const MAX_KNOWN: usize =
+    PREAMBLE_SYMBOLS - FIRST_USED_PREAMBLE + MAX_PILOT_GROUPS * PILOTS_PER_GROUP;
 /// Largest LLR magnitude passed on (keeps sums of combined bursts sane).
 pub(crate) const LLR_LIMIT: f32 = 40.0;
 
@@ -82,9 +87,9 @@ impl Demod {
     pub const fn unconfigured() -> Demod {
         Demod {
             c0: [0.0; C0_LEN],
-            sps: 4.0,
-            carrier_hz: 1.0,
-            fb: 1.0,
+            sps: 0.0,
+            carrier_hz: 0.0,
+            fb: 0.0,
         }
     }
 
@@ -112,20 +117,23 @@ impl Demod {
     fn output(&self, ring: &Ring, est: &Estimate, k: usize) -> Complex {
         let period = self.period(est);
         let t_k = est.offset + k as f32 * period;
-        let lo = libm::ceilf(t_k) as i64;
-        let hi = libm::floorf(t_k + C0_SPAN as f32 * period) as i64;
+        // Offsets from `base` stay small (a burst is < 2600 samples): i32 and
+        // f32 arithmetic, no 64-bit conversions in the inner loop.
+        let lo = libm::ceilf(t_k) as i32;
+        let hi = libm::floorf(t_k + C0_SPAN as f32 * period) as i32;
         let omega = TAU * est.freq_hz / self.fb;
         let mut rot = Complex::from_radians(-omega * lo as f32);
         let step = Complex::from_radians(-omega);
         let scale = C0_STEPS_PER_SYMBOL as f32 / period;
         let mut acc = Complex::ZERO;
+        let mut samples = ring.iter_from(est.base as i64 + lo as i64);
         for m in lo..=hi {
+            let y = samples.next().unwrap_or(Complex::ZERO);
             let u = (m as f32 - t_k) * scale;
             let i = u as usize;
             if i + 1 < C0_LEN {
                 let f = u - i as f32;
                 let w = self.c0[i] + (self.c0[i + 1] - self.c0[i]) * f;
-                let y = ring.get(est.base as i64 + m);
                 acc += (y * rot).scale(w);
             }
             rot = rot * step;
@@ -151,11 +159,8 @@ impl Demod {
             for g in (FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS).step_by(PREAMBLE_GROUP) {
                 let mut acc = Complex::ZERO;
                 for k in g..g + PREAMBLE_GROUP {
-                    acc += self.aligned(ring, &trial, k).scale(known_value(
-                        keys,
-                        est.variant,
-                        SymbolRole::Preamble(k),
-                    ));
+                    let d = known_value(keys, 0, SymbolRole::Preamble(k));
+                    acc += self.aligned(ring, &trial, k).scale(d);
                 }
                 total += acc.norm_sqr();
             }
@@ -170,44 +175,55 @@ impl Demod {
         est.offset += STEPS[best] + frac * 0.3;
     }
 
-    /// Estimate the residual carrier offset and the phase from known symbols,
-    /// searching ±`span_bins` sync bins (bin = symbol rate / 128). Returns
-    /// the coherent energy of the known symbols at the offset found: with the
-    /// right variant the pilots add to it, with a wrong one they do not.
+    /// Matched-filter outputs of a class's known symbols (preamble from
+    /// symbol 8, then every pilot) under `est`. The variants share them: only
+    /// the signs the known symbols carry differ.
+    pub fn known(&self, ring: &Ring, est: &Estimate, class: FrameClass, known: &mut Known) {
+        known.n = 0;
+        for (k, _) in known_symbols(class) {
+            known.out[known.n] = self.aligned(ring, est, k);
+            known.n += 1;
+        }
+    }
+
+    /// Estimate the residual carrier offset and the phase from `known`
+    /// (computed under `est`), for `est.variant`, searching ±`span_bins` sync
+    /// bins (bin = symbol rate / 128). Moves `est.freq_hz` and sets
+    /// `est.phase`; returns the coherent energy of the known symbols at the
+    /// offset found (with the right variant the pilots add to it, with a wrong
+    /// one they do not) and the residual found, in cycles per symbol.
     pub fn fit(
         &self,
-        ring: &Ring,
+        known: &Known,
         keys: &KeySchedule,
         class: FrameClass,
         est: &mut Estimate,
         span_bins: f32,
-    ) -> f32 {
+    ) -> (f32, f32) {
+        // Groups: preamble by 8, pilots by 2; each a phasor and its time (symbols).
         let mut groups = [(Complex::ZERO, 0.0f32); MAX_GROUPS];
         let mut n = 0;
-        for g in (FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS).step_by(PREAMBLE_GROUP) {
-            let mut acc = Complex::ZERO;
-            for k in g..g + PREAMBLE_GROUP {
-                acc += self.aligned(ring, est, k).scale(known_value(
-                    keys,
-                    est.variant,
-                    SymbolRole::Preamble(k),
-                ));
+        let mut last_group = usize::MAX;
+        for (i, (_, role)) in known_symbols(class).enumerate() {
+            let (group, t) = match role {
+                SymbolRole::Preamble(p) => {
+                    let g = (p - FIRST_USED_PREAMBLE) / PREAMBLE_GROUP;
+                    let first = FIRST_USED_PREAMBLE + g * PREAMBLE_GROUP;
+                    (g, first as f32 + (PREAMBLE_GROUP as f32 - 1.0) / 2.0)
+                }
+                SymbolRole::Pilot(g, _) => (
+                    PREAMBLE_GROUPS + g,
+                    class.pilot_symbol_index(g, 0) as f32 + 0.5,
+                ),
+                _ => continue,
+            };
+            if group != last_group {
+                groups[n] = (Complex::ZERO, t);
+                n += 1;
+                last_group = group;
             }
-            groups[n] = (acc, g as f32 + (PREAMBLE_GROUP as f32 - 1.0) / 2.0);
-            n += 1;
-        }
-        for g in 0..class.pilot_groups() {
-            let mut acc = Complex::ZERO;
-            for i in 0..PILOTS_PER_GROUP {
-                let k = class.pilot_symbol_index(g, i);
-                acc += self.aligned(ring, est, k).scale(known_value(
-                    keys,
-                    est.variant,
-                    SymbolRole::Pilot(g, i),
-                ));
-            }
-            groups[n] = (acc, class.pilot_symbol_index(g, 0) as f32 + 0.5);
-            n += 1;
+            let d = known_value(keys, est.variant, role);
+            groups[n - 1].0 += known.out[i].scale(d);
         }
         let groups = &groups[..n];
         let extent = groups[n - 1].1 - groups[0].1;
@@ -222,18 +238,32 @@ impl Demod {
             }
             (acc.norm_sqr(), acc)
         };
+        // Periodogram over the grid by recurrence: one complex multiply per
+        // group and step instead of a sine and cosine.
+        let mut at = [Complex::ZERO; MAX_GROUPS];
+        let mut turn = [Complex::ZERO; MAX_GROUPS];
+        let first_nu = -(steps as f32) * step;
+        for (i, &(_, t)) in groups.iter().enumerate() {
+            at[i] = Complex::from_radians(-TAU * frac_part(first_nu * t));
+            turn[i] = Complex::from_radians(-TAU * frac_part(step * t));
+        }
         let mut best = (0i32, -1.0f32);
-        let mut prev = (f32::NAN, f32::NAN);
+        let mut prev = f32::NAN;
         let mut around = [0.0f32; 3];
         for s in -steps..=steps {
-            let (p, _) = power(s as f32 * step);
+            let mut acc = Complex::ZERO;
+            for (i, &(g, _)) in groups.iter().enumerate() {
+                acc += g * at[i];
+                at[i] = at[i] * turn[i];
+            }
+            let p = acc.norm_sqr();
             if p > best.1 {
                 best = (s, p);
-                around = [prev.1, p, f32::NAN];
+                around = [prev, p, f32::NAN];
             } else if s == best.0 + 1 {
                 around[2] = p;
             }
-            prev = (s as f32, p);
+            prev = p;
         }
         let frac = if around[0].is_finite() && around[2].is_finite() {
             parabolic(around[0], around[1], around[2])
@@ -245,30 +275,26 @@ impl Demod {
         // A residual rotation of ν cycles per symbol is ν·Rs Hz more carrier offset.
         est.freq_hz += nu * self.fb / self.sps;
         est.phase = acc.arg();
-        energy
+        (energy, nu)
     }
 
-    /// Amplitude and noise from the known symbols, with `est`'s phase removed.
-    pub fn measure(&self, ring: &Ring, keys: &KeySchedule, class: FrameClass, est: &mut Estimate) {
-        let derot = Complex::from_radians(-est.phase);
+    /// Amplitude and noise from `known`, which was computed before a fit
+    /// that found residual `nu` (cycles per symbol) and set `est.phase`.
+    pub fn measure(
+        &self,
+        known: &Known,
+        keys: &KeySchedule,
+        class: FrameClass,
+        nu: f32,
+        est: &mut Estimate,
+    ) {
         let (mut n, mut sum, mut sum_sq) = (0.0f32, 0.0f32, 0.0f32);
-        let mut add = |v: f32| {
+        for (i, (k, role)) in known_symbols(class).enumerate() {
+            let derot = Complex::from_radians(-est.phase - TAU * frac_part(nu * k as f32));
+            let v = (known.out[i] * derot).re * known_value(keys, est.variant, role);
             n += 1.0;
             sum += v;
             sum_sq += v * v;
-        };
-        for k in FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS {
-            let v = (self.aligned(ring, est, k) * derot).re
-                * known_value(keys, est.variant, SymbolRole::Preamble(k));
-            add(v);
-        }
-        for g in 0..class.pilot_groups() {
-            for i in 0..PILOTS_PER_GROUP {
-                let k = class.pilot_symbol_index(g, i);
-                let v = (self.aligned(ring, est, k) * derot).re
-                    * known_value(keys, est.variant, SymbolRole::Pilot(g, i));
-                add(v);
-            }
         }
         let mean = sum / n;
         est.amplitude = mean;
@@ -291,6 +317,33 @@ impl Demod {
             };
         }
     }
+}
+
+/// Matched-filter outputs of a class's known symbols, in [`known_symbols`] order.
+#[derive(Clone)]
+pub(crate) struct Known {
+    out: [Complex; MAX_KNOWN],
+    n: usize,
+}
+
+impl Known {
+    pub const fn new() -> Known {
+        Known {
+            out: [Complex::ZERO; MAX_KNOWN],
+            n: 0,
+        }
+    }
+}
+
+/// The known symbols estimates use, as (symbol index, role): preamble from
+/// symbol 8, then each pilot of `class`.
+fn known_symbols(class: FrameClass) -> impl Iterator<Item = (usize, SymbolRole)> {
+    let preamble = (FIRST_USED_PREAMBLE..PREAMBLE_SYMBOLS).map(|k| (k, SymbolRole::Preamble(k)));
+    let pilots = (0..class.pilot_groups()).flat_map(move |g| {
+        (0..PILOTS_PER_GROUP)
+            .map(move |i| (class.pilot_symbol_index(g, i), SymbolRole::Pilot(g, i)))
+    });
+    preamble.chain(pilots)
 }
 
 /// ±1 of a known symbol.

@@ -44,7 +44,7 @@ impl FrontEnd {
         FrontEnd {
             coef: [Complex::ZERO; MAX_TAPS],
             acc: [Complex::ZERO; TAPS_PER_PHASE],
-            decimation: 1,
+            decimation: 0,
             phase: 0,
             groups: 0,
             nco_step: 0,

@@ -41,7 +41,7 @@ use crate::math::power_to_db;
 use crate::sample::Sample;
 
 use combine::{agreement, History, Reception, Selection};
-use demod::{Demod, Estimate};
+use demod::{Demod, Estimate, Known};
 use frontend::FrontEnd;
 use ring::Ring;
 use sync::{Sync, SyncHit};
@@ -141,6 +141,7 @@ pub struct Detector {
     ring: Ring,
     sync: Sync,
     demod: Demod,
+    known: Known,
     viterbi: Viterbi,
     history: History,
     candidates: Vec<SyncHit, MAX_CANDIDATES>,
@@ -168,29 +169,31 @@ impl fmt::Debug for Detector {
 }
 
 impl Detector {
-    /// A detector that must be `configure`d before use; `const` so it can be
-    /// a `static` on targets where a 40 KiB move through the stack is unwelcome.
+    /// A detector that must be `configure`d before use; `const` and all zero
+    /// bytes, so a `static` of it lands in `.bss` (no 40 KiB image in flash)
+    /// and nothing moves 40 KiB through the stack. Until configured,
+    /// `process` returns [`ProcessError::Unconfigured`].
     pub const fn unconfigured() -> Detector {
         Detector {
             config: DetectConfig {
-                sample_rate: 48_000,
-                channels: 1,
-                searched_channels: crate::config::ChannelMask::ALL,
+                sample_rate: 0,
+                channels: 0,
+                searched_channels: crate::config::ChannelMask(0),
                 profile: Profile::Ultrasonic,
                 key: crate::config::Key::from_bytes([0; 16]),
-                sync_threshold: DEFAULT_SYNC_THRESHOLD,
-                soft_combining: true,
+                sync_threshold: 0.0,
+                soft_combining: false,
             },
             phy: Phy {
                 profile: Profile::Ultrasonic,
-                sample_rate: 48_000,
+                sample_rate: 0,
                 band: crate::config::Band {
-                    low_hz: 20_000,
-                    high_hz: 21_600,
+                    low_hz: 0,
+                    high_hz: 0,
                 },
-                carrier_hz: 20_500,
-                symbol_rate: 600,
-                decimation: 20,
+                carrier_hz: 0,
+                symbol_rate: 0,
+                decimation: 0,
             },
             mask: 0,
             mix_gain: 0.0,
@@ -199,6 +202,7 @@ impl Detector {
             ring: Ring::new(),
             sync: Sync::unconfigured(),
             demod: Demod::unconfigured(),
+            known: Known::new(),
             viterbi: Viterbi::new(),
             history: History::new(),
             candidates: Vec::new(),
@@ -278,6 +282,9 @@ impl Detector {
         mut on_detection: impl FnMut(&Detection),
     ) -> Result<(), ProcessError> {
         let ch = self.config.channels as usize;
+        if ch == 0 {
+            return Err(ProcessError::Unconfigured);
+        }
         if frames.len() % ch != 0 {
             return Err(ProcessError::PartialFrame {
                 len: frames.len(),
@@ -412,21 +419,26 @@ impl Detector {
         for class in [FrameClass::Long, FrameClass::Short] {
             // The variant whose pilots add most coherent energy is the
             // burst's (counter mod 4).
+            self.demod.known(&self.ring, &first, class, &mut self.known);
             let mut est = first;
             let mut best_energy = f32::NEG_INFINITY;
             for variant in 0..VARIANTS {
                 let mut trial = Estimate { variant, ..first };
-                let energy = self
+                let (energy, _) = self
                     .demod
-                    .fit(&self.ring, &self.keys, class, &mut trial, 1.25);
+                    .fit(&self.known, &self.keys, class, &mut trial, 1.25);
                 if energy > best_energy {
                     best_energy = energy;
                     est = trial;
                 }
             }
+            // Again under the offset found, then amplitude and noise.
+            self.demod.known(&self.ring, &est, class, &mut self.known);
+            let (_, nu) = self
+                .demod
+                .fit(&self.known, &self.keys, class, &mut est, 0.25);
             self.demod
-                .fit(&self.ring, &self.keys, class, &mut est, 0.25);
-            self.demod.measure(&self.ring, &self.keys, class, &mut est);
+                .measure(&self.known, &self.keys, class, nu, &mut est);
             #[cfg(feature = "trace")]
             std::eprintln!(
                 "candidate {hit:?} {class:?} -> {est:?} snr {}",

@@ -44,13 +44,24 @@ impl Ring {
         self.len.saturating_sub(BB_CAPACITY as u64)
     }
 
-    /// Sample `m`, or zero if it is not (or no longer) held.
-    #[inline]
-    pub fn get(&self, m: i64) -> Complex {
-        if m < self.oldest() as i64 || m >= self.len as i64 {
-            return Complex::ZERO;
-        }
-        self.buf[(m as u64 % BB_CAPACITY as u64) as usize]
+    /// Samples from `m` on, in order; zero where not (or no longer) held.
+    pub fn iter_from(&self, m: i64) -> impl Iterator<Item = Complex> + '_ {
+        let (oldest, len) = (self.oldest() as i64, self.len as i64);
+        // One modulo here, then a wrapping index: u64 division is a library
+        // call on Cortex-M.
+        let mut slot = m.rem_euclid(BB_CAPACITY as i64) as usize;
+        (m..).map(move |i| {
+            let v = if i >= oldest && i < len {
+                self.buf[slot]
+            } else {
+                Complex::ZERO
+            };
+            slot += 1;
+            if slot == BB_CAPACITY {
+                slot = 0;
+            }
+            v
+        })
     }
 
     /// `n` samples from `start` as up to two slices; the caller makes sure

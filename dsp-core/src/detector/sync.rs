@@ -31,6 +31,8 @@ const SEGMENTS: usize = 8;
 const BINS: usize = 16;
 /// Longest reference: 64 symbols at 4.09 samples per symbol.
 pub(crate) const MAX_REFERENCE: usize = 264;
+/// Re-sum the window energy from scratch this often.
+const ENERGY_REFRESH: u32 = 1024;
 /// A strong burst's own data correlates with the preamble at up to ~1/6 of its
 /// peak; hits below this share of the last peak, within a burst of it, are its sidelobes.
 const SIDELOBE_RATIO: f32 = 0.3;
@@ -52,7 +54,9 @@ struct Peak {
     end: u64,
     metric: f32,
     before: f32,
-    after: Option<f32>,
+    /// Metric one sample after the peak (0 until it arrives). Plain `f32`:
+    /// no `Option` niche, so an idle `Sync` is all zero bytes (see `Detector`).
+    after: f32,
     bin: i32,
     sides: [f32; 2],
 }
@@ -66,6 +70,9 @@ pub(crate) struct Sync {
     twiddle: [Complex; BINS],
     bin_hz: f32,
     threshold: f32,
+    /// Energy of the current window and samples since it was last re-summed.
+    energy: f64,
+    energy_age: u32,
     prev_metric: f32,
     peak: Option<Peak>,
     /// After a hit, weaker hits (the burst's own sidelobes) are ignored for a burst length.
@@ -85,6 +92,8 @@ impl Sync {
             twiddle: [Complex::ZERO; BINS],
             bin_hz: 0.0,
             threshold: 0.0,
+            energy: 0.0,
+            energy_age: 0,
             prev_metric: 0.0,
             peak: None,
             suppress_until: 0,
@@ -144,6 +153,8 @@ impl Sync {
     }
 
     pub fn reset(&mut self) {
+        self.energy = 0.0;
+        self.energy_age = 0;
         self.prev_metric = 0.0;
         self.peak = None;
         self.suppress_until = 0;
@@ -157,19 +168,42 @@ impl Sync {
     /// Look at the window ending with the newest sample (`ring.len() - 1`).
     pub fn push(&mut self, ring: &Ring) -> Option<SyncHit> {
         let newest = ring.len() - 1;
-        if newest + 1 < self.len as u64 {
+        let m = self.len as u64;
+        // Window energy as a running sum in f64, re-summed from scratch every
+        // ENERGY_REFRESH samples. (In f32 the sum drifts by ~1e-5 of past loud
+        // passages, which would swamp quiet ones.)
+        let y = ring
+            .iter_from(newest as i64)
+            .next()
+            .unwrap_or(Complex::ZERO);
+        self.energy += y.norm_sqr() as f64;
+        if newest >= m {
+            let old = ring
+                .iter_from((newest - m) as i64)
+                .next()
+                .unwrap_or(Complex::ZERO);
+            self.energy -= old.norm_sqr() as f64;
+        }
+        if newest + 1 < m {
             return None;
         }
-        let (metric, bin, sides) = self.metric(ring, newest + 1 - self.len as u64);
+        let start = newest + 1 - m;
+        self.energy_age += 1;
+        if self.energy_age >= ENERGY_REFRESH {
+            self.energy_age = 0;
+            let (a, b) = ring.slices(start, self.len);
+            self.energy = a.iter().chain(b).map(|v| v.norm_sqr() as f64).sum();
+        }
+        let (metric, bin, sides) = self.metric(ring, start, self.energy.max(0.0) as f32);
         let hit = self.track_peak(newest, metric, bin, sides);
         self.prev_metric = metric;
         hit
     }
 
-    fn metric(&self, ring: &Ring, start: u64) -> (f32, i32, [f32; 2]) {
-        // The window energy is summed afresh each time: a running sum in f32
-        // drifts by ~1e-5 of past loud passages, which swamps quiet ones.
-        let mut energy = 0.0f32;
+    fn metric(&self, ring: &Ring, start: u64, energy: f32) -> (f32, i32, [f32; 2]) {
+        if energy.is_nan() || energy <= 1e-30 {
+            return (0.0, 0, [0.0; 2]);
+        }
         let mut seg = [Complex::ZERO; SEGMENTS];
         for (s, c) in seg.iter_mut().enumerate() {
             let (lo, hi) = (self.bounds[s], self.bounds[s + 1]);
@@ -179,20 +213,20 @@ impl Sync {
             for (y, p) in a.iter().chain(b).zip(reference) {
                 acc.re += y.re * p.re + y.im * p.im;
                 acc.im += y.im * p.re - y.re * p.im;
-                energy += y.re * y.re + y.im * y.im;
             }
             *c = acc;
         }
-        if energy.is_nan() || energy <= 1e-30 {
-            return (0.0, 0, [0.0; 2]);
+        // 16-point DFT of the 8 segment sums: even bins are the 8-point DFT
+        // of c_s, odd bins that of c_s·e^{−jπs/8}.
+        let mut odd = seg;
+        for (s, c) in odd.iter_mut().enumerate() {
+            *c = *c * self.twiddle[s];
         }
+        let (even, odd) = (fft8(seg), fft8(odd));
         let mut power = [0.0f32; BINS];
-        for (k, p) in power.iter_mut().enumerate() {
-            let mut acc = Complex::ZERO;
-            for (s, c) in seg.iter().enumerate() {
-                acc += *c * self.twiddle[(s * k) % BINS];
-            }
-            *p = acc.norm_sqr();
+        for i in 0..SEGMENTS {
+            power[2 * i] = even[i].norm_sqr();
+            power[2 * i + 1] = odd[i].norm_sqr();
         }
         let (best, peak) =
             power.iter().enumerate().fold(
@@ -217,14 +251,14 @@ impl Sync {
             end: now,
             metric,
             before: self.prev_metric,
-            after: None,
+            after: 0.0,
             bin,
             sides,
         };
         match self.peak.as_mut() {
             Some(peak) => {
                 if now == peak.end + 1 {
-                    peak.after = Some(metric);
+                    peak.after = metric;
                 }
                 if metric > peak.metric {
                     *peak = fresh;
@@ -254,7 +288,7 @@ impl Sync {
     }
 
     fn hit(&self, peak: &Peak) -> SyncHit {
-        let dt = parabolic(peak.before, peak.metric, peak.after.unwrap_or(0.0));
+        let dt = parabolic(peak.before, peak.metric, peak.after);
         let df = parabolic(peak.sides[0], peak.metric, peak.sides[1]);
         SyncHit {
             start: peak.end + 1 - self.len as u64,
@@ -271,6 +305,36 @@ impl Sync {
     }
 }
 
+/// 8-point DFT (X_k = Σ x_s e^{−j2πsk/8}), radix-2 decimation in frequency.
+fn fft8(mut x: [Complex; 8]) -> [Complex; 8] {
+    const H: f32 = core::f32::consts::FRAC_1_SQRT_2;
+    let w = [
+        Complex::new(1.0, 0.0),
+        Complex::new(H, -H),
+        Complex::new(0.0, -1.0),
+        Complex::new(-H, -H),
+    ];
+    for i in 0..4 {
+        let (a, b) = (x[i], x[i + 4]);
+        x[i] = a + b;
+        x[i + 4] = (a - b) * w[i];
+    }
+    for j in [0, 4] {
+        for i in 0..2 {
+            let (a, b) = (x[j + i], x[j + i + 2]);
+            x[j + i] = a + b;
+            x[j + i + 2] = (a - b) * w[2 * i];
+        }
+    }
+    for j in [0, 2, 4, 6] {
+        let (a, b) = (x[j], x[j + 1]);
+        x[j] = a + b;
+        x[j + 1] = a - b;
+    }
+    // Outputs come out in bit-reversed order.
+    [x[0], x[4], x[2], x[6], x[1], x[5], x[3], x[7]]
+}
+
 /// Vertex offset (−0.5..0.5) of the parabola through three equally spaced values.
 pub(crate) fn parabolic(left: f32, centre: f32, right: f32) -> f32 {
     let denom = left - 2.0 * centre + right;
@@ -278,4 +342,36 @@ pub(crate) fn parabolic(left: f32, centre: f32, right: f32) -> f32 {
         return 0.0;
     }
     (0.5 * (left - right) / denom).clamp(-0.5, 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fft8_matches_the_definition() {
+        let x: [Complex; 8] =
+            core::array::from_fn(|i| Complex::new(i as f32 * 0.3 - 1.0, (i * i) as f32 * 0.1));
+        let fast = fft8(x);
+        for (k, f) in fast.iter().enumerate() {
+            let mut d = Complex::ZERO;
+            for (s, v) in x.iter().enumerate() {
+                d += *v
+                    * Complex::from_turns(
+                        ((s * k % 8) as u32).wrapping_mul(1 << 29).wrapping_neg(),
+                    );
+            }
+            assert!(
+                (f.re - d.re).abs() < 1e-4 && (f.im - d.im).abs() < 1e-4,
+                "bin {k}: {f:?} vs {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parabola_vertex() {
+        assert_eq!(parabolic(1.0, 2.0, 1.0), 0.0);
+        assert!((parabolic(1.0, 2.0, 1.5) - 0.1667).abs() < 1e-3);
+        assert_eq!(parabolic(f32::NAN, 1.0, 1.0), 0.0);
+    }
 }
