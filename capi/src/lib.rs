@@ -352,19 +352,23 @@ pub unsafe extern "C" fn hm_embedder_init(
     HmStatus::Ok
 }
 
-unsafe fn embedder<'a>(storage: *mut HmEmbedder) -> Result<&'a mut Embedder, HmStatus> {
-    let slot = storage.cast::<Slot<Embedder>>();
+/// The engine behind `storage`, if an init call has put one there.
+unsafe fn engine<'a, T>(slot: *mut Slot<T>, magic: u64) -> Result<&'a mut T, HmStatus> {
     if slot.is_null() {
         return Err(HmStatus::NullPointer);
     }
     // SAFETY: the caller passes storage valid for the call; the magic word
     // is only set once an engine has been written behind it.
     unsafe {
-        if core::ptr::addr_of!((*slot).magic).read_volatile() != EMBEDDER_MAGIC {
+        if core::ptr::addr_of!((*slot).magic).read_volatile() != magic {
             return Err(HmStatus::NotInitialised);
         }
         Ok(&mut (*slot).engine)
     }
+}
+
+unsafe fn embedder<'a>(storage: *mut HmEmbedder) -> Result<&'a mut Embedder, HmStatus> {
+    unsafe { engine(storage.cast::<Slot<Embedder>>(), EMBEDDER_MAGIC) }
 }
 
 unsafe fn embed<S: Sample>(
@@ -469,17 +473,7 @@ pub unsafe extern "C" fn hm_detector_init(
 }
 
 unsafe fn detector<'a>(storage: *mut HmDetector) -> Result<&'a mut Detector, HmStatus> {
-    let slot = storage.cast::<Slot<Detector>>();
-    if slot.is_null() {
-        return Err(HmStatus::NullPointer);
-    }
-    // SAFETY: as for the embedder.
-    unsafe {
-        if core::ptr::addr_of!((*slot).magic).read_volatile() != DETECTOR_MAGIC {
-            return Err(HmStatus::NotInitialised);
-        }
-        Ok(&mut (*slot).engine)
-    }
+    unsafe { engine(storage.cast::<Slot<Detector>>(), DETECTOR_MAGIC) }
 }
 
 fn report(callback: HmDetectionCallback, user: *mut c_void) -> impl FnMut(&Detection) {

@@ -15,9 +15,11 @@ use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, 
 
 use crate::audio::AudioFormat;
 use crate::emulated::{Capture, EmulatedCodec, Programme};
-use crate::meter::{Meter, PathLoad};
+use crate::fault;
+use crate::meter::{Meter, PathLoad, SysTickMeter};
 use crate::pipeline::{Pipeline, RunStats};
 use crate::report::{self, IdHex};
+use crate::stack;
 use crate::wav::Wav;
 
 /// The public key of the test vectors (never for real content).
@@ -80,6 +82,60 @@ pub struct BoardInfo {
     pub name: &'static str,
     pub cpu: &'static str,
     pub block_frames: usize,
+}
+
+/// The whole program of a QEMU board: start the instruction meter, run the
+/// self-test, print the peak stack and exit with its verdict. The codec and
+/// detector come from the board's `static mut`s so the detector's 40 KiB
+/// never pass through the stack.
+pub fn main_on_qemu(
+    board: &BoardInfo,
+    codec: &'static mut EmulatedCodec,
+    detector: &'static mut Detector,
+) -> ! {
+    let Some(core) = cortex_m::Peripherals::take() else {
+        fault::exit(false)
+    };
+    let meter = match SysTickMeter::start(core.SYST) {
+        Ok(m) => m,
+        Err(e) => {
+            defmt::error!("no instruction clock, run QEMU with -icount shift=0: {}", e);
+            fault::exit(false)
+        }
+    };
+    defmt::println!(
+        "measure calibration instructions_per_tick {=u64}",
+        meter.instructions_per_tick()
+    );
+    let ok = run(board, &meter, codec, detector);
+    let s = stack::peak();
+    defmt::println!(
+        "measure stack peak {=usize} size {=usize}",
+        s.peak_bytes,
+        s.size_bytes
+    );
+    fault::exit(ok)
+}
+
+/// A program that panics on purpose: the handler must log through defmt and
+/// exit non-zero (CI runs it on every board).
+pub fn panic_on_purpose() -> ! {
+    defmt::println!("panicking on purpose");
+    let limit = core::hint::black_box(3usize);
+    let table = [1u8, 2, 3];
+    // An out-of-bounds index the compiler cannot see through.
+    let v = table[limit];
+    defmt::println!("unreachable: {=u8}", v);
+    fault::exit(true)
+}
+
+/// A program that faults on purpose: the HardFault handler must log and exit
+/// non-zero.
+pub fn fault_on_purpose() -> ! {
+    defmt::println!("faulting on purpose");
+    // An undefined instruction: a UsageFault, escalated to HardFault because
+    // the configurable fault handlers are off.
+    cortex_m::asm::udf()
 }
 
 /// Run everything; `true` if every session ran cleanly. Event correctness is

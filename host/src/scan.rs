@@ -195,33 +195,35 @@ impl Scanner {
     /// arrived and the detectors start afresh.
     pub fn skip(&mut self, frames: u64, found: &mut Vec<Found>) -> Result<()> {
         self.position += frames;
+        self.drain(found, true)?;
+        for lane in &mut self.lanes {
+            lane.engine.fed =
+                (self.position as f64 * lane.engine.rate as f64 / self.rate as f64).round() as u64;
+        }
+        Ok(())
+    }
+
+    /// Decode what is pending in every lane: the resamplers' tails first.
+    /// With `restart`, each resampler starts afresh for audio that follows.
+    fn drain(&mut self, found: &mut Vec<Found>, restart: bool) -> Result<()> {
         let rate = self.rate;
         for lane in &mut self.lanes {
             if let Some(r) = lane.resampler.as_mut() {
-                // The resampler's tail belongs to the audio before the gap.
                 lane.scratch.clear();
                 r.finish(&mut lane.scratch)?;
                 lane.engine.feed(&lane.scratch, rate, found)?;
-                *r = StreamResampler::new(rate, lane.engine.rate, 1)?;
+                if restart {
+                    *r = StreamResampler::new(rate, lane.engine.rate, 1)?;
+                }
             }
             lane.engine.finish(rate, found);
-            lane.engine.fed =
-                (self.position as f64 * lane.engine.rate as f64 / rate as f64).round() as u64;
         }
         Ok(())
     }
 
     /// End of stream: decode whatever is pending.
     pub fn finish(&mut self, found: &mut Vec<Found>) -> Result<()> {
-        let rate = self.rate;
-        for lane in &mut self.lanes {
-            if let Some(r) = lane.resampler.as_mut() {
-                lane.scratch.clear();
-                r.finish(&mut lane.scratch)?;
-                lane.engine.feed(&lane.scratch, rate, found)?;
-            }
-            lane.engine.finish(rate, found);
-        }
+        self.drain(found, false)?;
         found.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
         Ok(())
     }

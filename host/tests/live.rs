@@ -11,7 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -165,16 +165,19 @@ fn ids(records: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
-fn key_in(dir: &Path) -> PathBuf {
-    key_file(dir)
+/// One live test at a time (each owns a PulseAudio daemon): the turn, the
+/// daemon with `sinks`, a work folder and a key in it.
+fn session(sinks: &[&str]) -> (MutexGuard<'static, ()>, Pulse, tempfile::TempDir, PathBuf) {
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let pulse = Pulse::start(sinks);
+    let work = tmp();
+    let key = key_file(work.path());
+    (turn, pulse, work, key)
 }
 
 #[test]
 fn play_into_a_sink_is_heard_by_listen_and_monitor() {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let pulse = Pulse::start(&["hm_a"]);
-    let work = tmp();
-    let key = key_in(work.path());
+    let (_turn, pulse, work, key) = session(&["hm_a"]);
 
     let (code, out, err) = split(
         pulse
@@ -268,10 +271,7 @@ fn play_into_a_sink_is_heard_by_listen_and_monitor() {
 
 #[test]
 fn passthrough_marks_between_two_sinks() {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let pulse = Pulse::start(&["hm_in", "hm_out"]);
-    let work = tmp();
-    let key = key_in(work.path());
+    let (_turn, pulse, _work, key) = session(&["hm_in", "hm_out"]);
     let mut listen = pulse.hushmark();
     listen.args([
         "listen",
@@ -325,10 +325,7 @@ fn passthrough_marks_between_two_sinks() {
 
 #[test]
 fn listen_survives_its_device_vanishing_and_stops_on_ctrl_c() {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let mut pulse = Pulse::start(&["hm_a"]);
-    let work = tmp();
-    let key = key_in(work.path());
+    let (_turn, mut pulse, _work, key) = session(&["hm_a"]);
     let mut c = pulse.command("pactl");
     c.args([
         "load-module",
@@ -402,10 +399,7 @@ fn listen_survives_its_device_vanishing_and_stops_on_ctrl_c() {
 
 #[test]
 fn live_commands_fail_clearly() {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let pulse = Pulse::start(&["hm_a"]);
-    let work = tmp();
-    let key = key_in(work.path());
+    let (_turn, pulse, _work, key) = session(&["hm_a"]);
     let (code, _, err) = split(
         pulse
             .hushmark()

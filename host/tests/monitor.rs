@@ -238,42 +238,24 @@ fn a_bad_source_is_reported_and_the_others_still_logged() {
     assert_eq!(json_lines(&out).len(), 1);
     assert!(err.contains("missing.wav"), "{err}");
     // Nothing to monitor, bad times and bad stdin formats are usage errors.
-    let (code, _, err) = run(&["monitor", "--key", s(&key)]);
-    assert_eq!(code, 2);
-    assert!(err.contains("nothing to monitor"), "{err}");
-    let (code, _, err) = run(&[
-        "monitor",
-        "--key",
-        s(&key),
-        "--file",
-        s(&a),
-        "--start-time",
-        "yesterday",
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("RFC 3339"), "{err}");
-    let (code, _, err) = run(&[
-        "monitor",
-        "--key",
-        s(&key),
-        "--stdin",
-        "--rate",
-        "48000",
-        "--channels",
-        "200",
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("200 channels"), "{err}");
-    let (code, _, err) = run(&[
-        "monitor",
-        "--key",
-        s(&key),
-        "--stdin",
-        "--rate",
-        "22050",
-        "--channels",
-        "1",
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("at least 44100 Hz"), "{err}");
+    let key = s(&key);
+    let cases: [(&[&str], &str); 4] = [
+        (&[], "nothing to monitor"),
+        (&["--file", s(&a), "--start-time", "yesterday"], "RFC 3339"),
+        (
+            &["--stdin", "--rate", "48000", "--channels", "200"],
+            "200 channels",
+        ),
+        (
+            &["--stdin", "--rate", "22050", "--channels", "1"],
+            "at least 44100 Hz",
+        ),
+    ];
+    for (extra, says) in cases {
+        let mut args = vec!["monitor", "--key", key];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }

@@ -493,7 +493,7 @@ fn budget_table(runs: &[(&Machine, Vec<String>)]) -> Result<String, String> {
           the clock of the real chip each machine models, at one instruction per cycle.";
     let (flash, ram, _) = image_size(&elf_dir().join("stm32f746g-disco"))?;
     t += &format!(
-        "\nThe STM32F746G-DISCO image (SAI + codec drivers, 2 × 200 ms DMA rings): flash {}, RAM {} (statics).",
+        "\nThe STM32F746G-DISCO image (SAI + codec drivers, 2 × 100 ms DMA rings): flash {}, RAM {} (statics).",
         kib(flash),
         kib(ram)
     );

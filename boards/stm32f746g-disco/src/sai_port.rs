@@ -27,9 +27,10 @@ use hushmark_firmware::{AudioError, AudioFormat, AudioInterface, Period};
 use crate::{BLOCK_FRAMES, CHANNELS, SAMPLE_RATE};
 
 pub const BLOCK_SAMPLES: usize = BLOCK_FRAMES * CHANNELS as usize;
-/// DMA ring depth in blocks: 40 × 5 ms = 200 ms, more than the longest
-/// detector call measured under QEMU (≈ 140 ms at 216 MHz).
-pub const RING_BLOCKS: usize = 40;
+/// DMA ring depth in blocks: 20 × 5 ms = 100 ms, four times the longest
+/// detector call measured under QEMU (23 ms at 216 MHz, one instruction per
+/// cycle), which leaves room for flash wait states with the D-cache off.
+pub const RING_BLOCKS: usize = 20;
 pub const RING_SAMPLES: usize = RING_BLOCKS * BLOCK_SAMPLES;
 
 pub struct SaiPort<'d> {

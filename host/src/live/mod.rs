@@ -466,6 +466,24 @@ impl Capture {
     }
 }
 
+/// Evaluate `$body` with `$t` naming the Rust type of cpal sample format
+/// `$format`; formats hushmark cannot convert are an error.
+macro_rules! with_sample_type {
+    ($format:expr, $t:ident => $body:expr) => {
+        with_sample_type!(@match $format, $t, $body;
+            F32 f32, F64 f64, I32 i32, I24 cpal::I24, I16 i16, I8 i8, U16 u16, U8 u8)
+    };
+    (@match $format:expr, $t:ident, $body:expr; $($variant:ident $ty:ty),*) => {
+        match $format {
+            $(SampleFormat::$variant => {
+                type $t = $ty;
+                $body
+            })*
+            other => bail!("sample format {other} is not supported"),
+        }
+    };
+}
+
 /// Build an input stream that hands `deliver` each callback's samples as
 /// interleaved `f32`. `deliver` runs on the audio thread: it must not block.
 pub fn build_input(
@@ -474,22 +492,7 @@ pub fn build_input(
     deliver: impl FnMut(&[f32], &cpal::InputCallbackInfo) + Send + 'static,
     health: Arc<StreamHealth>,
 ) -> Result<cpal::Stream> {
-    macro_rules! build {
-        ($t:ty) => {
-            build_input_typed::<$t>(device, chosen, deliver, health)
-        };
-    }
-    match chosen.format {
-        SampleFormat::F32 => build!(f32),
-        SampleFormat::F64 => build!(f64),
-        SampleFormat::I32 => build!(i32),
-        SampleFormat::I24 => build!(cpal::I24),
-        SampleFormat::I16 => build!(i16),
-        SampleFormat::I8 => build!(i8),
-        SampleFormat::U16 => build!(u16),
-        SampleFormat::U8 => build!(u8),
-        other => bail!("sample format {other} is not supported"),
-    }
+    with_sample_type!(chosen.format, T => build_input_typed::<T>(device, chosen, deliver, health))
 }
 
 fn build_input_typed<T>(
@@ -543,22 +546,7 @@ pub fn build_output(
     render: impl FnMut(&mut [f32], &cpal::OutputCallbackInfo) + Send + 'static,
     health: Arc<StreamHealth>,
 ) -> Result<cpal::Stream> {
-    macro_rules! build {
-        ($t:ty) => {
-            build_output_typed::<$t>(device, chosen, render, health)
-        };
-    }
-    match chosen.format {
-        SampleFormat::F32 => build!(f32),
-        SampleFormat::F64 => build!(f64),
-        SampleFormat::I32 => build!(i32),
-        SampleFormat::I24 => build!(cpal::I24),
-        SampleFormat::I16 => build!(i16),
-        SampleFormat::I8 => build!(i8),
-        SampleFormat::U16 => build!(u16),
-        SampleFormat::U8 => build!(u8),
-        other => bail!("sample format {other} is not supported"),
-    }
+    with_sample_type!(chosen.format, T => build_output_typed::<T>(device, chosen, render, health))
 }
 
 fn build_output_typed<T>(

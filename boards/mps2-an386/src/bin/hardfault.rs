@@ -4,12 +4,8 @@
 #![no_main]
 
 use board_mps2_an386 as _;
-use cortex_m_rt::entry;
 
-#[entry]
+#[cortex_m_rt::entry]
 fn main() -> ! {
-    defmt::println!("faulting on purpose");
-    // An undefined instruction: a UsageFault, escalated to HardFault because
-    // the configurable fault handlers are off.
-    cortex_m::asm::udf()
+    hushmark_firmware::selftest::fault_on_purpose()
 }
