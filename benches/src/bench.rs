@@ -15,8 +15,8 @@ pub struct BenchResult {
     pub group: String,
     /// e.g. `1024`.
     pub param: String,
-    /// Mean time per iteration (one second of audio), ns.
-    pub mean_ns: f64,
+    /// Time per iteration (one second of audio), ns: Criterion's slope estimate.
+    pub ns_per_iter: f64,
     /// Frames per iteration (the sample rate).
     pub frames: u64,
 }
@@ -24,11 +24,11 @@ pub struct BenchResult {
 impl BenchResult {
     /// How many real-time streams one core could run.
     pub fn times_real_time(&self) -> f64 {
-        1e9 / self.mean_ns
+        1e9 / self.ns_per_iter
     }
 
     pub fn ns_per_frame(&self) -> f64 {
-        self.mean_ns / self.frames as f64
+        self.ns_per_iter / self.frames as f64
     }
 }
 
@@ -80,7 +80,11 @@ fn parse(new: &Path) -> Option<BenchResult> {
     Some(BenchResult {
         group,
         param,
-        mean_ns: est["mean"]["point_estimate"].as_f64()?,
+        // Criterion's headline estimate: the slope of its linear sampling
+        // where it has one (what `cargo bench` prints), else the mean.
+        ns_per_iter: est["slope"]["point_estimate"]
+            .as_f64()
+            .or_else(|| est["mean"]["point_estimate"].as_f64())?,
         frames,
     })
 }

@@ -2,7 +2,7 @@
 //!
 //! Hides a keyed transaction ID in audio above 20 kHz and finds it again.
 //! `no_std`, no allocator, no heap: every buffer lives inside [`Embedder`]
-//! (1216 bytes) or [`Detector`] (about 40 KiB), whose sizes are fixed at build
+//! (about 1.2 KiB) or [`Detector`] (about 40 KiB), whose sizes are fixed at build
 //! time. Time is passed in as sample indices, never read from a clock.
 //!
 //! ```
