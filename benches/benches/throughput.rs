@@ -33,35 +33,15 @@ fn embed_config(rate: u32, channels: u16, back_to_back: bool) -> EmbedConfig {
     c
 }
 
-/// Convert unit floats to a sample type.
-trait FromUnit: Sample + Default {
-    fn from_unit(v: f32) -> Self;
-}
-impl FromUnit for f32 {
-    fn from_unit(v: f32) -> f32 {
-        v
-    }
-}
-impl FromUnit for i16 {
-    fn from_unit(v: f32) -> i16 {
-        (v * 32_767.0) as i16
-    }
-}
-impl FromUnit for i32 {
-    fn from_unit(v: f32) -> i32 {
-        (v * 8_388_607.0) as i32
-    }
-}
-
 /// One second of music, interleaved over `channels`.
-fn programme<S: FromUnit>(rate: u32, channels: u16) -> Vec<S> {
+fn programme<S: Sample>(rate: u32, channels: u16) -> Vec<S> {
     synth::generate(Kind::Music, rate, rate as usize, 7)
         .iter()
         .flat_map(|&v| std::iter::repeat_n(S::from_unit(v), channels as usize))
         .collect()
 }
 
-fn bench_embed<S: FromUnit>(
+fn bench_embed<S: Sample>(
     c: &mut Criterion,
     group: &str,
     label: String,
@@ -129,7 +109,7 @@ fn embed(c: &mut Criterion) {
     );
 }
 
-fn bench_detect<S: FromUnit>(
+fn bench_detect<S: Sample>(
     c: &mut Criterion,
     group: &str,
     label: String,

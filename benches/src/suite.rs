@@ -286,19 +286,20 @@ pub fn snr_sweep(profiles: &[Profile], snrs: &[f32], bursts: usize) -> Vec<SnrPo
                 let Some(&(profile, snr)) = jobs.get(i) else {
                     break;
                 };
+                let mut cfg = embed_config(profile, contract_id());
+                cfg.schedule = Schedule::Interval {
+                    every_ms: 2000,
+                    offset_ms: 300,
+                };
+                let n = RATE as usize * (2 * bursts + 1);
+                let mut x = synth::generate(Kind::Music, RATE, n, 77 + i as u64);
+                let starts = embed(&cfg, &mut x);
+                let band = Phy::new(profile, RATE).expect("fits").band;
+                let (y, map) = Treatment::WhiteNoise(snr)
+                    .apply(&x, band, i as u64)
+                    .expect("noise needs no tools");
+                // The same noisy stream, searched without and with combining.
                 let cell = |combining: bool| {
-                    let mut cfg = embed_config(profile, contract_id());
-                    cfg.schedule = Schedule::Interval {
-                        every_ms: 2000,
-                        offset_ms: 300,
-                    };
-                    let n = RATE as usize * (2 * bursts + 1);
-                    let mut x = synth::generate(Kind::Music, RATE, n, 77 + i as u64);
-                    let starts = embed(&cfg, &mut x);
-                    let band = Phy::new(profile, RATE).expect("fits").band;
-                    let (y, map) = Treatment::WhiteNoise(snr)
-                        .apply(&x, band, i as u64)
-                        .expect("noise needs no tools");
                     let found = detect(&detect_config(profile, combining), &y);
                     let t = score(&found, &contract_id(), &starts, &map, 0.05);
                     // Single bursts count alone; with combining, every burst whose ID was recovered.
@@ -344,12 +345,7 @@ pub fn false_alarms(hours: f64) -> FalseAlarms {
         .collect();
     let seconds_each = (hours * 3600.0 / jobs.len() as f64).ceil() as usize;
     let block = 30usize;
-    let (hits, checks, events, secs) = (
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-    );
+    let (hits, checks, events) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|s| {
@@ -395,12 +391,11 @@ pub fn false_alarms(hours: f64) -> FalseAlarms {
                 });
                 hits.fetch_add(d.stats().sync_hits, Ordering::Relaxed);
                 checks.fetch_add(d.stats().mac_checks, Ordering::Relaxed);
-                secs.fetch_add(seconds_each as u64, Ordering::Relaxed);
             });
         }
     });
     FalseAlarms {
-        hours: secs.load(Ordering::Relaxed) as f64 / 3600.0,
+        hours: (seconds_each * jobs.len()) as f64 / 3600.0,
         sync_hits: hits.load(Ordering::Relaxed),
         mac_checks: checks.load(Ordering::Relaxed),
         events: events.load(Ordering::Relaxed),

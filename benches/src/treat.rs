@@ -258,15 +258,7 @@ impl Treatment {
                 same(read_wav(&b)?)
             }
             Treatment::Reverb(rt60) => same(convolve(x, &room_impulse(rt60, seed))),
-            Treatment::Speaker => {
-                let up = channel::resample(x, RATE as f64, 4.0 * RATE as f64, Some(0.95));
-                let bent: Vec<f32> = up
-                    .iter()
-                    .map(|&v| v + 0.1 * v * v + 0.05 * v * v * v)
-                    .collect();
-                let down = channel::resample(&bent, 4.0 * RATE as f64, RATE as f64, Some(0.95));
-                same(down)
-            }
+            Treatment::Speaker => same(crate::audible::speaker(x)),
         }
     }
 }

@@ -231,8 +231,9 @@ enum HmStatus hm_detector_finish(struct HmDetector *detector,
                                  HmDetectionCallback callback,
                                  void *user);
 
-// What a status means, as a static NUL-terminated English sentence.
-const char *hm_status_message(enum HmStatus status);
+// What a status means, as a static NUL-terminated English sentence; an
+// integer that is no `HmStatus` gets a sentence that says so.
+const char *hm_status_message(int32_t status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -86,6 +86,29 @@ pub enum HmStatus {
     StreamFormatChange = 15,
 }
 
+const _: () = assert!(HM_ALL_CHANNELS == ChannelMask::ALL.0);
+
+impl HmStatus {
+    const ALL: [HmStatus; 16] = [
+        HmStatus::Ok,
+        HmStatus::NullPointer,
+        HmStatus::NotInitialised,
+        HmStatus::SampleRate,
+        HmStatus::RateTooLowForProfile,
+        HmStatus::Profile,
+        HmStatus::Channels,
+        HmStatus::ChannelMask,
+        HmStatus::IdLength,
+        HmStatus::Level,
+        HmStatus::Interval,
+        HmStatus::IntervalShorterThanBurst,
+        HmStatus::Offset,
+        HmStatus::SyncThreshold,
+        HmStatus::PartialFrame,
+        HmStatus::StreamFormatChange,
+    ];
+}
+
 impl From<ConfigError> for HmStatus {
     fn from(e: ConfigError) -> HmStatus {
         match e {
@@ -224,14 +247,6 @@ fn profile(p: u8) -> Result<Profile, HmStatus> {
     }
 }
 
-fn mask(m: u8) -> ChannelMask {
-    if m == HM_ALL_CHANNELS {
-        ChannelMask::ALL
-    } else {
-        ChannelMask(m)
-    }
-}
-
 fn embed_config(c: &HmEmbedConfig) -> Result<EmbedConfig, HmStatus> {
     let id =
         c.id.get(..usize::from(c.id_len))
@@ -239,7 +254,8 @@ fn embed_config(c: &HmEmbedConfig) -> Result<EmbedConfig, HmStatus> {
     let mut cfg = EmbedConfig::new(Id::new(id)?, Key::from_bytes(c.key));
     cfg.sample_rate = c.sample_rate;
     cfg.channels = c.channels;
-    cfg.marked_channels = mask(c.marked_channels);
+    // HM_ALL_CHANNELS is ChannelMask::ALL's own value.
+    cfg.marked_channels = ChannelMask(c.marked_channels);
     cfg.profile = profile(c.profile)?;
     cfg.level_dbfs = c.level_dbfs;
     cfg.schedule = match c.interval_ms {
@@ -258,7 +274,7 @@ fn detect_config(c: &HmDetectConfig) -> Result<DetectConfig, HmStatus> {
     let mut cfg = DetectConfig::new(Key::from_bytes(c.key));
     cfg.sample_rate = c.sample_rate;
     cfg.channels = c.channels;
-    cfg.searched_channels = mask(c.searched_channels);
+    cfg.searched_channels = ChannelMask(c.searched_channels);
     cfg.profile = profile(c.profile)?;
     cfg.sync_threshold = c.sync_threshold;
     cfg.soft_combining = c.soft_combining;
@@ -367,6 +383,20 @@ unsafe fn engine<'a, T>(slot: *mut Slot<T>, magic: u64) -> Result<&'a mut T, HmS
     }
 }
 
+/// Whether a block has samples to process: an empty one may be NULL, one
+/// with samples may not.
+fn has_samples<S>(ptr: *const S, len: usize) -> Result<bool, HmStatus> {
+    match (len, ptr.is_null()) {
+        (0, _) => Ok(false),
+        (_, true) => Err(HmStatus::NullPointer),
+        _ => Ok(true),
+    }
+}
+
+fn status(result: Result<(), HmStatus>) -> HmStatus {
+    result.err().unwrap_or(HmStatus::Ok)
+}
+
 unsafe fn embedder<'a>(storage: *mut HmEmbedder) -> Result<&'a mut Embedder, HmStatus> {
     unsafe { engine(storage.cast::<Slot<Embedder>>(), EMBEDDER_MAGIC) }
 }
@@ -377,22 +407,16 @@ unsafe fn embed<S: Sample>(
     samples: *mut S,
     len: usize,
 ) -> HmStatus {
-    let e = match unsafe { embedder(storage) } {
-        Ok(e) => e,
-        Err(s) => return s,
+    let run = || -> Result<(), HmStatus> {
+        let e = unsafe { embedder(storage) }?;
+        if has_samples(samples, len)? {
+            // SAFETY: the caller passes `len` valid, exclusively borrowed samples.
+            let block = unsafe { core::slice::from_raw_parts_mut(samples, len) };
+            e.process(now, block)?;
+        }
+        Ok(())
     };
-    if len == 0 {
-        return HmStatus::Ok;
-    }
-    if samples.is_null() {
-        return HmStatus::NullPointer;
-    }
-    // SAFETY: the caller passes `len` valid, exclusively borrowed samples.
-    let block = unsafe { core::slice::from_raw_parts_mut(samples, len) };
-    match e.process(now, block) {
-        Ok(()) => HmStatus::Ok,
-        Err(err) => err.into(),
-    }
+    status(run())
 }
 
 /// Mark `len` interleaved 16-bit samples in place; `now` is the sample index
@@ -456,13 +480,13 @@ pub unsafe extern "C" fn hm_detector_init(
         return HmStatus::NullPointer;
     };
     let slot = (storage as *mut HmDetector).cast::<Slot<Detector>>();
+    // SAFETY: large and aligned enough (checked at compile time), ours for the call.
+    unsafe { core::ptr::addr_of_mut!((*slot).magic).write(0) };
     let cfg = match detect_config(config) {
         Ok(c) => c,
         Err(s) => return s,
     };
-    // SAFETY: large and aligned enough (checked at compile time), ours for the call.
     unsafe {
-        core::ptr::addr_of_mut!((*slot).magic).write(0);
         core::ptr::addr_of_mut!((*slot).engine).write(UNCONFIGURED_DETECTOR);
         if let Err(e) = (*slot).engine.configure(&cfg) {
             return e.into();
@@ -494,22 +518,16 @@ unsafe fn detect<S: Sample>(
     callback: HmDetectionCallback,
     user: *mut c_void,
 ) -> HmStatus {
-    let d = match unsafe { detector(storage) } {
-        Ok(d) => d,
-        Err(s) => return s,
+    let run = || -> Result<(), HmStatus> {
+        let d = unsafe { detector(storage) }?;
+        if has_samples(samples, len)? {
+            // SAFETY: the caller passes `len` valid samples.
+            let block = unsafe { core::slice::from_raw_parts(samples, len) };
+            d.process(now, block, report(callback, user))?;
+        }
+        Ok(())
     };
-    if len == 0 {
-        return HmStatus::Ok;
-    }
-    if samples.is_null() {
-        return HmStatus::NullPointer;
-    }
-    // SAFETY: the caller passes `len` valid samples.
-    let block = unsafe { core::slice::from_raw_parts(samples, len) };
-    match d.process(now, block, report(callback, user)) {
-        Ok(()) => HmStatus::Ok,
-        Err(e) => e.into(),
-    }
+    status(run())
 }
 
 /// Search `len` interleaved 16-bit samples; `now` is the sample index of the
@@ -577,9 +595,14 @@ pub unsafe extern "C" fn hm_detector_finish(
     }
 }
 
-/// What a status means, as a static NUL-terminated English sentence.
+/// What a status means, as a static NUL-terminated English sentence; an
+/// integer that is no `HmStatus` gets a sentence that says so.
 #[no_mangle]
-pub extern "C" fn hm_status_message(status: HmStatus) -> *const c_char {
+pub extern "C" fn hm_status_message(status: i32) -> *const c_char {
+    // A C enum may hold any int: match the value, never transmute it.
+    let Some(status) = HmStatus::ALL.into_iter().find(|&s| s as i32 == status) else {
+        return c"not an HmStatus value".as_ptr();
+    };
     let s: &'static core::ffi::CStr = match status {
         HmStatus::Ok => c"ok",
         HmStatus::NullPointer => c"a pointer argument was NULL",

@@ -39,8 +39,8 @@ struct Plan {
     config: EmbedConfig,
     phy: Phy,
     mask: u8,
-    /// The mask of every channel the stream has.
-    all_channels: u8,
+    /// `mask` holds every channel of the stream.
+    every_channel: bool,
     amplitude: f32,
     inv_amplitude: f32,
     inv_rate: f32,
@@ -64,7 +64,7 @@ impl Plan {
         let phy = Phy::new(config.profile, config.sample_rate)?;
         check_channels(config.channels)?;
         let mask = config.marked_channels.resolve(config.channels)?;
-        let all_channels = crate::config::ChannelMask::ALL.resolve(config.channels)?;
+        let every_channel = mask == crate::config::ChannelMask::ALL.resolve(config.channels)?;
         let level = config.level_dbfs;
         if !(MIN_LEVEL_DBFS..=MAX_LEVEL_DBFS).contains(&level) {
             return Err(ConfigError::Level { dbfs: level });
@@ -99,7 +99,7 @@ impl Plan {
             config: *config,
             phy,
             mask,
-            all_channels,
+            every_channel,
             amplitude: db_to_amplitude(level),
             inv_amplitude: 1.0 / db_to_amplitude(level),
             inv_rate: 1.0 / fs,
@@ -117,15 +117,11 @@ impl Plan {
         })
     }
 
-    /// True if switching from `self` to `next` can keep the schedule running.
+    /// True if switching from `self` to `next` can keep the schedule running
+    /// (`set_config` has already refused a change of rate or channels).
     fn continues_into(&self, next: &Plan) -> bool {
         let (a, b) = (&self.config, &next.config);
-        a.id == b.id
-            && a.key == b.key
-            && a.profile == b.profile
-            && a.sample_rate == b.sample_rate
-            && a.channels == b.channels
-            && a.schedule == b.schedule
+        a.id == b.id && a.key == b.key && a.profile == b.profile && a.schedule == b.schedule
     }
 
     /// Start of burst `k` of a schedule anchored at `anchor`.
@@ -357,6 +353,11 @@ impl Embedder {
             return;
         };
         let ch = plan.config.channels as usize;
+        if !burst.audible {
+            // Joined mid-burst: nothing to add, only keep time.
+            burst.pos += (frames.len() / ch) as u32;
+            return;
+        }
         let mut rest = frames;
         while !rest.is_empty() {
             // Chunks are aligned to the burst, not to the caller's blocks, so
@@ -409,32 +410,30 @@ impl Burst {
         let (mut pos, mut frac, mut carrier) = (self.pos, self.frac, self.carrier);
         let (mut sin_x, mut cos_x) = (self.sin_x, self.cos_x);
         let (mut gain, mut chunk_peak) = (self.gain, self.chunk_peak);
-        let every_channel = plan.mask == plan.all_channels;
+        let every_channel = plan.every_channel;
         for frame in frames.chunks_exact_mut(ch) {
-            if self.audible {
-                gain += self.gain_step;
-                let tau = frac as f32 * plan.inv_rate;
-                let data = self.track.interval().phase(tau, sin_x, cos_x);
-                let mut wave = plan.amplitude * gain * sin_turns(carrier.wrapping_add(data));
-                if pos < self.ramp || pos + self.ramp > self.len {
-                    wave *= envelope(pos, self.len, self.ramp, self.ramp_step);
+            gain += self.gain_step;
+            let tau = frac as f32 * plan.inv_rate;
+            let data = self.track.interval().phase(tau, sin_x, cos_x);
+            let mut wave = plan.amplitude * gain * sin_turns(carrier.wrapping_add(data));
+            if pos < self.ramp || pos + self.ramp > self.len {
+                wave *= envelope(pos, self.len, self.ramp, self.ramp_step);
+            }
+            let offset = S::offset(wave);
+            // NaN compares false and is ignored; infinities are capped later.
+            let mut mark = |x: &mut S| {
+                let v = x.to_unit().abs();
+                if v > chunk_peak {
+                    chunk_peak = v;
                 }
-                let offset = S::offset(wave);
-                // NaN compares false and is ignored; infinities are capped later.
-                let mut mark = |x: &mut S| {
-                    let v = x.to_unit().abs();
-                    if v > chunk_peak {
-                        chunk_peak = v;
-                    }
-                    *x = x.add_offset(offset);
-                };
-                if every_channel {
-                    frame.iter_mut().for_each(&mut mark);
-                } else {
-                    for (c, x) in frame.iter_mut().enumerate() {
-                        if plan.mask & (1 << c) != 0 {
-                            mark(x);
-                        }
+                *x = x.add_offset(offset);
+            };
+            if every_channel {
+                frame.iter_mut().for_each(&mut mark);
+            } else {
+                for (c, x) in frame.iter_mut().enumerate() {
+                    if plan.mask & (1 << c) != 0 {
+                        mark(x);
                     }
                 }
             }

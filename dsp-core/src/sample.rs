@@ -12,6 +12,11 @@ pub trait Sample: Copy {
     /// they are; callers decide what to do with them.
     fn to_unit(self) -> f32;
 
+    /// A fraction of full scale in this format: rounded to the nearest step
+    /// and clamped to full scale; NaN becomes 0. The inverse of
+    /// [`to_unit`](Sample::to_unit), exactly, for every integer sample.
+    fn from_unit(unit: f32) -> Self;
+
     /// A mark (fraction of full scale) in this format's units.
     fn offset(mark: f32) -> Self::Offset;
 
@@ -33,6 +38,11 @@ impl Sample for f32 {
     #[inline(always)]
     fn to_unit(self) -> f32 {
         self
+    }
+
+    #[inline(always)]
+    fn from_unit(unit: f32) -> f32 {
+        unit
     }
 
     #[inline(always)]
@@ -59,6 +69,11 @@ impl Sample for i16 {
         self as f32 * (1.0 / 32_768.0)
     }
 
+    #[inline]
+    fn from_unit(unit: f32) -> i16 {
+        integer_from_unit(unit, 32_768.0) as i16
+    }
+
     #[inline(always)]
     fn offset(mark: f32) -> i32 {
         round_to_units(mark, 32_768.0)
@@ -83,6 +98,11 @@ impl Sample for i32 {
         self as f32 * (1.0 / I24_FULL_SCALE as f32)
     }
 
+    #[inline]
+    fn from_unit(unit: f32) -> i32 {
+        integer_from_unit(unit, I24_FULL_SCALE as f32)
+    }
+
     #[inline(always)]
     fn offset(mark: f32) -> i32 {
         round_to_units(mark, I24_FULL_SCALE as f32)
@@ -96,6 +116,14 @@ impl Sample for i32 {
         }
         self.saturating_add(d).clamp(min, max)
     }
+}
+
+/// `unit · full_scale` rounded and clamped to `-full_scale ..= full_scale - 1`.
+fn integer_from_unit(unit: f32, full_scale: f32) -> i32 {
+    if unit.is_nan() {
+        return 0;
+    }
+    libm::roundf(unit * full_scale).clamp(-full_scale, full_scale - 1.0) as i32
 }
 
 /// Round to nearest (ties to even) by adding and removing 1.5·2^23: exact
@@ -135,5 +163,28 @@ mod tests {
     fn unit_conversion_is_exact_at_full_scale() {
         assert_eq!(i16::MIN.to_unit(), -1.0);
         assert_eq!((-I24_FULL_SCALE).to_unit(), -1.0);
+    }
+
+    #[test]
+    fn from_unit_inverts_to_unit_and_clamps() {
+        for v in i16::MIN..=i16::MAX {
+            assert_eq!(i16::from_unit(v.to_unit()), v);
+        }
+        for v in [
+            -I24_FULL_SCALE,
+            -12_345,
+            0,
+            1,
+            4_000_000,
+            I24_FULL_SCALE - 1,
+        ] {
+            assert_eq!(i32::from_unit(v.to_unit()), v);
+        }
+        assert_eq!(i16::from_unit(1.0), i16::MAX);
+        assert_eq!(i16::from_unit(-7.0), i16::MIN);
+        assert_eq!(i16::from_unit(f32::NAN), 0);
+        assert_eq!(i32::from_unit(f32::INFINITY), I24_FULL_SCALE - 1);
+        assert_eq!(i16::from_unit(0.5 / 32_768.0 + 1e-7), 1);
+        assert_eq!(f32::from_unit(0.25), 0.25);
     }
 }

@@ -13,7 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule};
+use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Sample, Schedule};
 use serde_json::{json, Value};
 use testkit::synth::{self, Kind};
 
@@ -303,10 +303,7 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
     }
     manifest["detect_with_key"] = json!(hex(&VECTOR_KEY));
     manifest["expected"] = Value::Array(expected);
-    let pcm: Vec<i16> = x
-        .iter()
-        .map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-        .collect();
+    let pcm: Vec<i16> = x.iter().map(|&v| i16::from_unit(v)).collect();
     let wav = testkit::wav::i16_to_bytes(&pcm, v.rate, v.channels).unwrap();
     (wav, serde_json::to_string_pretty(&manifest).unwrap() + "\n")
 }

@@ -204,13 +204,17 @@ impl EmulatedCodec {
         };
         self.dac.write_i16(block);
         let first = self.dac_frames;
+        self.dac_frames += frames as u64;
+        if !matches!(self.capture, Capture::Loopback { .. }) {
+            // Nothing listens to the cable.
+            return;
+        }
         for (i, frame) in block.chunks_exact(ch).enumerate() {
             let slot = ((first + i as u64) as usize) % LOOPBACK_FRAMES * MAX_CHANNELS;
             if let Some(dst) = self.loopback.get_mut(slot..slot + ch) {
                 dst.copy_from_slice(frame);
             }
         }
-        self.dac_frames += frames as u64;
     }
 
     fn fill_programme(&mut self, index: u64, frames: usize) {

@@ -9,41 +9,17 @@
 //! Lines that depend on the machine (sizes, counts, timings) start with
 //! `measure ` or `board ` and are left out of the comparison.
 
-use dsp_core::{Detection, Id};
-
-/// An ID as lowercase hex, on the stack.
-#[derive(Debug)]
-pub struct IdHex {
-    buf: [u8; 2 * Id::MAX_LEN],
-    len: usize,
-}
-
-impl IdHex {
-    pub fn new(id: &Id) -> IdHex {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut buf = [0u8; 2 * Id::MAX_LEN];
-        for (pair, b) in buf.chunks_exact_mut(2).zip(id.as_bytes()) {
-            pair.copy_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
-        }
-        IdHex {
-            buf,
-            len: 2 * id.len(),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ASCII hex digits were written.
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
-    }
-}
+use defmt::Display2Format;
+use dsp_core::Detection;
 
 /// `event id .. counter .. start .. snr .. corrected .. combined .. ppm ..`
 pub fn event(d: &Detection) {
-    let id = IdHex::new(&d.id);
+    // `Id`'s Display: lowercase hex, as the host prints it.
+    let id = Display2Format(&d.id);
     match d.counter {
         Some(c) => defmt::println!(
-            "event id {=str} counter {=u16} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
-            id.as_str(),
+            "event id {} counter {=u16} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
+            id,
             c,
             d.start_sample,
             d.snr_db,
@@ -52,8 +28,8 @@ pub fn event(d: &Detection) {
             d.clock_ppm
         ),
         None => defmt::println!(
-            "event id {=str} counter ? start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
-            id.as_str(),
+            "event id {} counter ? start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
+            id,
             d.start_sample,
             d.snr_db,
             d.corrected_bits,

@@ -18,7 +18,7 @@ use crate::emulated::{Capture, EmulatedCodec, Programme};
 use crate::fault;
 use crate::meter::{Meter, PathLoad, SysTickMeter};
 use crate::pipeline::{Pipeline, RunStats};
-use crate::report::{self, IdHex};
+use crate::report;
 use crate::stack;
 use crate::wav::Wav;
 
@@ -192,13 +192,13 @@ fn mark<M: Meter>(
         Schedule::BackToBack { offset_ms } => (0, offset_ms),
     };
     defmt::println!(
-        "mark {=str}: {=str}, {=u32} Hz, {=u16} ch, {=u64} frames, id {=str}, level {=f32} dBFS, every {=u32} ms from {=u32} ms, loopback delay {=usize} frames",
+        "mark {=str}: {=str}, {=u32} Hz, {=u16} ch, {=u64} frames, id {}, level {=f32} dBFS, every {=u32} ms from {=u32} ms, loopback delay {=usize} frames",
         programme.name,
         cfg.profile.name(),
         cfg.sample_rate,
         cfg.channels,
         wav.frames(),
-        IdHex::new(&id).as_str(),
+        defmt::Display2Format(&id),
         cfg.level_dbfs,
         every_ms,
         offset_ms,

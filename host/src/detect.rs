@@ -180,7 +180,6 @@ pub fn summary(scan: &FileScan) -> String {
         .iter()
         .map(|f| f.detection.id.to_string())
         .collect();
-    ids.dedup();
     ids.sort();
     ids.dedup();
     format!(

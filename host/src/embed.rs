@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use dsp_core::{EmbedConfig, Embedder, Id, Key, Phy, Profile, Sample, Schedule};
 
 use crate::audio::decode::AudioFile;
-use crate::audio::encode::{to_i16, to_i24, Container, SampleKind, Writer};
+use crate::audio::encode::{Container, SampleKind, Writer};
 use crate::audio::resample::StreamResampler;
 use crate::cli::{EmbedArgs, MarkArgs, OutFormat};
 use crate::rates::{self, RatePlan};
@@ -125,32 +125,22 @@ impl MarkPlan {
 
 /// Samples the marked copy can be written in.
 pub trait OutSample: Sample + Default {
-    fn from_unit(x: f32) -> Self;
     fn write(writer: &mut Writer, samples: &[Self]) -> Result<()>;
 }
 
 impl OutSample for i16 {
-    fn from_unit(x: f32) -> i16 {
-        to_i16(x)
-    }
     fn write(writer: &mut Writer, samples: &[i16]) -> Result<()> {
         writer.write_i16(samples)
     }
 }
 
 impl OutSample for i32 {
-    fn from_unit(x: f32) -> i32 {
-        to_i24(x)
-    }
     fn write(writer: &mut Writer, samples: &[i32]) -> Result<()> {
         writer.write_i24(samples)
     }
 }
 
 impl OutSample for f32 {
-    fn from_unit(x: f32) -> f32 {
-        x
-    }
     fn write(writer: &mut Writer, samples: &[f32]) -> Result<()> {
         writer.write_f32(samples)
     }

@@ -21,7 +21,7 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::{Key, Profile};
+use dsp_core::{Key, Profile, Sample};
 
 use crate::airing::{AiringRecord, AiringTracker, WallClock};
 use crate::audio::decode::AudioFile;
@@ -533,7 +533,7 @@ fn scan_stdin(
                 RawFormat::S16le => samples.extend(
                     bytes[..whole]
                         .chunks_exact(2)
-                        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0),
+                        .map(|b| i16::from_le_bytes([b[0], b[1]]).to_unit()),
                 ),
             }
             if !samples.is_empty() {

@@ -46,20 +46,25 @@ fn evidence(release: bool, args: &[&str]) -> Result<(), String> {
     sh::cargo(&a)
 }
 
-pub fn robustness(quick: bool) -> Result<(), String> {
+/// The robustness suite; `quick` is the reduced form. `release` builds
+/// optimised (the full run); CI's quick run reuses the test build instead.
+pub fn robustness(quick: bool, release: bool) -> Result<(), String> {
     let out = target_dir().join(if quick { "evidence-quick" } else { "evidence" });
     let out = out.to_string_lossy().into_owned();
-    sh::step("robustness suite", || {
-        let mut a = vec!["--out", out.as_str(), "--command"];
-        a.push(if quick {
-            "cargo xtask robustness --quick"
-        } else {
-            "cargo xtask robustness"
-        });
-        if quick {
-            a.push("--quick");
-        }
-        evidence(true, &a)
+    let (command, extra): (&str, &[&str]) = if quick {
+        ("cargo xtask robustness --quick", &["--quick"])
+    } else {
+        ("cargo xtask robustness", &[])
+    };
+    let step = if quick {
+        "robustness suite, reduced"
+    } else {
+        "robustness suite"
+    };
+    sh::step(step, || {
+        let mut a = vec!["--out", out.as_str(), "--command", command];
+        a.extend_from_slice(extra);
+        evidence(release, &a)
     })?;
     println!("report written to {out}/REPORT.md");
     Ok(())
@@ -94,18 +99,5 @@ pub fn quick_checks() -> Result<(), String> {
     sh::step("benches, once each (no timing)", || {
         sh::cargo(&["test", "--package", "hushmark-benches", "--benches"])
     })?;
-    let out = target_dir().join("evidence-quick");
-    let out = out.to_string_lossy().into_owned();
-    sh::step("robustness suite, reduced", || {
-        evidence(
-            false,
-            &[
-                "--quick",
-                "--out",
-                &out,
-                "--command",
-                "cargo xtask robustness --quick",
-            ],
-        )
-    })
+    robustness(true, false)
 }

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Some("vectors") => vectors(),
         Some("bench") => setup::install(setup::Needs::ALL).and_then(|()| evidence::bench()),
         Some("robustness") => setup::install(setup::Needs::ALL)
-            .and_then(|()| evidence::robustness(args.iter().any(|a| a == "--quick"))),
+            .and_then(|()| evidence::robustness(args.iter().any(|a| a == "--quick"), true)),
         Some("report") => setup::install(setup::Needs::ALL).and_then(|()| evidence::report()),
         Some("qemu") => setup::install(setup::Needs::FIRMWARE).and_then(|()| qemu::run(&args[1..])),
         Some("pi") => setup::install(setup::Needs::PI).and_then(|()| pi::run()),

@@ -156,7 +156,17 @@ static void misuse(void) {
     dc.sync_threshold = 11.0f;
     dc.channels = 9;
     check_status(hm_detector_init(&fresh_detector, &dc), HM_STATUS_CHANNELS, "nine channels");
+    dc.channels = 2;
+    check_status(hm_detector_init(&fresh_detector, &dc), HM_STATUS_OK, "detector re-init");
+    dc.sync_threshold = 1.0f;
+    check_status(hm_detector_init(&fresh_detector, &dc), HM_STATUS_SYNC_THRESHOLD, "bad re-init");
+    check_status(hm_detector_process_i16(&fresh_detector, 0, samples, 6, NULL, NULL), HM_STATUS_NOT_INITIALISED,
+                 "a failed re-init leaves the detector unusable, as for the embedder");
     check(strcmp(hm_status_message(HM_STATUS_OK), "ok") == 0, "messages");
+    check(strcmp(hm_status_message(HM_STATUS_STREAM_FORMAT_CHANGE), "a new configuration cannot change the sample "
+                                                                   "rate or channel count; make a new engine") == 0,
+          "the last status has its message");
+    check(strcmp(hm_status_message(99), "not an HmStatus value") == 0, "an unknown status is named, not trusted");
 }
 
 int main(void) {

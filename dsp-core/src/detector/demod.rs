@@ -179,10 +179,8 @@ impl Demod {
     /// symbol 8, then every pilot) under `est`. The variants share them: only
     /// the signs the known symbols carry differ.
     pub fn known(&self, ring: &Ring, est: &Estimate, class: FrameClass, known: &mut Known) {
-        known.n = 0;
-        for (k, _) in known_symbols(class) {
-            known.out[known.n] = self.aligned(ring, est, k);
-            known.n += 1;
+        for ((k, _), out) in known_symbols(class).zip(known.out.iter_mut()) {
+            *out = self.aligned(ring, est, k);
         }
     }
 
@@ -323,14 +321,12 @@ impl Demod {
 #[derive(Clone)]
 pub(crate) struct Known {
     out: [Complex; MAX_KNOWN],
-    n: usize,
 }
 
 impl Known {
     pub const fn new() -> Known {
         Known {
             out: [Complex::ZERO; MAX_KNOWN],
-            n: 0,
         }
     }
 }

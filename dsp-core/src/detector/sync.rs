@@ -67,7 +67,7 @@ pub(crate) struct Sync {
     len: usize,
     bounds: [usize; SEGMENTS + 1],
     ref_energy: f32,
-    twiddle: [Complex; BINS],
+    twiddle: [Complex; SEGMENTS],
     bin_hz: f32,
     threshold: f32,
     /// Energy of the current window and samples since it was last re-summed.
@@ -89,7 +89,7 @@ impl Sync {
             len: 0,
             bounds: [0; SEGMENTS + 1],
             ref_energy: 0.0,
-            twiddle: [Complex::ZERO; BINS],
+            twiddle: [Complex::ZERO; SEGMENTS],
             bin_hz: 0.0,
             threshold: 0.0,
             energy: 0.0,

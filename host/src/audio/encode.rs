@@ -63,24 +63,6 @@ impl Container {
     }
 }
 
-/// Round a unit-scale sample to 16 bits (exact for samples that came from 16 bits).
-#[inline]
-pub fn to_i16(x: f32) -> i16 {
-    if x.is_nan() {
-        return 0;
-    }
-    (x * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
-}
-
-/// Round a unit-scale sample to 24 bits in an `i32` (exact for ≤ 24-bit sources).
-#[inline]
-pub fn to_i24(x: f32) -> i32 {
-    if x.is_nan() {
-        return 0;
-    }
-    (x * 8_388_608.0).round().clamp(-8_388_608.0, 8_388_607.0) as i32
-}
-
 pub enum Writer {
     Wav(hound::WavWriter<BufWriter<File>>),
     Flac(Box<FlacWriter>),
