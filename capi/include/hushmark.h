@@ -70,8 +70,8 @@ typedef enum HmStatus {
   HM_STATUS_SYNC_THRESHOLD = 13,
   // The block is not a whole number of frames.
   HM_STATUS_PARTIAL_FRAME = 14,
-  // A new configuration changes the sample rate or channel count; make a new engine instead.
-  HM_STATUS_STREAM_FORMAT_CHANGE = 15,
+  // A configuration error this header predates (the message names it).
+  HM_STATUS_CONFIG = 15,
 } HmStatus;
 
 // What the embedder needs. Start from `hm_embed_config_default`.

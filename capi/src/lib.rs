@@ -82,13 +82,14 @@ pub enum HmStatus {
     SyncThreshold = 13,
     /// The block is not a whole number of frames.
     PartialFrame = 14,
-    /// A new configuration changes the sample rate or channel count; make a new engine instead.
-    StreamFormatChange = 15,
+    /// A configuration error this header predates (the message names it).
+    Config = 15,
 }
 
 const _: () = assert!(HM_ALL_CHANNELS == ChannelMask::ALL.0);
 
 impl HmStatus {
+    /// Every status, in value order (`ALL[i] as i32 == i`, a test checks).
     const ALL: [HmStatus; 16] = [
         HmStatus::Ok,
         HmStatus::NullPointer,
@@ -105,7 +106,7 @@ impl HmStatus {
         HmStatus::Offset,
         HmStatus::SyncThreshold,
         HmStatus::PartialFrame,
-        HmStatus::StreamFormatChange,
+        HmStatus::Config,
     ];
 }
 
@@ -122,7 +123,9 @@ impl From<ConfigError> for HmStatus {
             ConfigError::IntervalShorterThanBurst { .. } => HmStatus::IntervalShorterThanBurst,
             ConfigError::Offset { .. } => HmStatus::Offset,
             ConfigError::SyncThreshold { .. } => HmStatus::SyncThreshold,
-            ConfigError::StreamFormatChange { .. } => HmStatus::StreamFormatChange,
+            // `set_config` is not exposed, so a stream-format change cannot
+            // happen; anything newer than this header is reported generically.
+            _ => HmStatus::Config,
         }
     }
 }
@@ -137,6 +140,7 @@ impl From<ProcessError> for HmStatus {
             // Storage made by `hm_detector_init` is always configured; this
             // is the same mistake as using storage that was never set up.
             ProcessError::Unconfigured => HmStatus::NotInitialised,
+            _ => HmStatus::PartialFrame,
         }
     }
 }
@@ -623,9 +627,7 @@ pub extern "C" fn hm_status_message(status: i32) -> *const c_char {
         HmStatus::Offset => c"the start offset must lie in 0 ..= 1 hour",
         HmStatus::SyncThreshold => c"the sync threshold must lie in 6 ..= 100",
         HmStatus::PartialFrame => c"the block is not a whole number of frames",
-        HmStatus::StreamFormatChange => {
-            c"a new configuration cannot change the sample rate or channel count; make a new engine"
-        }
+        HmStatus::Config => c"the engine cannot run with this configuration",
     };
     s.as_ptr()
 }
@@ -642,5 +644,20 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
         unsafe {
             core::arch::asm!("udf #0")
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_is_listed_in_value_order_with_its_own_message() {
+        let unknown = hm_status_message(-1);
+        for (i, s) in HmStatus::ALL.iter().enumerate() {
+            assert_eq!(*s as i32, i as i32);
+            assert_ne!(hm_status_message(i as i32), unknown, "{s:?}");
+        }
+        assert_eq!(hm_status_message(HmStatus::ALL.len() as i32), unknown);
     }
 }

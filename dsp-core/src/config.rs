@@ -2,8 +2,10 @@
 //! sample rate, IDs, keys, channel masks and the burst schedule.
 
 use core::fmt;
+use core::str::FromStr;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ParseIdError, ParseKeyError};
+use crate::hex::{self, Digits};
 use crate::layout::FrameClass;
 
 /// Default mark level: peak amplitude of the (constant-envelope) mark in dBFS.
@@ -19,13 +21,22 @@ pub const MIN_LEVEL_DBFS: f32 = -80.0;
 pub const MAX_LEVEL_DBFS: f32 = -12.0;
 /// Default burst interval.
 pub const DEFAULT_INTERVAL_MS: u32 = 2_000;
-/// Shortest and longest interval.
+/// Shortest interval.
 pub const MIN_INTERVAL_MS: u32 = 500;
+/// Longest interval, and the latest start offset: one hour.
 pub const MAX_INTERVAL_MS: u32 = 3_600_000;
 /// Most channels a stream may have.
 pub const MAX_CHANNELS: u16 = 8;
 /// Supported sample rates.
 pub const SAMPLE_RATES: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
+/// Default preamble threshold (normalised correlation, see
+/// [`Detector`](crate::Detector)): about one false sync per 10 s of noise;
+/// every false sync is then rejected by the pilot gate or the MAC.
+pub const DEFAULT_SYNC_THRESHOLD: f32 = 11.0;
+/// Lowest accepted preamble threshold: below it noise floods the decoder.
+pub const MIN_SYNC_THRESHOLD: f32 = 6.0;
+/// Highest accepted preamble threshold: above it only clean bursts sync.
+pub const MAX_SYNC_THRESHOLD: f32 = 100.0;
 
 /// Where in the spectrum the mark lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -44,6 +55,7 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, in the order command lines list them.
     pub const ALL: [Profile; 3] = [
         Profile::Ultrasonic,
         Profile::UltrasonicWide,
@@ -59,6 +71,7 @@ impl Profile {
         }
     }
 
+    /// The profile with this [`name`](Profile::name), if any.
     pub fn from_name(name: &str) -> Option<Profile> {
         Profile::ALL.into_iter().find(|p| p.name() == name)
     }
@@ -82,11 +95,14 @@ impl fmt::Display for Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Band {
+    /// Lowest frequency, Hz.
     pub low_hz: u32,
+    /// Highest frequency, Hz.
     pub high_hz: u32,
 }
 
 impl Band {
+    /// Width, Hz.
     pub const fn width_hz(&self) -> u32 {
         self.high_hz - self.low_hz
     }
@@ -100,8 +116,11 @@ impl Band {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Phy {
+    /// The profile these parameters realise.
     pub profile: Profile,
+    /// Stream sample rate, Hz.
     pub sample_rate: u32,
+    /// Band the mark occupies.
     pub band: Band,
     /// Centre of the CPM signal.
     pub carrier_hz: u32,
@@ -112,6 +131,7 @@ pub struct Phy {
 }
 
 impl Phy {
+    /// The parameters of `profile` at `sample_rate`, or why it cannot run there.
     pub fn new(profile: Profile, sample_rate: u32) -> Result<Phy, ConfigError> {
         if !SAMPLE_RATES.contains(&sample_rate) {
             return Err(ConfigError::UnsupportedSampleRate { rate: sample_rate });
@@ -143,11 +163,6 @@ impl Phy {
             symbol_rate,
             decimation,
         })
-    }
-
-    /// Samples per symbol at the stream rate (may be fractional, e.g. 73.5).
-    pub fn samples_per_symbol(&self) -> f32 {
-        self.sample_rate as f32 / self.symbol_rate as f32
     }
 
     /// Length of a burst in samples.
@@ -185,8 +200,10 @@ pub struct Id {
 }
 
 impl Id {
+    /// Longest ID, bytes.
     pub const MAX_LEN: usize = 20;
 
+    /// An ID of 1 to [`Id::MAX_LEN`] bytes.
     pub fn new(bytes: &[u8]) -> Result<Id, ConfigError> {
         if bytes.is_empty() || bytes.len() > Id::MAX_LEN {
             return Err(ConfigError::IdLength { len: bytes.len() });
@@ -199,11 +216,13 @@ impl Id {
         Ok(id)
     }
 
+    /// The ID's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
 
     #[allow(clippy::len_without_is_empty)] // an Id is never empty
+    /// Length in bytes (1 to 20).
     pub fn len(&self) -> usize {
         self.len as usize
     }
@@ -211,6 +230,27 @@ impl Id {
     /// The frame class (and so the burst length) this ID needs.
     pub fn class(&self) -> FrameClass {
         FrameClass::for_id_len(self.len())
+    }
+
+    /// Parse 1 to 20 bytes of hex (2 to 40 digits, either case), with or
+    /// without `0x`; surrounding whitespace is ignored. Also `str::parse`.
+    pub fn from_hex(text: &str) -> Result<Id, ParseIdError> {
+        let mut bytes = [0u8; Id::MAX_LEN];
+        let n = hex::parse(text, &mut bytes).map_err(|e| match e {
+            Digits::Empty => ParseIdError::Empty,
+            Digits::NotHex { position, found } => ParseIdError::NotHex { position, found },
+            Digits::Odd { digits } => ParseIdError::OddDigits { digits },
+            Digits::TooLong { digits } => ParseIdError::TooLong { bytes: digits / 2 },
+        })?;
+        Id::new(&bytes[..n]).map_err(|_| ParseIdError::Empty)
+    }
+}
+
+impl FromStr for Id {
+    type Err = ParseIdError;
+
+    fn from_str(text: &str) -> Result<Id, ParseIdError> {
+        Id::from_hex(text)
     }
 }
 
@@ -243,14 +283,50 @@ impl defmt::Format for Id {
 pub struct Key([u8; Key::LEN]);
 
 impl Key {
+    /// Key length, bytes.
     pub const LEN: usize = 16;
 
+    /// The public test key of the test vectors, the demo and the self-tests:
+    /// bytes 00 01 … 0f. Anyone can read and forge marks made with it, so
+    /// never use it for real content.
+    pub const PUBLIC_TEST: Key = Key([
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
+        0x0f,
+    ]);
+
+    /// A key from its bytes.
     pub const fn from_bytes(bytes: [u8; Key::LEN]) -> Key {
         Key(bytes)
     }
 
+    /// The key's bytes.
     pub const fn as_bytes(&self) -> &[u8; Key::LEN] {
         &self.0
+    }
+
+    /// Parse exactly 32 hex digits (either case, optional `0x`, surrounding
+    /// whitespace ignored), as key files hold them.
+    pub fn from_hex(text: &str) -> Result<Key, ParseKeyError> {
+        let mut bytes = [0u8; Key::LEN];
+        match hex::parse(text, &mut bytes) {
+            Ok(Key::LEN) => Ok(Key(bytes)),
+            Ok(n) => Err(ParseKeyError::Length { digits: 2 * n }),
+            Err(Digits::Empty) => Err(ParseKeyError::Length { digits: 0 }),
+            Err(Digits::NotHex { position, found }) => {
+                Err(ParseKeyError::NotHex { position, found })
+            }
+            Err(Digits::Odd { digits } | Digits::TooLong { digits }) => {
+                Err(ParseKeyError::Length { digits })
+            }
+        }
+    }
+}
+
+impl FromStr for Key {
+    type Err = ParseKeyError;
+
+    fn from_str(text: &str) -> Result<Key, ParseKeyError> {
+        Key::from_hex(text)
     }
 }
 
@@ -274,6 +350,7 @@ impl defmt::Format for Key {
 pub struct ChannelMask(pub u8);
 
 impl ChannelMask {
+    /// Every channel the stream has.
     pub const ALL: ChannelMask = ChannelMask(0xFF);
 
     /// Just channel `index` (0-based).
@@ -318,9 +395,17 @@ pub enum Schedule {
     /// One burst every `every_ms` (500 ms ..= 1 h), the first `offset_ms` after
     /// the schedule starts (stream start, or the moment a new configuration
     /// takes effect).
-    Interval { every_ms: u32, offset_ms: u32 },
+    Interval {
+        /// Time from one burst's start to the next.
+        every_ms: u32,
+        /// Time from the schedule's start to the first burst.
+        offset_ms: u32,
+    },
     /// Bursts one after another with no gap, the first after `offset_ms`.
-    BackToBack { offset_ms: u32 },
+    BackToBack {
+        /// Time from the schedule's start to the first burst.
+        offset_ms: u32,
+    },
 }
 
 impl Default for Schedule {
@@ -333,6 +418,7 @@ impl Default for Schedule {
 }
 
 impl Schedule {
+    /// Offset of the first burst from the schedule's start.
     pub const fn offset_ms(&self) -> u32 {
         match *self {
             Schedule::Interval { offset_ms, .. } | Schedule::BackToBack { offset_ms } => offset_ms,
@@ -344,14 +430,21 @@ impl Schedule {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct EmbedConfig {
+    /// Stream sample rate, Hz.
     pub sample_rate: u32,
+    /// Channels per interleaved frame.
     pub channels: u16,
+    /// Channels the mark is added to.
     pub marked_channels: ChannelMask,
+    /// Band profile of the mark.
     pub profile: Profile,
     /// Peak level of the mark in dBFS.
     pub level_dbfs: f32,
+    /// When bursts are sent.
     pub schedule: Schedule,
+    /// The transaction ID every burst carries.
     pub id: Id,
+    /// The secret key.
     pub key: Key,
 }
 
@@ -375,11 +468,15 @@ impl EmbedConfig {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DetectConfig {
+    /// Stream sample rate, Hz.
     pub sample_rate: u32,
+    /// Channels per interleaved frame.
     pub channels: u16,
     /// Channels summed before detection.
     pub searched_channels: ChannelMask,
+    /// Band profile searched.
     pub profile: Profile,
+    /// The secret key.
     pub key: Key,
     /// Preamble detection threshold (normalised correlation, see
     /// [`Detector`](crate::Detector)); lower finds weaker bursts at more CPU cost.
@@ -397,8 +494,62 @@ impl DetectConfig {
             searched_channels: ChannelMask::ALL,
             profile: Profile::Ultrasonic,
             key,
-            sync_threshold: crate::detector::DEFAULT_SYNC_THRESHOLD,
+            sync_threshold: DEFAULT_SYNC_THRESHOLD,
             soft_combining: true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_from_hex_with_reasons() {
+        let a = "0xD8dA6BF26964aF9D7eEd9e03E53415D37aA96045";
+        let id: Id = a.parse().unwrap();
+        assert_eq!(id.len(), 20);
+        assert_eq!(Id::from_hex(&a[2..]), Ok(id));
+        assert_eq!(Id::from_hex(" 2a ").unwrap().as_bytes(), &[0x2a]);
+        assert_eq!(Id::from_hex("0x"), Err(ParseIdError::Empty));
+        assert_eq!(
+            Id::from_hex("0xabc"),
+            Err(ParseIdError::OddDigits { digits: 3 })
+        );
+        assert_eq!(
+            Id::from_hex("0xzz"),
+            Err(ParseIdError::NotHex {
+                position: 1,
+                found: 'z'
+            })
+        );
+        assert_eq!(
+            Id::from_hex(&"ab".repeat(21)),
+            Err(ParseIdError::TooLong { bytes: 21 })
+        );
+    }
+
+    #[test]
+    fn keys_parse_from_exactly_32_digits() {
+        let k = Key::from_hex("000102030405060708090a0b0c0d0e0F").unwrap();
+        assert_eq!(k.as_bytes()[15], 0x0f);
+        assert_eq!("00".repeat(16).parse::<Key>(), Ok(Key::from_bytes([0; 16])));
+        assert_eq!(
+            Key::from_hex("00"),
+            Err(ParseKeyError::Length { digits: 2 })
+        );
+        assert_eq!(Key::from_hex(""), Err(ParseKeyError::Length { digits: 0 }));
+        assert_eq!(
+            Key::from_hex(&"0".repeat(33)),
+            Err(ParseKeyError::Length { digits: 33 })
+        );
+        assert_eq!(
+            Key::from_hex(&"0".repeat(34)),
+            Err(ParseKeyError::Length { digits: 34 })
+        );
+        assert!(matches!(
+            Key::from_hex("g0"),
+            Err(ParseKeyError::NotHex { position: 1, .. })
+        ));
     }
 }

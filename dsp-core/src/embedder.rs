@@ -159,6 +159,17 @@ struct Burst {
     audible: bool,
 }
 
+/// What an embedder has sent so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EmbedStats {
+    /// Bursts sent whole.
+    pub completed: u64,
+    /// Scheduled bursts left out: under way at a time jump, or running past
+    /// the end set by [`Embedder::end_at`].
+    pub skipped: u64,
+}
+
 /// Streaming watermark embedder. Its state is a few hundred bytes and it
 /// never allocates; see the module docs for the behaviour.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,9 +181,13 @@ pub struct Embedder {
     next_burst: u64,
     burst: Option<Burst>,
     expected_now: Option<u64>,
+    /// No burst that would run past this sample starts.
+    end: Option<u64>,
+    stats: EmbedStats,
 }
 
 impl Embedder {
+    /// A configured embedder, or why the configuration cannot run.
     pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
         Ok(Embedder {
             plan: Plan::new(config)?,
@@ -181,7 +196,26 @@ impl Embedder {
             next_burst: 0,
             burst: None,
             expected_now: None,
+            end: None,
+            stats: EmbedStats::default(),
         })
+    }
+
+    /// Bursts sent and left out so far.
+    pub fn stats(&self) -> &EmbedStats {
+        &self.stats
+    }
+
+    /// The stream ends at sample `end` (a file's length): a burst that would
+    /// not be whole by then is not started, so no burst is cut off.
+    pub fn end_at(&mut self, end: u64) {
+        self.end = Some(end);
+    }
+
+    /// Start of burst `k` of the schedule in force (counted from its anchor:
+    /// sample 0, or where a configuration that restarted it took effect).
+    pub fn burst_start(&self, k: u64) -> u64 {
+        self.plan.burst_start(self.anchor, k)
     }
 
     /// The configuration in force.
@@ -189,6 +223,7 @@ impl Embedder {
         &self.plan.config
     }
 
+    /// The physical parameters in force.
     pub fn phy(&self) -> &Phy {
         &self.plan.phy
     }
@@ -261,8 +296,13 @@ impl Embedder {
             if self.burst.is_some() {
                 let range = done as usize * ch..(done + run) as usize * ch;
                 self.mark(&mut frames[range]);
-                if self.burst.is_some_and(|b| b.pos == b.len) {
+                if let Some(b) = self.burst.filter(|b| b.pos == b.len) {
                     self.burst = None;
+                    if b.audible {
+                        self.stats.completed += 1;
+                    } else {
+                        self.stats.skipped += 1;
+                    }
                 }
             }
             done += run;
@@ -300,7 +340,16 @@ impl Embedder {
 
     /// Re-derive the schedule position after a discontinuity.
     fn jump_to(&mut self, now: u64) {
-        self.burst = None;
+        let interrupted = self.burst.take().map(|b| b.start);
+        self.rejoin(now);
+        // A burst cut by the jump is left out, once: if the jump lands back
+        // inside it, it is counted when its silent remainder ends.
+        if interrupted.is_some() && interrupted != self.burst.map(|b| b.start) {
+            self.stats.skipped += 1;
+        }
+    }
+
+    fn rejoin(&mut self, now: u64) {
         self.apply_pending(now);
         let first = self.plan.burst_start(self.anchor, 0);
         if now <= first {
@@ -322,6 +371,7 @@ impl Embedder {
 
     fn begin_burst(&mut self, start: u64, audible: bool) {
         let plan = &self.plan;
+        let audible = audible && self.end.is_none_or(|end| start + plan.burst_len <= end);
         let bits = BurstBits::build(&plan.keys, &plan.sealed, self.next_burst as u16);
         let track = PhaseTrack::start(|k| precoded(|i| bits.symbol(i), k));
         let (sin_x, cos_x) = sincos_quarter(0.0);

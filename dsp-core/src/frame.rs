@@ -44,9 +44,13 @@ pub const VERSION: u8 = 0;
 /// Why a block did not open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum FrameError {
     /// The buffer has the wrong length for any frame class.
-    Length { actual: usize },
+    Length {
+        /// Bytes given.
+        actual: usize,
+    },
     /// The MAC does not verify: wrong key, or not a mark.
     Mac,
     /// Verified, but the header or padding is not one this version writes.
@@ -71,6 +75,8 @@ impl fmt::Display for FrameError {
     }
 }
 
+impl core::error::Error for FrameError {}
+
 /// A read view over block A as it goes on the air.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockA<T: AsRef<[u8]>> {
@@ -78,10 +84,12 @@ pub struct BlockA<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> BlockA<T> {
+    /// Wrap any buffer; accessors may panic if it is too short.
     pub const fn new_unchecked(buffer: T) -> Self {
         BlockA { buffer }
     }
 
+    /// Wrap a buffer of a valid block-A length.
     pub fn new_checked(buffer: T) -> Result<Self, FrameError> {
         let len = buffer.as_ref().len();
         if FrameClass::ALL.iter().any(|c| c.a_bytes() == len) {
@@ -91,6 +99,7 @@ impl<T: AsRef<[u8]>> BlockA<T> {
         }
     }
 
+    /// The frame class the buffer's length implies.
     pub fn class(&self) -> FrameClass {
         if self.buffer.as_ref().len() == FrameClass::Short.a_bytes() {
             FrameClass::Short
@@ -105,12 +114,14 @@ impl<T: AsRef<[u8]>> BlockA<T> {
         &b[..b.len() - 4]
     }
 
+    /// The 32-bit MAC (also the SIV IV).
     pub fn mac(&self) -> [u8; 4] {
         let b = self.buffer.as_ref();
         let n = b.len();
         [b[n - 4], b[n - 3], b[n - 2], b[n - 1]]
     }
 
+    /// The wrapped buffer.
     pub fn into_inner(self) -> T {
         self.buffer
     }
@@ -123,10 +134,12 @@ pub struct BlockB<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> BlockB<T> {
+    /// Wrap any buffer; accessors may panic if it is too short.
     pub const fn new_unchecked(buffer: T) -> Self {
         BlockB { buffer }
     }
 
+    /// Wrap a buffer of exactly [`B_BYTES`].
     pub fn new_checked(buffer: T) -> Result<Self, FrameError> {
         let len = buffer.as_ref().len();
         if len == B_BYTES {
@@ -136,11 +149,13 @@ impl<T: AsRef<[u8]>> BlockB<T> {
         }
     }
 
+    /// The counter, encrypted.
     pub fn encrypted_counter(&self) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_le_bytes([b[0], b[1]])
     }
 
+    /// The keyed check over the counter.
     pub fn check(&self) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_le_bytes([b[2], b[3]])

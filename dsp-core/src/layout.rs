@@ -47,8 +47,10 @@ pub enum FrameClass {
 }
 
 impl FrameClass {
+    /// Both classes, short first.
     pub const ALL: [FrameClass; 2] = [FrameClass::Short, FrameClass::Long];
 
+    /// The class that carries an ID of `len` bytes.
     pub const fn for_id_len(len: usize) -> FrameClass {
         if len <= 8 {
             FrameClass::Short
@@ -78,18 +80,22 @@ impl FrameClass {
         1 + self.id_capacity() + 4
     }
 
+    /// Block A information bits.
     pub const fn a_info_bits(self) -> usize {
         8 * self.a_bytes()
     }
 
+    /// Block A coded bits (rate 1/2 plus the zero tail).
     pub const fn a_coded(self) -> usize {
         2 * (self.a_info_bits() + TAIL_BITS)
     }
 
+    /// Data symbols of a burst: block B then block A, coded.
     pub const fn data_symbols(self) -> usize {
         B_CODED + self.a_coded()
     }
 
+    /// Pilot groups of a burst.
     pub const fn pilot_groups(self) -> usize {
         self.data_symbols().div_ceil(PILOT_SPACING)
     }
@@ -98,6 +104,7 @@ impl FrameClass {
         self.data_symbols() + PILOTS_PER_GROUP * self.pilot_groups()
     }
 
+    /// Symbols of a whole burst: preamble, data with pilots, tail.
     pub const fn total_symbols(self) -> usize {
         PREAMBLE_SYMBOLS + self.body_symbols() + TAIL_SYMBOLS
     }

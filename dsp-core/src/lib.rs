@@ -154,6 +154,7 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
 #[cfg(any(test, feature = "trace"))]
@@ -169,19 +170,18 @@ mod burst;
 mod detector;
 mod embedder;
 mod fec;
+mod hex;
 mod key;
 mod math;
 mod modulator;
 
 pub use config::{
     Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Phy, Profile, Schedule,
-    DEFAULT_LEVEL_DBFS, MAX_LEVEL_DBFS, MIN_LEVEL_DBFS,
-};
-pub use detector::{
-    Detection, Detector, DetectorStats, DEFAULT_SYNC_THRESHOLD, MAX_SYNC_THRESHOLD,
+    DEFAULT_LEVEL_DBFS, DEFAULT_SYNC_THRESHOLD, MAX_LEVEL_DBFS, MAX_SYNC_THRESHOLD, MIN_LEVEL_DBFS,
     MIN_SYNC_THRESHOLD,
 };
-pub use embedder::Embedder;
-pub use error::{ConfigError, ProcessError};
+pub use detector::{Detection, Detector, DetectorStats};
+pub use embedder::{EmbedStats, Embedder};
+pub use error::{ConfigError, ParseIdError, ParseKeyError, ProcessError};
 pub use layout::FrameClass;
 pub use sample::Sample;

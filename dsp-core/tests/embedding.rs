@@ -426,6 +426,51 @@ fn a_time_jump_skips_the_burst_under_way_instead_of_starting_it_mid_way() {
     let mut c = vec![0.0f32; 60_000];
     e.process(60_000, &mut c).unwrap();
     assert!(c[36_000..].iter().any(|&v| v != 0.0));
+    // The embedder says so: the first burst left out, none whole yet.
+    assert_eq!(e.stats().skipped, 1);
+    assert_eq!(e.stats().completed, 0);
+    let mut d = vec![0.0f32; 48_000];
+    e.process(120_000, &mut d).unwrap();
+    assert_eq!(e.stats().completed, 1);
+}
+
+#[test]
+fn stats_count_whole_bursts_and_no_burst_is_cut_off_at_a_set_end() {
+    let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id(), KEY);
+    // 7 s: bursts at 0, 2, 4 s are whole; the one at 6 s (993 ms) would be too.
+    // Ending at 6.5 s instead leaves the 6 s burst out entirely.
+    for (len, whole) in [(7 * 48_000usize, 4u64), (6 * 48_000 + 24_000, 3)] {
+        let mut e = Embedder::new(&cfg).unwrap();
+        e.end_at(len as u64);
+        let mut x = vec![0.0f32; len];
+        for (i, b) in x.chunks_mut(777).enumerate() {
+            e.process(i as u64 * 777, b).unwrap();
+        }
+        assert_eq!(e.stats().completed, whole, "length {len}");
+        assert_eq!(whole as usize, whole_bursts(&cfg, len as u64));
+        let last = e.burst_start(whole) as usize;
+        if last < len {
+            assert!(
+                x[last..].iter().all(|&v| v == 0.0),
+                "cut-off burst at {last}"
+            );
+            assert_eq!(e.stats().skipped, 0, "a burst never begun is not counted");
+        }
+    }
+}
+
+#[test]
+fn burst_starts_round_to_the_nearest_sample() {
+    let mut cfg = embed_config(Profile::Ultrasonic, 44_100, 1, contract_id(), KEY);
+    cfg.schedule = Schedule::Interval {
+        every_ms: 1_501,
+        offset_ms: 3,
+    };
+    let e = Embedder::new(&cfg).unwrap();
+    // 3 ms = 132.3 samples, 1501 ms = 66 194.1 samples.
+    assert_eq!(e.burst_start(0), 132);
+    assert_eq!(e.burst_start(1), 132 + 66_194);
+    assert_eq!(e.next_burst_start(), 132);
 }
 
 #[test]

@@ -18,9 +18,7 @@ use serde_json::{json, Value};
 use testkit::synth::{self, Kind};
 
 /// The public test key of the vectors (never use it for real content).
-const VECTOR_KEY: [u8; 16] = [
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-];
+const VECTOR_KEY: [u8; 16] = *Key::PUBLIC_TEST.as_bytes();
 const OTHER_KEY: [u8; 16] = [0xF0; 16];
 const CONTRACT: &str = "d8da6bf26964af9d7eed9e03e53415d37aa96045";
 const TRANSACTION: &str = "00000000075bcd15";

@@ -23,7 +23,7 @@ use crate::stack;
 use crate::wav::Wav;
 
 /// The public key of the test vectors (never for real content).
-pub const VECTOR_KEY: Key = Key::from_bytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+pub const VECTOR_KEY: Key = Key::PUBLIC_TEST;
 /// The ID the firmware marks with: a 20-byte contract address, the longest burst.
 pub const MARK_ID: [u8; 20] = [
     0x52, 0x90, 0x84, 0x00, 0x09, 0x85, 0x27, 0x88, 0x6e, 0x0f, 0x70, 0x30, 0x06, 0x98, 0x57, 0xd2,

@@ -23,9 +23,7 @@ use crate::report::{print_line, table_header, table_row};
 use crate::{fsio, inspect, key, ui, Outcome};
 
 /// The public test key of the test vectors. Never for real content.
-pub const DEMO_KEY: Key = Key::from_bytes([
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-]);
+pub const DEMO_KEY: Key = Key::PUBLIC_TEST;
 /// A 20-byte contract address.
 pub const DEMO_ID: &str = "d8da6bf26964af9d7eed9e03e53415d37aa96045";
 

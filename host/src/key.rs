@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::Key;
+use dsp_core::{Key, ParseKeyError};
 
 use crate::fsio;
 use crate::ui;
@@ -53,28 +53,10 @@ pub fn parse_key(text: &str) -> Result<Key> {
     if let Some((extra, _)) = lines.next() {
         bail!("more than one key line (lines {line_no} and {extra}); a key file holds exactly one key");
     }
-    if let Some((col, c)) = line
-        .chars()
-        .enumerate()
-        .find(|(_, c)| !c.is_ascii_hexdigit())
-    {
-        bail!(
-            "line {line_no}, column {}: {c:?} is not a hex digit (a key is 32 hex digits, 128 bits)",
-            col + 1
-        );
-    }
-    if line.len() != 2 * Key::LEN {
-        bail!(
-            "line {line_no} has {} hex digits; a key is exactly 32 (128 bits)",
-            line.len()
-        );
-    }
-    let mut bytes = [0u8; Key::LEN];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&line[2 * i..2 * i + 2], 16)
-            .map_err(|e| anyhow!("line {line_no}: {e}"))?;
-    }
-    Ok(Key::from_bytes(bytes))
+    line.parse::<Key>().map_err(|e| match e {
+        ParseKeyError::NotHex { .. } => anyhow!("line {line_no}, {e}"),
+        _ => anyhow!("line {line_no} {e}"),
+    })
 }
 
 /// Read and check a key file; warns if other users may read it.

@@ -13,7 +13,6 @@ use dsp_core::{
     DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule,
 };
 
-const VECTOR_KEY: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 const HOST_BLOCK_FRAMES: usize = 1024;
 
 /// The expected lines for every scenario header in `headers`, in order.
@@ -149,7 +148,7 @@ fn clip(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
         "clip {name}: {profile}, {} Hz, {} ch, {frames} frames",
         wav.rate, wav.channels
     ));
-    let mut cfg = DetectConfig::new(Key::from_bytes(VECTOR_KEY));
+    let mut cfg = DetectConfig::new(Key::PUBLIC_TEST);
     cfg.profile = profile;
     cfg.sample_rate = wav.rate;
     cfg.channels = wav.channels;
@@ -189,7 +188,7 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
         .flat_map(|i| (0..ch).map(move |c| (i, c.min(src_ch - 1))))
         .map(|(i, c)| wav.samples[i * src_ch + c])
         .collect();
-    let mut cfg = EmbedConfig::new(id, Key::from_bytes(VECTOR_KEY));
+    let mut cfg = EmbedConfig::new(id, Key::PUBLIC_TEST);
     cfg.profile = profile;
     cfg.sample_rate = wav.rate;
     cfg.channels = channels;
@@ -212,7 +211,7 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
     // The loopback cable: what was played, `delay` frames later, for as long as the DAC played.
     let mut captured = vec![0i16; (delay * ch).min(audio.len())];
     captured.extend_from_slice(&audio[..audio.len() - captured.len()]);
-    let mut dcfg = DetectConfig::new(Key::from_bytes(VECTOR_KEY));
+    let mut dcfg = DetectConfig::new(Key::PUBLIC_TEST);
     dcfg.profile = profile;
     dcfg.sample_rate = wav.rate;
     dcfg.channels = channels;

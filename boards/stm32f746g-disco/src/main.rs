@@ -43,7 +43,7 @@ const REPORT_EVERY: u32 = 2000;
 
 /// The board's key and ID. Real deployments provision these per device
 /// (e.g. from OTP or a secure element); this is the public test-vector key.
-const KEY: Key = Key::from_bytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+const KEY: Key = Key::PUBLIC_TEST;
 const ID: [u8; 8] = [0x00, 0x00, 0x00, 0x00, 0x07, 0x5b, 0xcd, 0x15];
 
 bind_interrupts!(struct Irqs {

@@ -163,8 +163,7 @@ static void misuse(void) {
     check_status(hm_detector_process_i16(&fresh_detector, 0, samples, 6, NULL, NULL), HM_STATUS_NOT_INITIALISED,
                  "a failed re-init leaves the detector unusable, as for the embedder");
     check(strcmp(hm_status_message(HM_STATUS_OK), "ok") == 0, "messages");
-    check(strcmp(hm_status_message(HM_STATUS_STREAM_FORMAT_CHANGE), "a new configuration cannot change the sample "
-                                                                   "rate or channel count; make a new engine") == 0,
+    check(strcmp(hm_status_message(HM_STATUS_CONFIG), "the engine cannot run with this configuration") == 0,
           "the last status has its message");
     check(strcmp(hm_status_message(99), "not an HmStatus value") == 0, "an unknown status is named, not trusted");
 }

@@ -26,8 +26,8 @@ use crate::layout::{FrameClass, SymbolRole, MAX_PILOT_GROUPS, PILOTS_PER_GROUP, 
 use crate::math::Complex;
 use crate::modulator::laurent_c0;
 
+use super::preamble::parabolic;
 use super::ring::Ring;
-use super::sync::parabolic;
 
 const C0_STEPS_PER_SYMBOL: usize = 32;
 const C0_SPAN: usize = 5;

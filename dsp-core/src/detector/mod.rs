@@ -22,50 +22,41 @@
 //!   Detector::unconfigured();` then `configure`.
 
 mod combine;
+mod decode;
 mod demod;
 mod frontend;
+mod preamble;
 mod ring;
-mod sync;
 
 use core::fmt;
 
 use heapless::Vec;
 
-use crate::config::{check_channels, DetectConfig, Id, Phy, Profile};
+use crate::config::{
+    check_channels, DetectConfig, Id, Phy, Profile, MAX_SYNC_THRESHOLD, MIN_SYNC_THRESHOLD,
+};
 use crate::error::{ConfigError, ProcessError};
-use crate::fec::{interleaved_position, Viterbi};
-use crate::frame::{open_a, open_b, BlockA, BlockB, B_BYTES, MAX_A_BYTES};
-use crate::key::{KeySchedule, VARIANTS};
-use crate::layout::{FrameClass, B_CODED, MAX_A_CODED, MAX_DATA_SYMBOLS};
-use crate::math::power_to_db;
+use crate::fec::Viterbi;
+use crate::frame::MAX_A_BYTES;
+use crate::key::KeySchedule;
+use crate::layout::{FrameClass, MAX_A_CODED, MAX_DATA_SYMBOLS};
 use crate::sample::Sample;
 
-use combine::{agreement, History, Reception, Selection};
-use demod::{Demod, Estimate, Known};
+use combine::History;
+use demod::{Demod, Known};
 use frontend::FrontEnd;
+use preamble::{PreambleSearch, SyncHit};
 use ring::Ring;
-use sync::{Sync, SyncHit};
 
-/// Default preamble threshold: about one false sync per 10 s of noise; every
-/// false sync is then rejected by the pilot gate or the MAC.
-pub const DEFAULT_SYNC_THRESHOLD: f32 = 11.0;
-pub const MIN_SYNC_THRESHOLD: f32 = 6.0;
-pub const MAX_SYNC_THRESHOLD: f32 = 100.0;
 /// Candidates waiting for the rest of their burst.
 const MAX_CANDIDATES: usize = 4;
-/// Pilot quality gate on A²/σ² per symbol. Noise and sidelobe candidates
-/// reach ~0.25 after the timing and frequency search; a burst at −12 dB in-band
-/// SNR gives ~0.4.
-const QUALITY_GATE: f32 = 0.3;
 /// Input beyond ±64 full scale is clamped (keeps sums finite).
 const INPUT_LIMIT: f32 = 64.0;
-/// A burst counts as part of a combined decode if its LLRs agree with the
-/// decoded code word this well (noise: 0 ± 0.06; a burst at −12 dB: ~0.5).
-const REAL_BURST_AGREEMENT: f32 = 0.25;
 
 /// One burst found and authenticated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
+    /// The ID the burst carries.
     pub id: Id,
     /// Burst counter, if this burst's own counter block verified.
     pub counter: Option<u16>,
@@ -124,6 +115,7 @@ pub struct DetectorStats {
     pub demodulated: u64,
     /// MAC verifications tried (each has a 2^-32 chance to pass by luck).
     pub mac_checks: u64,
+    /// Events reported.
     pub detections: u64,
     /// Detections that needed more than one burst.
     pub combined: u64,
@@ -139,7 +131,7 @@ pub struct Detector {
     keys: KeySchedule,
     front: FrontEnd,
     ring: Ring,
-    sync: Sync,
+    preamble: PreambleSearch,
     demod: Demod,
     known: Known,
     viterbi: Viterbi,
@@ -200,7 +192,7 @@ impl Detector {
             keys: KeySchedule::zeroed(),
             front: FrontEnd::unconfigured(),
             ring: Ring::new(),
-            sync: Sync::unconfigured(),
+            preamble: PreambleSearch::unconfigured(),
             demod: Demod::unconfigured(),
             known: Known::new(),
             viterbi: Viterbi::new(),
@@ -225,6 +217,7 @@ impl Detector {
         }
     }
 
+    /// A configured detector, or why the configuration cannot run.
     pub fn new(config: &DetectConfig) -> Result<Detector, ConfigError> {
         let mut d = Detector::unconfigured();
         d.configure(config)?;
@@ -246,7 +239,7 @@ impl Detector {
         self.mix_gain = 1.0 / mask.count_ones() as f32;
         self.keys = KeySchedule::new(&config.key);
         self.front.configure(&phy);
-        self.sync.configure(&phy, &self.keys, t);
+        self.preamble.configure(&phy, &self.keys, t);
         self.demod.configure(&phy);
         self.history.clear();
         self.stats = DetectorStats::default();
@@ -256,14 +249,17 @@ impl Detector {
         Ok(())
     }
 
+    /// The configuration in force.
     pub fn config(&self) -> &DetectConfig {
         &self.config
     }
 
+    /// The physical parameters in force.
     pub fn phy(&self) -> &Phy {
         &self.phy
     }
 
+    /// What the detector has done since it was configured.
     pub fn stats(&self) -> &DetectorStats {
         &self.stats
     }
@@ -301,7 +297,7 @@ impl Detector {
             let x = self.mix(frame);
             if let Some(y) = self.front.push(x) {
                 self.ring.push(y);
-                if let Some(hit) = self.sync.push(&self.ring) {
+                if let Some(hit) = self.preamble.push(&self.ring) {
                     self.add_candidate(hit);
                 }
                 if !self.candidates.is_empty() {
@@ -321,7 +317,7 @@ impl Detector {
     }
 
     fn drain(&mut self, on_detection: &mut impl FnMut(&Detection)) {
-        if let Some(hit) = self.sync.flush() {
+        if let Some(hit) = self.preamble.flush() {
             self.add_candidate(hit);
         }
         self.service(true, on_detection);
@@ -331,7 +327,7 @@ impl Detector {
         self.origin = now;
         self.front.reset();
         self.ring.reset();
-        self.sync.reset();
+        self.preamble.reset();
         self.candidates.clear();
         self.expected_now = Some(now);
     }
@@ -358,7 +354,7 @@ impl Detector {
 
     fn add_candidate(&mut self, hit: SyncHit) {
         self.stats.sync_hits += 1;
-        let near = (self.sync.reference_len() / 2) as u64;
+        let near = (self.preamble.reference_len() / 2) as u64;
         if let Some(c) = self
             .candidates
             .iter_mut()
@@ -398,237 +394,5 @@ impl Detector {
                 i += 1;
             }
         }
-    }
-
-    /// Demodulate and decode one candidate, combining with earlier ones if needed.
-    fn examine(&mut self, hit: &SyncHit, on_detection: &mut impl FnMut(&Detection)) {
-        let mut first = Estimate {
-            base: hit.start,
-            offset: hit.start_frac,
-            freq_hz: hit.freq_hz,
-            phase: 0.0,
-            amplitude: 0.0,
-            noise: 0.0,
-            variant: 0,
-        };
-        self.demod.refine_timing(&self.ring, &self.keys, &mut first);
-        let mut looked_like_signal = false;
-        let mut best: Option<Estimate> = None;
-        self.short_a.iter_mut().for_each(|v| *v = 0.0);
-        self.long_a.iter_mut().for_each(|v| *v = 0.0);
-        for class in [FrameClass::Long, FrameClass::Short] {
-            // The variant whose pilots add most coherent energy is the
-            // burst's (counter mod 4).
-            self.demod.known(&self.ring, &first, class, &mut self.known);
-            let mut est = first;
-            let mut best_energy = f32::NEG_INFINITY;
-            for variant in 0..VARIANTS {
-                let mut trial = Estimate { variant, ..first };
-                let (energy, _) = self
-                    .demod
-                    .fit(&self.known, &self.keys, class, &mut trial, 1.25);
-                if energy > best_energy {
-                    best_energy = energy;
-                    est = trial;
-                }
-            }
-            // Again under the offset found, then amplitude and noise.
-            self.demod.known(&self.ring, &est, class, &mut self.known);
-            let (_, nu) = self
-                .demod
-                .fit(&self.known, &self.keys, class, &mut est, 0.25);
-            self.demod
-                .measure(&self.known, &self.keys, class, nu, &mut est);
-            #[cfg(feature = "trace")]
-            std::eprintln!(
-                "candidate {hit:?} {class:?} -> {est:?} snr {}",
-                est.symbol_snr()
-            );
-            if !(est.symbol_snr() >= QUALITY_GATE && est.amplitude > 0.0) {
-                continue;
-            }
-            looked_like_signal = true;
-            if best.is_none_or(|b| est.symbol_snr() > b.symbol_snr()) {
-                best = Some(est);
-            }
-            let n = class.data_symbols();
-            self.soft_bits(&est, n);
-            let n_a = class.a_coded();
-            let a = match class {
-                FrameClass::Short => &mut self.short_a[..],
-                FrameClass::Long => &mut self.long_a[..],
-            };
-            for (i, v) in a.iter_mut().enumerate().take(n_a) {
-                *v = self.soft[B_CODED + interleaved_position(i, n_a)];
-            }
-            self.scratch[..n_a].copy_from_slice(&a[..n_a]);
-            if let Some((id, mac, corrected)) = self.decode_a(class, n_a) {
-                let (counter, corrected_b) = self.decode_b(&mac, est.variant);
-                let r = self.reception(&est);
-                let det = Detection {
-                    id,
-                    counter,
-                    start_sample: r.start_sample,
-                    snr_db: r.snr_db,
-                    corrected_bits: corrected + corrected_b,
-                    bursts_combined: 1,
-                    clock_ppm: r.clock_ppm,
-                };
-                self.history.clear();
-                self.emit(det, on_detection);
-                return;
-            }
-        }
-        if !looked_like_signal {
-            return;
-        }
-        self.stats.demodulated += 1;
-        if !self.config.soft_combining {
-            return;
-        }
-        let est = best.unwrap_or(first);
-        let own = self.reception(&est);
-        if self.history.len() > 0 {
-            for which in [Selection::All, Selection::Newest] {
-                if which == Selection::Newest && self.history.len() == 1 {
-                    break;
-                }
-                for class in [FrameClass::Long, FrameClass::Short] {
-                    if let Some(det) = self.try_combined(class, which, &est, own) {
-                        self.stats.combined += 1;
-                        self.history.clear();
-                        self.emit(det, on_detection);
-                        return;
-                    }
-                }
-            }
-        }
-        self.history.push(&self.short_a, &self.long_a, own);
-    }
-
-    /// Add stored bursts to this one's block A and decode. The report names
-    /// the newest burst that agrees with the decoded code word, so a noise
-    /// candidate that happened to trigger the attempt never gives its time.
-    fn try_combined(
-        &mut self,
-        class: FrameClass,
-        which: Selection,
-        est: &Estimate,
-        own: Reception,
-    ) -> Option<Detection> {
-        let n_a = class.a_coded();
-        let own_llr = match class {
-            FrameClass::Short => &self.short_a[..],
-            FrameClass::Long => &self.long_a[..n_a],
-        };
-        self.scratch[..n_a].copy_from_slice(own_llr);
-        let added = self
-            .history
-            .add_into(class, which, &mut self.scratch[..n_a]);
-        let (id, mac, corrected) = self.decode_a(class, n_a)?;
-        let info = &self.a_bytes[..class.a_bytes()];
-        let own_llr = match class {
-            FrameClass::Short => &self.short_a[..],
-            FrameClass::Long => &self.long_a[..n_a],
-        };
-        let own_real = agreement(own_llr, info) >= REAL_BURST_AGREEMENT;
-        let mut newest = own_real.then_some(own);
-        let mut bursts = own_real as u8;
-        for age in 0..added {
-            let (agree, reception) = self.history.agreement(age, class, info);
-            if agree >= REAL_BURST_AGREEMENT {
-                bursts += 1;
-                newest = newest.or(Some(reception));
-            }
-        }
-        let reception = newest?;
-        // The counter comes from this burst's own block B, if it holds.
-        let counter = if own_real {
-            self.decode_b_for(est, &mac).0
-        } else {
-            None
-        };
-        Some(Detection {
-            id,
-            counter,
-            start_sample: reception.start_sample,
-            snr_db: reception.snr_db,
-            corrected_bits: corrected,
-            bursts_combined: bursts,
-            clock_ppm: reception.clock_ppm,
-        })
-    }
-
-    /// Viterbi + MAC on `scratch[..n_a]`.
-    fn decode_a(&mut self, class: FrameClass, n_a: usize) -> Option<(Id, [u8; 4], u16)> {
-        let a_bytes = class.a_bytes();
-        let decoded = self
-            .viterbi
-            .decode(&self.scratch[..n_a], &mut self.a_bytes[..a_bytes])?;
-        self.stats.mac_checks += 1;
-        let view = BlockA::new_unchecked(&self.a_bytes[..a_bytes]);
-        let (id, mac) = open_a(&self.keys, &view).ok()?;
-        Some((id, mac, decoded.corrected_bits))
-    }
-
-    /// LLRs of data symbols `0..n` into `soft`, descrambled with the burst's variant.
-    fn soft_bits(&mut self, est: &Estimate, n: usize) {
-        self.demod.soft_bits(&self.ring, est, &mut self.soft[..n]);
-        for (j, v) in self.soft[..n].iter_mut().enumerate() {
-            if self.keys.scramble_bit(est.variant, j) == 1 {
-                *v = -*v;
-            }
-        }
-    }
-
-    /// Block B from `soft` for a verified MAC. The counter must also agree
-    /// with the variant the pilots showed (counter mod 4).
-    fn decode_b(&mut self, mac: &[u8; 4], variant: usize) -> (Option<u16>, u16) {
-        let mut llr = [0.0f32; B_CODED];
-        for (i, v) in llr.iter_mut().enumerate() {
-            *v = self.soft[interleaved_position(i, B_CODED)];
-        }
-        let mut bytes = [0u8; B_BYTES];
-        let Some(d) = self.viterbi.decode(&llr, &mut bytes) else {
-            return (None, 0);
-        };
-        match open_b(&self.keys, mac, &BlockB::new_unchecked(&bytes[..])) {
-            Ok(counter) if counter as usize % VARIANTS == variant => {
-                (Some(counter), d.corrected_bits)
-            }
-            _ => (None, 0),
-        }
-    }
-
-    /// Block B of the current burst after a combined decode.
-    fn decode_b_for(&mut self, est: &Estimate, mac: &[u8; 4]) -> (Option<u16>, u16) {
-        self.soft_bits(est, B_CODED);
-        self.decode_b(mac, est.variant)
-    }
-
-    fn reception(&self, est: &Estimate) -> Reception {
-        // Whole baseband samples in integers: f32 would lose samples after hours.
-        let d = self.phy.decimation as u64;
-        let fraction = libm::roundf(est.offset * d as f32 + self.front.centre_offset()) as i64;
-        let start = (self.origin + est.base * d).saturating_add_signed(fraction);
-        let es_n0 = est.symbol_snr() / 2.0;
-        let band_snr = es_n0 * self.phy.symbol_rate as f32 / self.phy.band.width_hz() as f32;
-        Reception {
-            start_sample: start,
-            snr_db: power_to_db(band_snr),
-            clock_ppm: est.freq_hz / self.phy.carrier_hz as f32 * 1e6,
-        }
-    }
-
-    fn emit(&mut self, det: Detection, on_detection: &mut impl FnMut(&Detection)) {
-        let tolerance = self.phy.sample_rate as u64 / 100;
-        if let Some((id, at)) = self.last {
-            if id == det.id && at.abs_diff(det.start_sample) < tolerance {
-                return;
-            }
-        }
-        self.last = Some((det.id, det.start_sample));
-        self.stats.detections += 1;
-        on_detection(&det);
     }
 }

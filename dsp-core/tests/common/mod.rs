@@ -2,11 +2,9 @@
 //! detector over a signal, and score what it found against where bursts are.
 #![allow(dead_code)]
 
-use dsp_core::{
-    DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule,
-};
+use dsp_core::{DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key, Profile};
 
-pub const KEY: Key = Key::from_bytes([0x4B; 16]);
+pub const KEY: Key = Key::PUBLIC_TEST;
 pub const OTHER_KEY: Key = Key::from_bytes([0x17; 16]);
 
 pub fn contract_id() -> Id {
@@ -33,40 +31,27 @@ pub fn detect_config(profile: Profile, rate: u32, channels: u16, key: Key) -> De
     c
 }
 
-/// Mark a mono programme in place (blocks of 1024); returns burst starts.
+/// Mark a programme in place (blocks of 1024 frames); returns the starts of
+/// the bursts that began in it (the last may be cut short).
 pub fn embed(config: &EmbedConfig, x: &mut [f32]) -> Vec<u64> {
     let mut e = Embedder::new(config).unwrap();
-    let mut starts = Vec::new();
     let ch = config.channels as usize;
     for (i, block) in x.chunks_mut(1024 * ch).enumerate() {
-        let now = (i * 1024) as u64;
-        let next = e.next_burst_start();
-        e.process(now, block).unwrap();
-        if next >= now && next < now + (block.len() / ch) as u64 && starts.last() != Some(&next) {
-            starts.push(next);
-        }
+        e.process((i * 1024) as u64, block).unwrap();
     }
-    starts
+    schedule_starts(config, (x.len() / ch) as u64)
 }
 
-/// Start of burst `k` of a schedule anchored at sample 0.
+/// Start of burst `k` of a schedule anchored at sample 0, as the embedder has it.
 pub fn nth_start(config: &EmbedConfig, k: u64) -> u64 {
-    let burst = Embedder::new(config).unwrap().burst_samples();
-    let fs = config.sample_rate as u64;
-    let (every, offset) = match config.schedule {
-        Schedule::Interval {
-            every_ms,
-            offset_ms,
-        } => (every_ms as u64 * fs / 1000, offset_ms as u64 * fs / 1000),
-        Schedule::BackToBack { offset_ms } => (burst, offset_ms as u64 * fs / 1000),
-    };
-    offset + k * every
+    Embedder::new(config).unwrap().burst_start(k)
 }
 
 /// Starts of the bursts that begin within `len` samples (the last may be cut).
 pub fn schedule_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
+    let e = Embedder::new(config).unwrap();
     (0..)
-        .map(|k| nth_start(config, k))
+        .map(|k| e.burst_start(k))
         .take_while(|&s| s < len)
         .collect()
 }

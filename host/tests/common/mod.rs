@@ -7,8 +7,6 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The public test key of the test vectors.
-pub const TEST_KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f";
 pub const ADDRESS: &str = "d8da6bf26964af9d7eed9e03e53415d37aa96045";
 
 pub fn bin() -> PathBuf {
@@ -60,7 +58,12 @@ pub fn tmp() -> tempfile::TempDir {
 /// The public test key as a key file (mode 0600) in `dir`.
 pub fn key_file(dir: &Path) -> PathBuf {
     let p = dir.join("test.key");
-    std::fs::write(&p, format!("# test key\n{TEST_KEY_HEX}\n")).unwrap();
+    let hex: String = dsp_core::Key::PUBLIC_TEST
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&p, format!("# test key\n{hex}\n")).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

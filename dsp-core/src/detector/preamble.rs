@@ -55,14 +55,14 @@ struct Peak {
     metric: f32,
     before: f32,
     /// Metric one sample after the peak (0 until it arrives). Plain `f32`:
-    /// no `Option` niche, so an idle `Sync` is all zero bytes (see `Detector`).
+    /// no `Option` niche, so an idle search is all zero bytes (see `Detector`).
     after: f32,
     bin: i32,
     sides: [f32; 2],
 }
 
 #[derive(Clone)]
-pub(crate) struct Sync {
+pub(crate) struct PreambleSearch {
     reference: [Complex; MAX_REFERENCE],
     len: usize,
     bounds: [usize; SEGMENTS + 1],
@@ -82,9 +82,9 @@ pub(crate) struct Sync {
     window: u64,
 }
 
-impl Sync {
-    pub const fn unconfigured() -> Sync {
-        Sync {
+impl PreambleSearch {
+    pub const fn unconfigured() -> PreambleSearch {
+        PreambleSearch {
             reference: [Complex::ZERO; MAX_REFERENCE],
             len: 0,
             bounds: [0; SEGMENTS + 1],
@@ -172,17 +172,9 @@ impl Sync {
         // Window energy as a running sum in f64, re-summed from scratch every
         // ENERGY_REFRESH samples. (In f32 the sum drifts by ~1e-5 of past loud
         // passages, which would swamp quiet ones.)
-        let y = ring
-            .iter_from(newest as i64)
-            .next()
-            .unwrap_or(Complex::ZERO);
-        self.energy += y.norm_sqr() as f64;
+        self.energy += ring.get(newest).norm_sqr() as f64;
         if newest >= m {
-            let old = ring
-                .iter_from((newest - m) as i64)
-                .next()
-                .unwrap_or(Complex::ZERO);
-            self.energy -= old.norm_sqr() as f64;
+            self.energy -= ring.get(newest - m).norm_sqr() as f64;
         }
         if newest + 1 < m {
             return None;
