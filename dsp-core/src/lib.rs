@@ -164,6 +164,7 @@ pub mod config;
 pub mod error;
 pub mod frame;
 pub mod layout;
+pub mod robust;
 pub mod sample;
 
 mod burst;

@@ -1,0 +1,1030 @@
+//! The robust detector: front end, phase history, acquisition, tracking,
+//! decoding and confirmation (see the module docs of [`robust`](super)).
+//!
+//! ```text
+//! frames ─► channel sum ─► decimate 3:1 ─► STFT (512, hop 128) ─► 4-bit phases (4.1 s)
+//!                                                                   │
+//!        acquisition: parity × phase index × drift on the pilots ◄──┤
+//!        tracking: the last second's pilots, fine drift and timing ◄┤ lock
+//!        cell sums per frame and slot, under the lock's timing     ◄┘
+//!          ├─► decoding: period phase × class → Viterbi → MAC ───────► Decoded
+//!          └─► confirmation: a known ID's whole pattern, each second ─► Presence
+//! ```
+//!
+//! * **Frames.** Detector frame d (counted from the last restart) is
+//!   centred at mark time 128·d + 256; one parity of frames is within 64
+//!   mark samples of the embedder's frames ("aligned"). A lock says which
+//!   parity, which phase index its reference frame holds, the timing τ
+//!   there and its drift per frame.
+//! * **Acquisition** (every 32 frames while unlocked) correlates the last
+//!   0.5 s of pilots for both parities, the 8 phase indices and a few clock
+//!   drifts (±90 ppm; every 16th attempt ±990 ppm); an inverse FFT over the
+//!   bins gives the timing. A candidate is refined on every pilot in the
+//!   history and locks if it stands out (false locks are harmless: nothing
+//!   decodes without the MAC).
+//! * **Decoding** (every 64 frames while locked) sums each aligned frame's
+//!   cells per slot once, then tries both frame classes and every period
+//!   phase (after a decode, that one first): LLRs → Viterbi → MAC.
+//! * **Confirmation.** For each known ID, every 62 aligned frames (~1 s):
+//!   the ID's pilots and block-A cells against the sums, as a z-score.
+//! * Time is passed in; a jump in `now` restarts. Silent frames (below
+//!   [`SILENCE_DB`](super::SILENCE_DB)) are kept out of every statistic:
+//!   silence claims nothing. All memory is inside the struct; nothing
+//!   allocates.
+
+use microfft::Complex32;
+
+use crate::config::{check_channels, DetectConfig, Id};
+use crate::error::{ConfigError, ProcessError};
+use crate::fec::{encode, Viterbi};
+use crate::frame::{open_a, open_b, seal_a, BlockA, BlockB, B_BYTES, MAX_A_BYTES};
+use crate::key::KeySchedule;
+use crate::layout::{FrameClass, B_CODED, MAX_A_CODED};
+use crate::sample::Sample;
+
+use super::layout::{cell_phases, period_frames, Cells, Content, PeriodMap, Role};
+use super::masking::{DB_TO_LOG2, FULL_SCALE_BIN_POWER, SILENCE_DB};
+use super::rate::{dot, ANALYSIS, ANALYSIS_DELAY, ANALYSIS_TAPS, RATIO};
+use super::spectrum::{atan2_turns, ifft_unscaled, log2_fast, UNIT, WINDOW};
+use super::{BINS, FIRST_BIN, FRAME, HOP, LAST_BIN, PHASE_CYCLE, PILOTS, SLOTS, STREAM_RATE};
+
+/// Detector hop, mark samples (half the embedder's).
+const DHOP: usize = HOP / 2;
+/// Detector frames of phase history (4.096 s).
+const RING: usize = 512;
+/// Bytes of 4-bit phases per frame.
+const PHASE_BYTES: usize = BINS.div_ceil(2);
+/// Acquisition: every 32 frames, over the last 64 (0.5 s).
+const ACQ_EVERY: u32 = 32;
+const ACQ_WINDOW: usize = 64;
+/// Clock drift as τ change per detector frame: 90 ppm of 128 samples.
+const DRIFT_STEP: f32 = 0.011_52;
+/// Drift steps either side: the quick search (±90 ppm) and the slow one
+/// (±990 ppm), which runs every 16th attempt.
+const QUICK_DRIFTS: i32 = 1;
+const SLOW_DRIFTS: i32 = 11;
+const SLOW_EVERY: u32 = 16;
+/// Candidate score (|c|² over the pilot count: noise is Exp(1), so among
+/// the ~2000 lags × hypotheses of one attempt it passes 12 with odds
+/// 1e-2) and the refined score that locks (noise: 6e-7 per attempt).
+const CANDIDATE_SCORE: f32 = 12.0;
+const LOCK_SCORE: f32 = 24.0;
+/// Tracking every 32 frames, on the last 62 aligned frames.
+const TRACK_EVERY: u32 = 32;
+const TRACK_FRAMES: usize = 62;
+/// Decode attempts every 64 frames (0.5 s) while locked; a full search of
+/// classes and period phases at least every 4th attempt.
+const DECODE_EVERY: u32 = 64;
+const FULL_SEARCH_EVERY: u32 = 4;
+/// z-score a known ID's pattern must reach in a one-second window: its
+/// Gaussian tail is 4e-11.
+pub const PRESENCE_Z: f32 = 6.5;
+/// Aligned frames per confirmation window (0.99 s).
+const PRESENCE_FRAMES: usize = 62;
+/// Known IDs confirmed at once.
+pub const MAX_KNOWN: usize = 4;
+/// Input history for the decimator (double-written ring).
+const IN_HIST: usize = 64;
+/// Variance of one cell's correlation when nothing is there.
+const CELL_NOISE: f32 = 0.5;
+
+/// A robust-layer event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// An ID decoded and authenticated.
+    Decoded(Decoded),
+    /// A known ID's presence in one window, confirmed or denied.
+    Presence(Presence),
+}
+
+/// An ID read from the robust layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decoded {
+    /// The ID.
+    pub id: Id,
+    /// The period counter, if that period's block B verified.
+    pub counter: Option<u16>,
+    /// Stream sample where the newest whole period in the history starts
+    /// (the centre of its frame 0).
+    pub period_start: u64,
+    /// Pilot correlation per cell, as an SNR in dB.
+    pub snr_db: f32,
+    /// Coded bits the Viterbi decoder corrected.
+    pub corrected_bits: u16,
+    /// Periods the decode combined, ×100.
+    pub periods_x100: u16,
+    /// Estimated sample-clock offset of the stream against the embedder's.
+    pub clock_ppm: f32,
+}
+
+/// Whether a known ID was present in a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Presence {
+    /// The ID.
+    pub id: Id,
+    /// First stream sample of the window.
+    pub start_sample: u64,
+    /// One past the last.
+    pub end_sample: u64,
+    /// Correlation with the ID's pattern over the window, as a z-score.
+    pub z: f32,
+    /// `z >= PRESENCE_Z`.
+    pub present: bool,
+}
+
+/// Counters for logs and false-alarm accounting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Stats {
+    /// Input frames consumed.
+    pub frames: u64,
+    /// Acquisition attempts.
+    pub acquisitions: u64,
+    /// Candidates refined.
+    pub candidates: u64,
+    /// Locks taken.
+    pub locks: u64,
+    /// MAC checks (each passes by chance with probability 2^-32).
+    pub mac_checks: u64,
+    /// Confirmations tried (each passes by chance below 4e-11).
+    pub presence_checks: u64,
+    /// IDs decoded (events).
+    pub decoded: u64,
+}
+
+/// The timing of a locked mark: detector frame `frame` (of the aligned
+/// parity) holds embedder frame phase `q`, the mark's frame centre lies
+/// `tau` mark samples after the detector frame's, and `tau` grows by
+/// `drift` per detector frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Timing {
+    frame: u64,
+    q: usize,
+    tau: f32,
+    drift: f32,
+    score: f32,
+}
+
+impl Timing {
+    fn tau_at(&self, d: u64) -> f32 {
+        self.tau + self.drift * (d as f32 - self.frame as f32)
+    }
+
+    fn aligned(&self, d: u64) -> bool {
+        (d + self.frame) % 2 == 0
+    }
+
+    /// Phase index of aligned frame `d`.
+    fn q_at(&self, d: u64) -> usize {
+        let j = (d as i64 - self.frame as i64) / 2;
+        (self.q as i64 + j).rem_euclid(PHASE_CYCLE as i64) as usize
+    }
+
+    /// The newest aligned frame at or before `d`.
+    fn last_aligned(&self, d: u64) -> u64 {
+        d - ((d + self.frame) % 2)
+    }
+}
+
+/// Where periods sit: aligned frame `frame` is frame `f` of a period of `class`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PeriodPhase {
+    class: FrameClass,
+    frame: u64,
+    f: usize,
+}
+
+impl PeriodPhase {
+    fn f_at(&self, d: u64) -> usize {
+        let j = (d as i64 - self.frame as i64) / 2;
+        (self.f as i64 + j).rem_euclid(period_frames(self.class) as i64) as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Known {
+    id: Id,
+    class: FrameClass,
+    coded: [u64; MAX_A_CODED.div_ceil(64)],
+    /// From a decode; without it every period phase is tried.
+    phase: Option<PeriodPhase>,
+}
+
+impl Known {
+    fn value(&self, i: usize) -> f32 {
+        1.0 - 2.0 * ((self.coded[i / 64] >> (i % 64)) & 1) as f32
+    }
+}
+
+/// Per aligned frame under the lock: the cell sums of its four slots and
+/// its pilots (sign-corrected), and how many cells went in (0: silent).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Sums {
+    slot: [f32; SLOTS],
+    pilot: f32,
+    cells: u8,
+}
+
+/// Streaming robust-layer detector. See the module docs.
+#[derive(Clone)]
+pub struct Detector {
+    config: DetectConfig,
+    mask: u8,
+    mix_gain: f32,
+    keys: KeySchedule,
+    cells: Cells,
+    maps: [PeriodMap; 2],
+    /// Keyed cell phases, 1/256 turns, per phase index.
+    phases: [[u8; BINS]; PHASE_CYCLE],
+    /// Pilot bins (in-band index) and signs per phase index.
+    pilots: [[(u8, i8); PILOTS]; PHASE_CYCLE],
+    input: [f32; 2 * IN_HIST],
+    in_pos: usize,
+    in_count: u64,
+    u: [f32; 2 * FRAME],
+    u_pos: usize,
+    u_count: u64,
+    history: [[u8; PHASE_BYTES]; RING],
+    silent: [u64; RING / 64],
+    sums: [Sums; RING],
+    frames: u64,
+    /// Stream sample of input 0 since the last restart.
+    origin: u64,
+    lock: Option<Timing>,
+    misses: u32,
+    since_acq: u32,
+    acq_count: u32,
+    since_track: u32,
+    since_decode: u32,
+    decode_count: u32,
+    found: Option<PeriodPhase>,
+    known: heapless::Vec<Known, MAX_KNOWN>,
+    /// Detector frame where the next confirmation window starts.
+    presence_from: u64,
+    last_period: Option<(Id, u64)>,
+    viterbi: Viterbi,
+    llr_a: [f32; MAX_A_CODED],
+    llr_b: [f32; B_CODED],
+    expected_now: Option<u64>,
+    stats: Stats,
+}
+
+impl core::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("robust::Detector")
+            .field("config", &self.config)
+            .field("locked", &self.lock.is_some())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Detector {
+    /// A configured detector, or why the configuration cannot run.
+    pub fn new(config: &DetectConfig) -> Result<Detector, ConfigError> {
+        if config.sample_rate != STREAM_RATE {
+            return Err(ConfigError::UnsupportedSampleRate {
+                rate: config.sample_rate,
+            });
+        }
+        check_channels(config.channels)?;
+        let mask = config.searched_channels.resolve(config.channels)?;
+        let keys = KeySchedule::new(&config.key);
+        let cells = Cells::new(&keys);
+        let mut phases = [[0u8; BINS]; PHASE_CYCLE];
+        let mut pilots = [[(0u8, 0i8); PILOTS]; PHASE_CYCLE];
+        for q in 0..PHASE_CYCLE {
+            cell_phases(&keys, q, |b, v| phases[q][b] = v);
+            let mut n = 0;
+            for b in 0..BINS {
+                if let Role::Pilot(s) = cells.role(q, b) {
+                    pilots[q][n] = (b as u8, s);
+                    n += 1;
+                }
+            }
+        }
+        let mut d = Detector {
+            config: *config,
+            mask,
+            mix_gain: 1.0 / mask.count_ones() as f32,
+            maps: [
+                PeriodMap::new(&keys, FrameClass::Short),
+                PeriodMap::new(&keys, FrameClass::Long),
+            ],
+            cells,
+            phases,
+            pilots,
+            keys,
+            input: [0.0; 2 * IN_HIST],
+            in_pos: 0,
+            in_count: 0,
+            u: [0.0; 2 * FRAME],
+            u_pos: 0,
+            u_count: 0,
+            history: [[0; PHASE_BYTES]; RING],
+            silent: [0; RING / 64],
+            sums: [Sums::default(); RING],
+            frames: 0,
+            origin: 0,
+            lock: None,
+            misses: 0,
+            since_acq: 0,
+            acq_count: 0,
+            since_track: 0,
+            since_decode: 0,
+            decode_count: 0,
+            found: None,
+            known: heapless::Vec::new(),
+            presence_from: 0,
+            last_period: None,
+            viterbi: Viterbi::new(),
+            llr_a: [0.0; MAX_A_CODED],
+            llr_b: [0.0; B_CODED],
+            expected_now: None,
+            stats: Stats::default(),
+        };
+        d.restart(0);
+        Ok(d)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &DetectConfig {
+        &self.config
+    }
+
+    /// What the detector has done so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Whether the detector holds a lock on a mark's timing.
+    pub fn locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// Confirm `id` every second from now on (an issued ID from a list, or
+    /// one decoded earlier). Returns false if [`MAX_KNOWN`] are known.
+    pub fn expect(&mut self, id: &Id) -> bool {
+        if self.known.iter().any(|k| k.id == *id) {
+            return true;
+        }
+        let sealed = seal_a(&self.keys, id);
+        let mut coded = [0u64; MAX_A_CODED.div_ceil(64)];
+        encode(sealed.as_bytes(), |i, b| {
+            coded[i / 64] |= (b as u64) << (i % 64)
+        });
+        self.known
+            .push(Known {
+                id: *id,
+                class: id.class(),
+                coded,
+                phase: None,
+            })
+            .is_ok()
+    }
+
+    /// Consume interleaved frames; `now` is the stream sample index of the
+    /// first. Calls `on_event` for each decode and confirmation.
+    pub fn process<S: Sample>(
+        &mut self,
+        now: u64,
+        frames: &[S],
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<(), ProcessError> {
+        let ch = self.config.channels as usize;
+        if frames.len() % ch != 0 {
+            return Err(ProcessError::PartialFrame {
+                len: frames.len(),
+                channels: self.config.channels,
+            });
+        }
+        if self.expected_now != Some(now) {
+            self.restart(now);
+        }
+        for frame in frames.chunks_exact(ch) {
+            let mut sum = 0.0f32;
+            for (c, x) in frame.iter().enumerate() {
+                if self.mask & (1 << c) != 0 {
+                    let v = x.to_unit();
+                    if v.is_finite() {
+                        sum += v.clamp(-64.0, 64.0);
+                    }
+                }
+            }
+            self.push_input(sum * self.mix_gain, &mut on_event);
+        }
+        self.stats.frames += (frames.len() / ch) as u64;
+        self.expected_now = Some(now + (frames.len() / ch) as u64);
+        Ok(())
+    }
+
+    /// End of stream: a last decode of what the history holds.
+    pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
+        if self.lock.is_some() {
+            self.decode(true, &mut on_event);
+        }
+        self.expected_now = None;
+    }
+
+    fn restart(&mut self, now: u64) {
+        self.origin = now;
+        self.input = [0.0; 2 * IN_HIST];
+        self.in_pos = 0;
+        self.in_count = 0;
+        self.u = [0.0; 2 * FRAME];
+        self.u_pos = 0;
+        self.u_count = 0;
+        self.silent = [u64::MAX; RING / 64];
+        self.frames = 0;
+        self.lock = None;
+        self.found = None;
+        self.misses = 0;
+        self.since_acq = 0;
+        self.acq_count = 0;
+        self.since_track = 0;
+        self.since_decode = 0;
+        self.decode_count = 0;
+        self.presence_from = 0;
+        for k in self.known.iter_mut() {
+            k.phase = None;
+        }
+        self.expected_now = Some(now);
+    }
+
+    #[inline]
+    fn push_input(&mut self, x: f32, on_event: &mut impl FnMut(&Event)) {
+        let v = if x.abs() < 1e-30 { 0.0 } else { x };
+        self.input[self.in_pos] = v;
+        self.input[self.in_pos + IN_HIST] = v;
+        self.in_pos = if self.in_pos + 1 == IN_HIST {
+            0
+        } else {
+            self.in_pos + 1
+        };
+        self.in_count += 1;
+        // u[t] (stream time 3t) is complete with input 3t + 24.
+        let i = self.in_count - 1;
+        if i < ANALYSIS_DELAY as u64 || (i - ANALYSIS_DELAY as u64) % RATIO as u64 != 0 {
+            return;
+        }
+        let end = self.in_pos + IN_HIST;
+        let u = dot(&ANALYSIS, &self.input[end - ANALYSIS_TAPS..end]);
+        self.u[self.u_pos] = u;
+        self.u[self.u_pos + FRAME] = u;
+        self.u_pos = if self.u_pos + 1 == FRAME {
+            0
+        } else {
+            self.u_pos + 1
+        };
+        self.u_count += 1;
+        if self.u_count >= FRAME as u64 && (self.u_count - FRAME as u64) % DHOP as u64 == 0 {
+            self.analyse_frame();
+            self.after_frame(on_event);
+        }
+    }
+
+    /// STFT of the newest 512 mark samples into the phase history. Frame d
+    /// (counted from the restart) is centred at mark time 128·d + 256.
+    fn analyse_frame(&mut self) {
+        let mut buf = [0.0f32; FRAME];
+        let src = &self.u[self.u_pos..self.u_pos + FRAME];
+        for ((b, x), w) in buf.iter_mut().zip(src).zip(WINDOW.iter()) {
+            *b = x * w;
+        }
+        let spec = microfft::real::rfft_512(&mut buf);
+        let slot = (self.frames % RING as u64) as usize;
+        let mut power = 0.0f32;
+        let row = &mut self.history[slot];
+        *row = [0; PHASE_BYTES];
+        for b in 0..BINS {
+            let c: Complex32 = spec[FIRST_BIN + b];
+            power += c.re * c.re + c.im * c.im;
+            let level = ((atan2_turns(c.im, c.re) * 16.0 + 0.5) as u32 & 15) as u8;
+            row[b / 2] |= level << (4 * (b % 2));
+        }
+        // log2_fast maps NaN and 0 to −126: silent.
+        let silent = log2_fast(power) < log2_fast(FULL_SCALE_BIN_POWER) + SILENCE_DB * DB_TO_LOG2;
+        let (w, bit) = (slot / 64, slot % 64);
+        if silent {
+            self.silent[w] |= 1 << bit;
+        } else {
+            self.silent[w] &= !(1 << bit);
+        }
+        self.frames += 1;
+    }
+
+    #[inline]
+    fn phase16(&self, d: u64, b: usize) -> i32 {
+        ((self.history[(d % RING as u64) as usize][b / 2] >> (4 * (b % 2))) & 15) as i32
+    }
+
+    #[inline]
+    fn is_silent(&self, d: u64) -> bool {
+        let slot = (d % RING as u64) as usize;
+        (self.silent[slot / 64] >> (slot % 64)) & 1 == 1
+    }
+
+    /// Oldest detector frame still in the history.
+    fn oldest(&self) -> u64 {
+        self.frames.saturating_sub(RING as u64)
+    }
+
+    /// The oldest aligned frame still in the history.
+    fn first_aligned(&self, t: &Timing) -> u64 {
+        let o = self.oldest();
+        o + ((o + t.frame) % 2)
+    }
+
+    fn after_frame(&mut self, on_event: &mut impl FnMut(&Event)) {
+        let newest = self.frames - 1;
+        if let Some(t) = self.lock {
+            if t.aligned(newest) {
+                self.sums[(newest % RING as u64) as usize] = self.cell_sums(newest, &t);
+            }
+            self.since_track += 1;
+            if self.since_track >= TRACK_EVERY {
+                self.since_track = 0;
+                self.track();
+            }
+            self.since_decode += 1;
+            if self.lock.is_some() && self.since_decode >= DECODE_EVERY {
+                self.since_decode = 0;
+                self.decode_count = self.decode_count.wrapping_add(1);
+                let full = self.decode_count % FULL_SEARCH_EVERY == 0;
+                self.decode(full, on_event);
+            }
+            if self.lock.is_some() && !self.known.is_empty() {
+                self.confirm(on_event);
+            }
+        } else {
+            self.since_acq += 1;
+            if self.since_acq >= ACQ_EVERY && self.frames >= ACQ_WINDOW as u64 {
+                self.since_acq = 0;
+                self.acquire();
+            }
+        }
+    }
+
+    /// A cell's correlation phase in 1/256 turns: stored phase minus keyed
+    /// phase plus the timing rotation `rot` (1/256 turns).
+    #[inline]
+    fn angle(&self, d: u64, q: usize, b: usize, rot: f32) -> usize {
+        // Rounds rot to the nearest step (rot stays well above −2^14).
+        let r = (rot + 16_384.5) as i32 - 16_384;
+        ((self.phase16(d, b) * 16 - self.phases[q][b] as i32 + r) & 255) as usize
+    }
+
+    /// The pilot cross-spectrum of aligned frames `first, first + 2, ...`
+    /// (`count` of them, the first holding phase index `q`), each rotated
+    /// for a timing that grows by `drift` per detector frame from frame
+    /// `centre`. Returns the number of pilot cells added.
+    fn pilot_spectrum(
+        &self,
+        first: u64,
+        count: usize,
+        q: usize,
+        drift: f32,
+        centre: f32,
+        out: &mut [Complex32; FRAME],
+    ) -> f32 {
+        *out = [Complex32::new(0.0, 0.0); FRAME];
+        let mut cells = 0.0f32;
+        for j in 0..count {
+            let d = first + 2 * j as u64;
+            if self.is_silent(d) {
+                continue;
+            }
+            let qj = (q + j) % PHASE_CYCLE;
+            // e^{+j2πk·Δτ/512} in 1/256 turns: k·Δτ/2.
+            let half_dtau = 0.5 * drift * (d as f32 - centre);
+            for &(b, s) in self.pilots[qj].iter() {
+                let b = b as usize;
+                let k = FIRST_BIN + b;
+                let (c, sn) = UNIT[self.angle(d, qj, b, k as f32 * half_dtau)];
+                let sign = s as f32;
+                out[k].re += sign * c;
+                out[k].im += sign * sn;
+            }
+            cells += PILOTS as f32;
+        }
+        cells
+    }
+
+    /// Best timing lag of a pilot spectrum within ±64 samples: (score, τ).
+    fn best_lag(spec: &mut [Complex32; FRAME], cells: f32) -> (f32, f32) {
+        if cells <= 0.0 {
+            return (0.0, 0.0);
+        }
+        ifft_unscaled(spec);
+        let half = DHOP / 2;
+        let mut best = (0usize, -1.0f32);
+        for n in (0..=half).chain(FRAME - half..FRAME) {
+            let p = spec[n].norm_sqr();
+            if p > best.1 {
+                best = (n, p);
+            }
+        }
+        let at = |n: usize| spec[n % FRAME].norm_sqr();
+        let n = best.0;
+        let (l, r) = (at(n + FRAME - 1), at(n + 1));
+        let denom = l - 2.0 * best.1 + r;
+        let frac = if denom < 0.0 {
+            (0.5 * (l - r) / denom).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
+        let lag = if n > FRAME / 2 {
+            n as f32 - FRAME as f32
+        } else {
+            n as f32
+        };
+        (best.1 / cells, lag + frac)
+    }
+
+    /// Look for pilots in the last 0.5 s; refine a candidate into a lock.
+    fn acquire(&mut self) {
+        self.stats.acquisitions += 1;
+        self.acq_count = self.acq_count.wrapping_add(1);
+        let steps = if self.acq_count % SLOW_EVERY == 0 {
+            SLOW_DRIFTS
+        } else {
+            QUICK_DRIFTS
+        };
+        let newest = self.frames - 1;
+        let count = ACQ_WINDOW / 2;
+        let mut spec = [Complex32::new(0.0, 0.0); FRAME];
+        let mut best: Option<Timing> = None;
+        for parity in 0..2u64 {
+            let last = newest - ((newest + parity) % 2);
+            let first = last - 2 * (count as u64 - 1);
+            let centre = first as f32 + (count - 1) as f32;
+            for q in 0..PHASE_CYCLE {
+                for h in -steps..=steps {
+                    let drift = 2.0 * DRIFT_STEP * h as f32;
+                    let cells = self.pilot_spectrum(first, count, q, drift, centre, &mut spec);
+                    let (score, tau) = Self::best_lag(&mut spec, cells);
+                    if best.is_none_or(|b| score > b.score) {
+                        best = Some(Timing {
+                            frame: first,
+                            q,
+                            tau: tau - drift * (centre - first as f32),
+                            drift,
+                            score,
+                        });
+                    }
+                }
+            }
+        }
+        let Some(candidate) = best.filter(|b| b.score >= CANDIDATE_SCORE) else {
+            return;
+        };
+        self.stats.candidates += 1;
+        let oldest = self.first_aligned(&candidate);
+        let Some(t) = self.refine(candidate, oldest, 8, DRIFT_STEP / 4.0) else {
+            return;
+        };
+        if t.score >= LOCK_SCORE {
+            self.stats.locks += 1;
+            self.lock = Some(t);
+            self.misses = 0;
+            self.found = None;
+            self.since_decode = DECODE_EVERY;
+            self.since_track = 0;
+            self.presence_from = self.frames;
+            self.recompute_sums();
+        }
+    }
+
+    /// Fine search around `t` over the aligned frames from `from` to the
+    /// newest: drift ± `span` steps of `step`, timing ±2 samples in
+    /// quarter steps. The result is referenced to frame `from`.
+    fn refine(&self, t: Timing, from: u64, span: i32, step: f32) -> Option<Timing> {
+        let last = t.last_aligned(self.frames - 1);
+        if last < from {
+            return None;
+        }
+        let count = ((last - from) / 2 + 1) as usize;
+        let q_from = t.q_at(from);
+        let centre = from as f32 + (count - 1) as f32;
+        let mut best: Option<Timing> = None;
+        let mut spec = [Complex32::new(0.0, 0.0); FRAME];
+        for h in -span..=span {
+            let drift = t.drift + h as f32 * step;
+            let cells = self.pilot_spectrum(from, count, q_from, drift, centre, &mut spec);
+            if cells <= 0.0 {
+                return None;
+            }
+            let tau_c = t.tau_at(centre as u64);
+            for l in -8..=8 {
+                let lag = tau_c + l as f32 * 0.25;
+                let mut acc = Complex32::new(0.0, 0.0);
+                // e^{+j2πk·lag/512}, in 1/256 turns per bin: lag/2.
+                let step_turns = 0.5 * lag;
+                let mut rot = FIRST_BIN as f32 * step_turns;
+                for v in &spec[FIRST_BIN..=LAST_BIN] {
+                    let r = ((rot + 16_384.5) as i32 - 16_384) & 255;
+                    let (c, s) = UNIT[r as usize];
+                    acc.re += v.re * c - v.im * s;
+                    acc.im += v.re * s + v.im * c;
+                    rot += step_turns;
+                }
+                let score = acc.norm_sqr() / cells;
+                if best.is_none_or(|b| score > b.score) {
+                    best = Some(Timing {
+                        frame: from,
+                        q: q_from,
+                        tau: lag - drift * (centre - from as f32),
+                        drift,
+                        score,
+                    });
+                }
+            }
+        }
+        best.map(normalise)
+    }
+
+    /// Follow the lock on the last second; drop it after three weak
+    /// refinements in a row. The cell sums follow the timing.
+    fn track(&mut self) {
+        let Some(t) = self.lock else { return };
+        let newest = t.last_aligned(self.frames - 1);
+        let from = newest
+            .saturating_sub(2 * (TRACK_FRAMES as u64 - 1))
+            .max(self.first_aligned(&t));
+        match self.refine(t, from, 2, DRIFT_STEP / 16.0) {
+            Some(n) if n.score >= LOCK_SCORE * 0.5 => {
+                self.misses = 0;
+                let moved = (n.tau_at(newest) - t.tau_at(newest)).abs() > 0.3
+                    || n.aligned(newest) != t.aligned(newest);
+                self.lock = Some(n);
+                if moved {
+                    self.recompute_sums();
+                }
+            }
+            _ => {
+                self.misses += 1;
+                if self.misses >= 3 {
+                    self.lock = None;
+                    self.found = None;
+                }
+            }
+        }
+    }
+
+    /// Cell sums of aligned frame `d` under timing `t`.
+    fn cell_sums(&self, d: u64, t: &Timing) -> Sums {
+        let mut s = Sums::default();
+        if self.is_silent(d) {
+            return s;
+        }
+        let q = t.q_at(d);
+        let half_tau = 0.5 * t.tau_at(d);
+        let mut rot = FIRST_BIN as f32 * half_tau;
+        for b in 0..BINS {
+            let v = UNIT[self.angle(d, q, b, rot)].0;
+            match self.cells.role(q, b) {
+                Role::Pilot(sign) => s.pilot += v * sign as f32,
+                Role::Slot(j) => s.slot[j as usize] += v,
+            }
+            rot += half_tau;
+        }
+        s.cells = 1;
+        s
+    }
+
+    fn recompute_sums(&mut self) {
+        let Some(t) = self.lock else { return };
+        let mut d = self.first_aligned(&t);
+        while d < self.frames {
+            self.sums[(d % RING as u64) as usize] = self.cell_sums(d, &t);
+            d += 2;
+        }
+    }
+
+    /// Try the frame classes and period phases on the history: the one
+    /// that decoded last, or (`full`) all of them.
+    fn decode(&mut self, full: bool, on_event: &mut impl FnMut(&Event)) {
+        let Some(t) = self.lock else { return };
+        let first = self.first_aligned(&t);
+        let last = t.last_aligned(self.frames - 1);
+        if last < first {
+            return;
+        }
+        let count = ((last - first) / 2 + 1) as usize;
+        let mut candidates = [None::<PeriodPhase>; 1 + 16 + 10];
+        let mut n = 0;
+        if let Some(p) = self.found {
+            candidates[0] = Some(PeriodPhase {
+                class: p.class,
+                frame: first,
+                f: p.f_at(first),
+            });
+            n = 1;
+        }
+        if full || self.found.is_none() {
+            let q_first = t.q_at(first);
+            for class in [FrameClass::Long, FrameClass::Short] {
+                for c in 0..period_frames(class) / PHASE_CYCLE {
+                    candidates[n] = Some(PeriodPhase {
+                        class,
+                        frame: first,
+                        f: q_first + PHASE_CYCLE * c,
+                    });
+                    n += 1;
+                }
+            }
+        }
+        for p in candidates[..n].iter().flatten() {
+            if let Some(ev) = self.try_period(&t, first, count, p) {
+                on_event(&Event::Decoded(ev));
+                return;
+            }
+        }
+    }
+
+    /// Block A (and the newest whole period's block B) under one period phase.
+    fn try_period(
+        &mut self,
+        t: &Timing,
+        first: u64,
+        count: usize,
+        p: &PeriodPhase,
+    ) -> Option<Decoded> {
+        let class = p.class;
+        let period = period_frames(class);
+        let map = &self.maps[(class == FrameClass::Long) as usize];
+        let n_a = class.a_coded();
+        self.llr_a[..n_a].iter_mut().for_each(|v| *v = 0.0);
+        let (mut pilot, mut cells) = (0.0f32, 0.0f32);
+        for j in 0..count {
+            let d = first + 2 * j as u64;
+            let s = &self.sums[(d % RING as u64) as usize];
+            if s.cells == 0 {
+                continue;
+            }
+            pilot += s.pilot;
+            cells += PILOTS as f32;
+            let f = (p.f + j) % period;
+            for (slot, &v) in s.slot.iter().enumerate() {
+                if let Content::A(i) = map.content(f, slot) {
+                    self.llr_a[i as usize] += v;
+                }
+            }
+        }
+        let mut a = [0u8; MAX_A_BYTES];
+        let bytes = &mut a[..class.a_bytes()];
+        let dec = self.viterbi.decode(&self.llr_a[..n_a], bytes)?;
+        self.stats.mac_checks += 1;
+        let (id, mac) = open_a(&self.keys, &BlockA::new_unchecked(&*bytes)).ok()?;
+        // Every period phase that decodes is this one from now on.
+        self.found = Some(*p);
+        // The newest whole period in the history (else the newest begun).
+        let f_last = (p.f + count - 1) % period;
+        let j_last = count - 1 - f_last;
+        let j0 = if j_last + period <= count || j_last < period {
+            j_last
+        } else {
+            j_last - period
+        };
+        let counter = if j0 + period <= count {
+            self.decode_b(class, first, j0)
+                .and_then(|b| open_b(&self.keys, &mac, &BlockB::new_unchecked(&b[..])).ok())
+        } else {
+            None
+        };
+        let d0 = first + 2 * j0 as u64;
+        let centre = centre_of(d0) + t.tau_at(d0);
+        let start = libm::roundf(self.origin as f32 + RATIO as f32 * centre).max(0.0) as u64;
+        let phase = PeriodPhase {
+            class,
+            frame: d0,
+            f: 0,
+        };
+        if self.expect(&id) {
+            if let Some(k) = self.known.iter_mut().find(|k| k.id == id) {
+                k.phase = Some(phase);
+            }
+        }
+        if self
+            .last_period
+            .is_some_and(|(i, s)| i == id && s.abs_diff(start) < (HOP * RATIO) as u64)
+        {
+            return None;
+        }
+        self.last_period = Some((id, start));
+        self.stats.decoded += 1;
+        let mean = if cells > 0.0 { pilot / cells } else { 0.0 };
+        let snr = mean * mean / (CELL_NOISE - mean * mean).max(1e-6);
+        Some(Decoded {
+            id,
+            counter,
+            period_start: start,
+            snr_db: 10.0 * libm::log10f(snr.max(1e-9)),
+            corrected_bits: dec.corrected_bits,
+            periods_x100: (count * 100 / period) as u16,
+            clock_ppm: t.drift / DHOP as f32 * 1e6,
+        })
+    }
+
+    /// Viterbi on block B of the period whose frame 0 is aligned index `j0`.
+    fn decode_b(&mut self, class: FrameClass, first: u64, j0: usize) -> Option<[u8; B_BYTES]> {
+        let map = &self.maps[(class == FrameClass::Long) as usize];
+        self.llr_b = [0.0; B_CODED];
+        for f in 0..map.frames() {
+            let d = first + 2 * (j0 + f) as u64;
+            let s = &self.sums[(d % RING as u64) as usize];
+            for (slot, &v) in s.slot.iter().enumerate() {
+                if let Content::B(i) = map.content(f, slot) {
+                    self.llr_b[i as usize] += v;
+                }
+            }
+        }
+        let mut b = [0u8; B_BYTES];
+        self.viterbi.decode(&self.llr_b, &mut b)?;
+        Some(b)
+    }
+
+    /// One confirmation per known ID for each ~1 s of aligned frames.
+    fn confirm(&mut self, on_event: &mut impl FnMut(&Event)) {
+        let Some(t) = self.lock else { return };
+        let from = self.presence_from + ((self.presence_from + t.frame) % 2);
+        if self.frames < from + 2 * PRESENCE_FRAMES as u64 - 1 {
+            return;
+        }
+        self.presence_from = from + 2 * PRESENCE_FRAMES as u64;
+        for k in 0..self.known.len() {
+            let known = self.known[k];
+            let class = known.class;
+            let period = period_frames(class);
+            let map = &self.maps[(class == FrameClass::Long) as usize];
+            let q_from = t.q_at(from);
+            let mut best = f32::NEG_INFINITY;
+            let tries = if known.phase.is_some() {
+                1
+            } else {
+                period / PHASE_CYCLE
+            };
+            for c in 0..tries {
+                let f_from = match known.phase {
+                    Some(p) => p.f_at(from),
+                    None => q_from + PHASE_CYCLE * c,
+                };
+                let (mut sum, mut cells) = (0.0f32, 0.0f32);
+                for j in 0..PRESENCE_FRAMES {
+                    let d = from + 2 * j as u64;
+                    let s = &self.sums[(d % RING as u64) as usize];
+                    if s.cells == 0 || d < self.oldest() {
+                        continue;
+                    }
+                    sum += s.pilot;
+                    cells += PILOTS as f32;
+                    let f = (f_from + j) % period;
+                    for (slot, &v) in s.slot.iter().enumerate() {
+                        if let Content::A(i) = map.content(f, slot) {
+                            sum += known.value(i as usize) * v;
+                            cells += super::SLOT_CELLS as f32;
+                        }
+                    }
+                }
+                if cells > 0.0 {
+                    best = best.max(sum / libm::sqrtf(CELL_NOISE * cells));
+                }
+            }
+            if best.is_finite() {
+                self.stats.presence_checks += tries as u64;
+                let centre = centre_of(from) - (HOP / 2) as f32 + t.tau_at(from);
+                let start =
+                    libm::roundf(self.origin as f32 + RATIO as f32 * centre).max(0.0) as u64;
+                let end = start + (RATIO * HOP * PRESENCE_FRAMES) as u64;
+                on_event(&Event::Presence(Presence {
+                    id: known.id,
+                    start_sample: start,
+                    end_sample: end,
+                    z: best,
+                    present: best >= PRESENCE_Z,
+                }));
+            }
+        }
+    }
+}
+
+/// Move the reference frame so |τ| ≤ 64: a mark frame 128 samples after
+/// detector frame d is the one centred on detector frame d + 1 (the other
+/// parity), and the aligned frames keep their phase indices.
+fn normalise(mut t: Timing) -> Timing {
+    let half = (DHOP / 2) as f32;
+    while t.tau > half {
+        t.tau -= DHOP as f32;
+        t.frame += 1;
+    }
+    while t.tau < -half && t.frame > 0 {
+        t.tau += DHOP as f32;
+        t.frame -= 1;
+    }
+    t
+}
+
+/// Mark time of detector frame d's centre.
+fn centre_of(d: u64) -> f32 {
+    (DHOP as u64 * d + HOP as u64) as f32
+}

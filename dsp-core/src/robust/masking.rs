@@ -1,0 +1,198 @@
+//! The psychoacoustic model: how loud the mark may be in each bin of a
+//! frame, from the programme's own spectrum (simultaneous masking in the
+//! style of Johnston's model, the one MPEG's psychoacoustic model 1 grew
+//! from), then limited in time so the mark never precedes an onset.
+//!
+//! 1. **Critical bands.** The frame's power spectrum (bins 1..=256 of the
+//!    16 kHz domain, 31.25 Hz apart) is summed into 1-Bark bands
+//!    (z = 13·atan(0.00076 f) + 3.5·atan((f / 7500)²), 22 bands to 8 kHz).
+//! 2. **Spreading.** Band energies are spread over neighbouring bands with
+//!    Schroeder's function (+25 dB/Bark below a masker, −10 dB/Bark above),
+//!    normalised by the spreading gain of a flat spectrum.
+//! 3. **Tonality.** Each band's spectral flatness (geometric over
+//!    arithmetic mean of its bins) sets α ∈ [0, 1] (−25 dB or flatter than
+//!    that: fully tonal). A tone masks less than noise, so the threshold
+//!    sits α·(14.5 + z) + (1 − α)·5.5 dB below the spread energy.
+//! 4. **Absolute threshold.** Never below the threshold in quiet
+//!    (Terhardt), with a full-scale sine taken as 96 dB SPL; and frames whose
+//!    in-band power is under [`SILENCE_DB`] below a full-scale sine carry no
+//!    mark at all.
+//! 5. **Time.** The band threshold used for frame m is the smaller of
+//!    frame m's and frame m−1's: no pre-echo before an onset (backward
+//!    masking is short), a tail of at most one hop after an offset (forward
+//!    masking lasts ~100 ms).
+//!
+//! The mark's amplitude in a bin is then √(threshold · 10^(MMR/10)), MMR
+//! the mark-to-mask ratio (default [`DEFAULT_MMR_DB`]). Everything runs in
+//! `log2` so a frame costs one fast log and one fast exp per bin.
+
+use super::spectrum::{exp2_fast, log2_fast};
+use super::{FIRST_BIN, LAST_BIN, MARK_RATE};
+
+/// Bark bands up to 8 kHz.
+pub(crate) const BANDS: usize = 22;
+/// Bins of the 512-point frame the model reads (DC excluded).
+const MODEL_BINS: usize = 256;
+/// Default mark-to-mask ratio, dB: the mark sits this far from the masking
+/// threshold (measured with ViSQOL on real programme; see REPORT.md).
+pub const DEFAULT_MMR_DB: f32 = -4.0;
+/// Frames quieter than this (in-band power against a full-scale sine's
+/// peak bin, dB) are silence: no mark, and the detector ignores them.
+pub const SILENCE_DB: f32 = -70.0;
+/// log2 of 10 / 10: dB to log2 units of power.
+pub(crate) const DB_TO_LOG2: f32 = 0.332_192_8;
+
+/// Power of a full-scale sine's peak bin in this STFT (sqrt-Hann, N = 512):
+/// (Σ w / 2)² with Σ w = N·2/π.
+pub(crate) const FULL_SCALE_BIN_POWER: f32 = 26_561.0;
+
+/// Tables that depend only on the bin grid, built once.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Model {
+    /// Band of bin k (k = 1..=256 at index k − 1).
+    band_of: [u8; MODEL_BINS],
+    /// log2 of the number of bins in each band.
+    log2_bins: [f32; BANDS],
+    bins: [u8; BANDS],
+    /// Spreading in power, by band distance `maskee − masker + BANDS`.
+    spread: [f32; 2 * BANDS],
+    /// log2 of the spreading gain of a flat spectrum per band.
+    log2_norm: [f32; BANDS],
+    /// log2 of the absolute threshold per band (at the band's centre bin).
+    log2_quiet: [f32; BANDS],
+    /// log2 of the silence floor (sum of in-band bin powers).
+    log2_silence: f32,
+}
+
+impl Model {
+    pub const fn zeroed() -> Model {
+        Model {
+            band_of: [0; MODEL_BINS],
+            log2_bins: [0.0; BANDS],
+            bins: [0; BANDS],
+            spread: [0.0; 2 * BANDS],
+            log2_norm: [0.0; BANDS],
+            log2_quiet: [0.0; BANDS],
+            log2_silence: 0.0,
+        }
+    }
+
+    pub fn new() -> Model {
+        let mut m = Model::zeroed();
+        let bin_hz = MARK_RATE as f32 / 512.0;
+        for k in 1..=MODEL_BINS {
+            let f = k as f32 * bin_hz;
+            let z =
+                13.0 * libm::atanf(0.000_76 * f) + 3.5 * libm::atanf((f / 7500.0) * (f / 7500.0));
+            let b = (z as usize).min(BANDS - 1);
+            m.band_of[k - 1] = b as u8;
+            m.bins[b] += 1;
+        }
+        for b in 0..BANDS {
+            m.log2_bins[b] = log2_fast(m.bins[b].max(1) as f32);
+        }
+        for (i, s) in m.spread.iter_mut().enumerate() {
+            let dz = i as f32 - BANDS as f32 + 0.474;
+            let db = 15.81 + 7.5 * dz - 17.5 * libm::sqrtf(1.0 + dz * dz);
+            *s = libm::powf(10.0, db / 10.0);
+        }
+        for b in 0..BANDS {
+            let mut gain = 0.0;
+            for masker in 0..BANDS {
+                gain += m.spread[b + BANDS - masker];
+            }
+            m.log2_norm[b] = log2_fast(gain);
+        }
+        let mut first = 1;
+        for (b, q) in m.log2_quiet.iter_mut().enumerate() {
+            let centre = first + m.bins[b] as usize / 2;
+            first += m.bins[b] as usize;
+            let f = centre as f32 * bin_hz / 1000.0;
+            let spl = 3.64 * libm::powf(f, -0.8) - 6.5 * libm::expf(-0.6 * (f - 3.3) * (f - 3.3))
+                + 1e-3 * f * f * f * f;
+            *q = log2_fast(FULL_SCALE_BIN_POWER) + (spl - 96.0) * DB_TO_LOG2;
+        }
+        m.log2_silence = log2_fast(FULL_SCALE_BIN_POWER) + SILENCE_DB * DB_TO_LOG2;
+        m
+    }
+
+    /// Band thresholds (log2 power) of one frame from its power spectrum
+    /// `power[k]` (k = 0..=256), or `None` for a silent frame.
+    pub fn band_thresholds(&self, power: &[f32; 257]) -> Option<[f32; BANDS]> {
+        let mut energy = [0.0f32; BANDS];
+        let mut log_sum = [0.0f32; BANDS];
+        let mut in_band = 0.0f32;
+        for (k, &p) in power.iter().enumerate().skip(1) {
+            let b = self.band_of[k - 1] as usize;
+            energy[b] += p;
+            log_sum[b] += log2_fast(p + 1e-20);
+            if (FIRST_BIN..=LAST_BIN).contains(&k) {
+                in_band += p;
+            }
+        }
+        // log2_fast maps NaN to −126: silent.
+        if log2_fast(in_band) < self.log2_silence {
+            return None;
+        }
+        let mut out = [0.0f32; BANDS];
+        for (b, o) in out.iter_mut().enumerate() {
+            let mut spread = 0.0f32;
+            for (masker, &e) in energy.iter().enumerate() {
+                spread += e * self.spread[b + BANDS - masker];
+            }
+            let log_mean = log2_fast(energy[b] / self.bins[b].max(1) as f32 + 1e-20);
+            let flatness_db = (log_sum[b] / self.bins[b].max(1) as f32 - log_mean) / DB_TO_LOG2;
+            let alpha = (flatness_db / -25.0).clamp(0.0, 1.0);
+            let offset_db = alpha * (14.5 + b as f32) + (1.0 - alpha) * 5.5;
+            *o = log2_fast(spread + 1e-20) - self.log2_norm[b] - offset_db * DB_TO_LOG2;
+        }
+        Some(out)
+    }
+
+    /// Mark amplitude per in-band bin from band thresholds (already limited
+    /// in time), with the mark-to-mask ratio `mmr_log2` (log2 power units).
+    pub fn amplitudes(&self, bands: &[f32; BANDS], mmr_log2: f32, out: &mut [f32]) {
+        for (i, a) in out.iter_mut().enumerate() {
+            let k = FIRST_BIN + i;
+            let b = self.band_of[k - 1] as usize;
+            let per_bin = bands[b] - self.log2_bins[b];
+            *a = exp2_fast(0.5 * (per_bin.max(self.log2_quiet[b]) + mmr_log2));
+        }
+    }
+}
+
+impl core::fmt::Debug for Model {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Model")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spectrum(f: impl Fn(usize) -> f32) -> [f32; 257] {
+        core::array::from_fn(f)
+    }
+
+    #[test]
+    fn silence_has_no_threshold_and_noise_masks_more_than_a_tone() {
+        let m = Model::new();
+        assert!(m.band_thresholds(&[0.0; 257]).is_none());
+        assert!(m.band_thresholds(&[1e-9; 257]).is_none());
+        // Same band energy around 2 kHz (bin 64): flat noise vs one tone.
+        let noise = spectrum(|_| 10.0);
+        let band = m.band_of[63] as usize;
+        let nb = m.bins[band] as f32;
+        let tone = spectrum(|k| if k == 64 { 10.0 * nb } else { 1e-6 });
+        let tn = m.band_thresholds(&noise).unwrap()[band];
+        let tt = m.band_thresholds(&tone).unwrap()[band];
+        assert!(tn - tt > 8.0 * DB_TO_LOG2 * 0.9, "noise {tn} tone {tt}");
+        let mut a = [0.0f32; LAST_BIN + 1 - FIRST_BIN];
+        m.amplitudes(&m.band_thresholds(&noise).unwrap(), 0.0, &mut a);
+        // Noise at 10 per bin: threshold a few dB below it.
+        let p = a[64 - FIRST_BIN] * a[64 - FIRST_BIN];
+        let db = 10.0 * libm::log10f(p / 10.0);
+        assert!((-12.0..-3.0).contains(&db), "mark {db} dB re programme");
+    }
+}
