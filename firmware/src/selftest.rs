@@ -11,6 +11,8 @@
 //! `cargo xtask qemu` checks the printed lines against the same computation
 //! on the host and against `firmware/expected/selftest.out`.
 
+use core::ptr::addr_of_mut;
+
 use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule};
 
 use crate::audio::AudioFormat;
@@ -85,17 +87,18 @@ pub struct BoardInfo {
 }
 
 /// The whole program of a QEMU board: start the instruction meter, run the
-/// self-test, print the peak stack and exit with its verdict. The codec and
-/// detector come from the board's `static mut`s so the detector's 40 KiB
-/// never pass through the stack.
-pub fn main_on_qemu(
-    board: &BoardInfo,
-    codec: &'static mut EmulatedCodec,
-    detector: &'static mut Detector,
-) -> ! {
+/// self-test, print the peak stack and exit with its verdict.
+pub fn main_on_qemu(board: &BoardInfo) -> ! {
     let Some(core) = cortex_m::Peripherals::take() else {
         fault::exit(false)
     };
+    // Statics, so the detector's 40 KiB never pass through the stack; the
+    // codec is all zeros (.bss).
+    static mut CODEC: EmulatedCodec = EmulatedCodec::new();
+    static mut DETECTOR: Detector = Detector::unconfigured();
+    // SAFETY: nothing else names these statics, and this line runs once:
+    // `Peripherals::take` above succeeds only once, and we never return.
+    let (codec, detector) = unsafe { (&mut *addr_of_mut!(CODEC), &mut *addr_of_mut!(DETECTOR)) };
     let meter = match SysTickMeter::start(core.SYST) {
         Ok(m) => m,
         Err(e) => {
