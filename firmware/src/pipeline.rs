@@ -59,6 +59,9 @@ impl<M: Meter> Pipeline<'_, M> {
     /// Run until the source ends, then let the detector decode what is
     /// pending; `on_event` gets every detection. `Err` only for a hardware
     /// failure.
+    // Out of line: inlined into a caller, its frame merges with the
+    // caller's and the stack peak grows by what the caller keeps there.
+    #[inline(never)]
     pub fn run<A: AudioInterface>(
         &mut self,
         audio: &mut A,
@@ -103,14 +106,9 @@ impl<M: Meter> Pipeline<'_, M> {
             }
         }
         if let Some(detector) = self.detector.as_deref_mut() {
-            let mut found: Vec<Detection, EVENTS_PER_BLOCK> = Vec::new();
-            let mut overflow = 0u32;
+            let mut found = Found::default();
             let t = self.meter.now();
-            let r = detector.process(period.index, period.captured, |d| {
-                if found.push(*d).is_err() {
-                    overflow += 1;
-                }
-            });
+            let r = detector.process(period.index, period.captured, |d| found.push(d));
             stats
                 .detect
                 .add(self.meter.now() - t, period.captured.len() / channels);
@@ -118,9 +116,7 @@ impl<M: Meter> Pipeline<'_, M> {
                 stats.engine_errors += 1;
                 defmt::error!("detector: {}", e);
             }
-            stats.events += found.len() as u32;
-            stats.dropped_events += overflow;
-            found.iter().for_each(&mut on_event);
+            found.report(stats, &mut on_event);
         }
         Ok(true)
     }
@@ -128,18 +124,32 @@ impl<M: Meter> Pipeline<'_, M> {
     /// End of stream: the detector decodes what is pending.
     pub fn finish(&mut self, stats: &mut RunStats, mut on_event: impl FnMut(&Detection)) {
         if let Some(detector) = self.detector.as_deref_mut() {
-            let mut found: Vec<Detection, EVENTS_PER_BLOCK> = Vec::new();
-            let mut overflow = 0u32;
+            let mut found = Found::default();
             let t = self.meter.now();
-            detector.finish(|d| {
-                if found.push(*d).is_err() {
-                    overflow += 1;
-                }
-            });
+            detector.finish(|d| found.push(d));
             stats.detect_finish = self.meter.now() - t;
-            stats.events += found.len() as u32;
-            stats.dropped_events += overflow;
-            found.iter().for_each(&mut on_event);
+            found.report(stats, &mut on_event);
         }
+    }
+}
+
+/// Detections of one detector call, held until its cost has been read.
+#[derive(Default)]
+struct Found {
+    list: Vec<Detection, EVENTS_PER_BLOCK>,
+    overflow: u32,
+}
+
+impl Found {
+    fn push(&mut self, d: &Detection) {
+        if self.list.push(*d).is_err() {
+            self.overflow += 1;
+        }
+    }
+
+    fn report(&self, stats: &mut RunStats, on_event: impl FnMut(&Detection)) {
+        stats.events += self.list.len() as u32;
+        stats.dropped_events += self.overflow;
+        self.list.iter().for_each(on_event);
     }
 }
