@@ -38,16 +38,18 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("vectors") => vectors(),
-        Some("bench") => setup::install(setup::Needs::ALL).and_then(|()| evidence::bench()),
-        Some("robustness") => setup::install(setup::Needs::ALL)
+        Some("bench") => setup::install(setup::ALL).and_then(|()| evidence::bench()),
+        Some("robustness") => setup::install(setup::ALL)
             .and_then(|()| evidence::robustness(args.iter().any(|a| a == "--quick"), true)),
-        Some("report") => setup::install(setup::Needs::ALL).and_then(|()| evidence::report()),
-        Some("qemu") => setup::install(setup::Needs::FIRMWARE).and_then(|()| qemu::run(&args[1..])),
-        Some("qemu-run") => {
-            setup::install(setup::Needs::FIRMWARE).and_then(|()| qemu::run_elf(&args[1..]))
+        Some("report") => setup::install(setup::ALL).and_then(|()| evidence::report()),
+        Some("qemu") => {
+            setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run(&args[1..]))
         }
-        Some("pi") => setup::install(setup::Needs::PI).and_then(|()| pi::run()),
-        Some("setup") => setup::install(setup::Needs::ALL),
+        Some("qemu-run") => {
+            setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run_elf(&args[1..]))
+        }
+        Some("pi") => setup::install(&[setup::Needs::PI]).and_then(|()| pi::run()),
+        Some("setup") => setup::install(setup::ALL),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -64,7 +66,7 @@ fn main() -> ExitCode {
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
-    setup::install(setup::Needs::DEMO)?;
+    setup::install(&[setup::Needs::DEMO])?;
     let mut cmd = vec![
         "run",
         "--release",
@@ -79,7 +81,7 @@ fn demo(args: &[String]) -> Result<(), String> {
 }
 
 fn test(args: &[String]) -> Result<(), String> {
-    setup::install(setup::Needs::ALL)?;
+    setup::install(setup::ALL)?;
     let quick = args.iter().any(|a| a == "--quick");
     sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
     sh::step("clippy", || {
