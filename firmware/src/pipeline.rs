@@ -16,7 +16,7 @@
     clippy::panic
 )]
 
-use dsp_core::{Detection, Detector, Embedder};
+use dsp_core::{Detection, Detector, Embedder, ProcessError};
 use heapless::Vec;
 
 use crate::audio::{AudioError, AudioInterface};
@@ -44,6 +44,16 @@ pub struct RunStats {
     /// What `Detector::finish` cost at the end of the stream. Kept apart
     /// from `detect`: a live stream never ends, so it is not a running cost.
     pub detect_finish: u64,
+}
+
+impl RunStats {
+    /// Count and log a block an engine rejected.
+    fn check(&mut self, engine: &str, r: Result<(), ProcessError>) {
+        if let Err(e) = r {
+            self.engine_errors += 1;
+            defmt::error!("{=str}: {}", engine, e);
+        }
+    }
 }
 
 /// The two audio paths over one interface. Either engine may be absent (a
@@ -95,27 +105,19 @@ impl<M: Meter> Pipeline<'_, M> {
         };
         stats.periods += 1;
         if let Some(embedder) = self.embedder.as_deref_mut() {
-            let t = self.meter.now();
-            let r = embedder.process(period.index, period.playback);
-            stats
-                .embed
-                .add(self.meter.now() - t, period.playback.len() / channels);
-            if let Err(e) = r {
-                stats.engine_errors += 1;
-                defmt::error!("embedder: {}", e);
-            }
+            let frames = period.playback.len() / channels;
+            let r = stats.embed.time(self.meter, frames, || {
+                embedder.process(period.index, period.playback)
+            });
+            stats.check("embedder", r);
         }
         if let Some(detector) = self.detector.as_deref_mut() {
             let mut found = Found::default();
-            let t = self.meter.now();
-            let r = detector.process(period.index, period.captured, |d| found.push(d));
-            stats
-                .detect
-                .add(self.meter.now() - t, period.captured.len() / channels);
-            if let Err(e) = r {
-                stats.engine_errors += 1;
-                defmt::error!("detector: {}", e);
-            }
+            let frames = period.captured.len() / channels;
+            let r = stats.detect.time(self.meter, frames, || {
+                detector.process(period.index, period.captured, |d| found.push(d))
+            });
+            stats.check("detector", r);
             found.report(stats, &mut on_event);
         }
         Ok(true)
