@@ -246,6 +246,7 @@ impl<M: Meter> Rig<'_, M> {
     }
 }
 
+/// `clip`'s audio, or `None` once the log says why not.
 fn parse(clip: &Clip) -> Option<Wav> {
     match Wav::parse(clip.wav) {
         Ok(w) => Some(w),
