@@ -352,22 +352,43 @@ pub unsafe extern "C" fn hm_embedder_init(
     storage: *mut HmEmbedder,
     config: *const HmEmbedConfig,
 ) -> HmStatus {
-    let (Some(storage), Some(config)) = (unsafe { storage.as_mut() }, unsafe { config.as_ref() })
-    else {
+    // SAFETY: `init` checks both pointers and passes the engine's place.
+    unsafe {
+        init(
+            storage.cast(),
+            EMBEDDER_MAGIC,
+            config,
+            |engine: *mut Embedder, config| {
+                let cfg = embed_config(config)?;
+                engine.write(Embedder::new(&cfg)?);
+                Ok(())
+            },
+        )
+    }
+}
+
+/// Set up an engine in caller storage: `build` writes it, from `config`,
+/// behind the pointer it gets. The magic word is cleared first and set only
+/// once `build` succeeds, so storage whose init failed is refused as unset.
+///
+/// Safety: `slot` and `config` are NULL or valid for the call.
+unsafe fn init<T, C>(
+    slot: *mut Slot<T>,
+    magic: u64,
+    config: *const C,
+    build: impl FnOnce(*mut T, &C) -> Result<(), HmStatus>,
+) -> HmStatus {
+    let (false, Some(config)) = (slot.is_null(), unsafe { config.as_ref() }) else {
         return HmStatus::NullPointer;
     };
-    let slot = (storage as *mut HmEmbedder).cast::<Slot<Embedder>>();
     // SAFETY: the storage is large and aligned enough (checked at compile
     // time) and exclusively ours for the call.
-    unsafe { core::ptr::addr_of_mut!((*slot).magic).write(0) };
-    let engine = match embed_config(config).and_then(|c| Embedder::new(&c).map_err(HmStatus::from))
-    {
-        Ok(e) => e,
-        Err(s) => return s,
-    };
     unsafe {
-        core::ptr::addr_of_mut!((*slot).engine).write(engine);
-        core::ptr::addr_of_mut!((*slot).magic).write(EMBEDDER_MAGIC);
+        core::ptr::addr_of_mut!((*slot).magic).write(0);
+        if let Err(s) = build(core::ptr::addr_of_mut!((*slot).engine), config) {
+            return s;
+        }
+        core::ptr::addr_of_mut!((*slot).magic).write(magic);
     }
     HmStatus::Ok
 }
@@ -479,25 +500,21 @@ pub unsafe extern "C" fn hm_detector_init(
     storage: *mut HmDetector,
     config: *const HmDetectConfig,
 ) -> HmStatus {
-    let (Some(storage), Some(config)) = (unsafe { storage.as_mut() }, unsafe { config.as_ref() })
-    else {
-        return HmStatus::NullPointer;
-    };
-    let slot = (storage as *mut HmDetector).cast::<Slot<Detector>>();
-    // SAFETY: large and aligned enough (checked at compile time), ours for the call.
-    unsafe { core::ptr::addr_of_mut!((*slot).magic).write(0) };
-    let cfg = match detect_config(config) {
-        Ok(c) => c,
-        Err(s) => return s,
-    };
+    // SAFETY: as for the embedder.
     unsafe {
-        core::ptr::addr_of_mut!((*slot).engine).write(UNCONFIGURED_DETECTOR);
-        if let Err(e) = (*slot).engine.configure(&cfg) {
-            return e.into();
-        }
-        core::ptr::addr_of_mut!((*slot).magic).write(DETECTOR_MAGIC);
+        init(
+            storage.cast(),
+            DETECTOR_MAGIC,
+            config,
+            |engine: *mut Detector, config| {
+                let cfg = detect_config(config)?;
+                // In place: `configure` sets up the unconfigured detector where it lies.
+                engine.write(UNCONFIGURED_DETECTOR);
+                (*engine).configure(&cfg)?;
+                Ok(())
+            },
+        )
     }
-    HmStatus::Ok
 }
 
 unsafe fn detector<'a>(storage: *mut HmDetector) -> Result<&'a mut Detector, HmStatus> {

@@ -195,6 +195,14 @@ impl PathLoad {
         }
     }
 
+    /// Run `call`, one engine call over `frames`, and add what it cost.
+    pub fn time<R>(&mut self, meter: &impl Meter, frames: usize, call: impl FnOnce() -> R) -> R {
+        let t = meter.now();
+        let r = call();
+        self.add(meter.now() - t, frames);
+        r
+    }
+
     /// Counts per second of audio at `sample_rate`.
     pub fn per_second(&self, sample_rate: u32) -> u64 {
         if self.frames == 0 {

@@ -16,7 +16,7 @@
     clippy::panic
 )]
 
-use dsp_core::{Detection, Detector, Embedder};
+use dsp_core::{Detection, Detector, Embedder, ProcessError};
 use heapless::Vec;
 
 use crate::audio::{AudioError, AudioInterface};
@@ -46,6 +46,16 @@ pub struct RunStats {
     pub detect_finish: u64,
 }
 
+impl RunStats {
+    /// Count and log a block an engine rejected.
+    fn check(&mut self, engine: &str, r: Result<(), ProcessError>) {
+        if let Err(e) = r {
+            self.engine_errors += 1;
+            defmt::error!("{=str}: {}", engine, e);
+        }
+    }
+}
+
 /// The two audio paths over one interface. Either engine may be absent (a
 /// set-top box that only marks, a monitor that only listens).
 #[derive(Debug)]
@@ -59,6 +69,9 @@ impl<M: Meter> Pipeline<'_, M> {
     /// Run until the source ends, then let the detector decode what is
     /// pending; `on_event` gets every detection. `Err` only for a hardware
     /// failure.
+    // Out of line: inlined into a caller, its frame merges with the
+    // caller's and the stack peak grows by what the caller keeps there.
+    #[inline(never)]
     pub fn run<A: AudioInterface>(
         &mut self,
         audio: &mut A,
@@ -92,35 +105,20 @@ impl<M: Meter> Pipeline<'_, M> {
         };
         stats.periods += 1;
         if let Some(embedder) = self.embedder.as_deref_mut() {
-            let t = self.meter.now();
-            let r = embedder.process(period.index, period.playback);
-            stats
-                .embed
-                .add(self.meter.now() - t, period.playback.len() / channels);
-            if let Err(e) = r {
-                stats.engine_errors += 1;
-                defmt::error!("embedder: {}", e);
-            }
+            let frames = period.playback.len() / channels;
+            let r = stats.embed.time(self.meter, frames, || {
+                embedder.process(period.index, period.playback)
+            });
+            stats.check("embedder", r);
         }
         if let Some(detector) = self.detector.as_deref_mut() {
-            let mut found: Vec<Detection, EVENTS_PER_BLOCK> = Vec::new();
-            let mut overflow = 0u32;
-            let t = self.meter.now();
-            let r = detector.process(period.index, period.captured, |d| {
-                if found.push(*d).is_err() {
-                    overflow += 1;
-                }
+            let mut found = Found::default();
+            let frames = period.captured.len() / channels;
+            let r = stats.detect.time(self.meter, frames, || {
+                detector.process(period.index, period.captured, |d| found.push(d))
             });
-            stats
-                .detect
-                .add(self.meter.now() - t, period.captured.len() / channels);
-            if let Err(e) = r {
-                stats.engine_errors += 1;
-                defmt::error!("detector: {}", e);
-            }
-            stats.events += found.len() as u32;
-            stats.dropped_events += overflow;
-            found.iter().for_each(&mut on_event);
+            stats.check("detector", r);
+            found.report(stats, &mut on_event);
         }
         Ok(true)
     }
@@ -128,18 +126,32 @@ impl<M: Meter> Pipeline<'_, M> {
     /// End of stream: the detector decodes what is pending.
     pub fn finish(&mut self, stats: &mut RunStats, mut on_event: impl FnMut(&Detection)) {
         if let Some(detector) = self.detector.as_deref_mut() {
-            let mut found: Vec<Detection, EVENTS_PER_BLOCK> = Vec::new();
-            let mut overflow = 0u32;
+            let mut found = Found::default();
             let t = self.meter.now();
-            detector.finish(|d| {
-                if found.push(*d).is_err() {
-                    overflow += 1;
-                }
-            });
+            detector.finish(|d| found.push(d));
             stats.detect_finish = self.meter.now() - t;
-            stats.events += found.len() as u32;
-            stats.dropped_events += overflow;
-            found.iter().for_each(&mut on_event);
+            found.report(stats, &mut on_event);
         }
+    }
+}
+
+/// Detections of one detector call, held until its cost has been read.
+#[derive(Default)]
+struct Found {
+    list: Vec<Detection, EVENTS_PER_BLOCK>,
+    overflow: u32,
+}
+
+impl Found {
+    fn push(&mut self, d: &Detection) {
+        if self.list.push(*d).is_err() {
+            self.overflow += 1;
+        }
+    }
+
+    fn report(&self, stats: &mut RunStats, on_event: impl FnMut(&Detection)) {
+        stats.events += self.list.len() as u32;
+        stats.dropped_events += self.overflow;
+        self.list.iter().for_each(on_event);
     }
 }

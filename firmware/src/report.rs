@@ -15,26 +15,26 @@ use dsp_core::Detection;
 /// `event id .. counter .. start .. snr .. corrected .. combined .. ppm ..`
 pub fn event(d: &Detection) {
     // `Id`'s Display: lowercase hex, as the host prints it.
-    let id = Display2Format(&d.id);
-    match d.counter {
-        Some(c) => defmt::println!(
-            "event id {} counter {=u16} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
-            id,
-            c,
-            d.start_sample,
-            d.snr_db,
-            d.corrected_bits,
-            d.bursts_combined,
-            d.clock_ppm
-        ),
-        None => defmt::println!(
-            "event id {} counter ? start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
-            id,
-            d.start_sample,
-            d.snr_db,
-            d.corrected_bits,
-            d.bursts_combined,
-            d.clock_ppm
-        ),
+    defmt::println!(
+        "event id {} counter {} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
+        Display2Format(&d.id),
+        Counter(d.counter),
+        d.start_sample,
+        d.snr_db,
+        d.corrected_bits,
+        d.bursts_combined,
+        d.clock_ppm
+    );
+}
+
+/// A burst's counter, `?` when its counter block did not verify.
+struct Counter(Option<u16>);
+
+impl defmt::Format for Counter {
+    fn format(&self, f: defmt::Formatter) {
+        match self.0 {
+            Some(c) => defmt::write!(f, "{=u16}", c),
+            None => defmt::write!(f, "?"),
+        }
     }
 }

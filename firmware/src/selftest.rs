@@ -11,6 +11,8 @@
 //! `cargo xtask qemu` checks the printed lines against the same computation
 //! on the host and against `firmware/expected/selftest.out`.
 
+use core::ptr::addr_of_mut;
+
 use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule};
 
 use crate::audio::AudioFormat;
@@ -85,17 +87,18 @@ pub struct BoardInfo {
 }
 
 /// The whole program of a QEMU board: start the instruction meter, run the
-/// self-test, print the peak stack and exit with its verdict. The codec and
-/// detector come from the board's `static mut`s so the detector's 40 KiB
-/// never pass through the stack.
-pub fn main_on_qemu(
-    board: &BoardInfo,
-    codec: &'static mut EmulatedCodec,
-    detector: &'static mut Detector,
-) -> ! {
+/// self-test, print the peak stack and exit with its verdict.
+pub fn main_on_qemu(board: &BoardInfo) -> ! {
     let Some(core) = cortex_m::Peripherals::take() else {
         fault::exit(false)
     };
+    // Statics, so the detector's 40 KiB never pass through the stack; the
+    // codec is all zeros (.bss).
+    static mut CODEC: EmulatedCodec = EmulatedCodec::new();
+    static mut DETECTOR: Detector = Detector::unconfigured();
+    // SAFETY: nothing else names these statics, and this line runs once:
+    // `Peripherals::take` above succeeds only once, and we never return.
+    let (codec, detector) = unsafe { (&mut *addr_of_mut!(CODEC), &mut *addr_of_mut!(DETECTOR)) };
     let meter = match SysTickMeter::start(core.SYST) {
         Ok(m) => m,
         Err(e) => {
@@ -153,29 +156,112 @@ pub fn run<M: Meter>(
         board.block_frames,
         meter.unit()
     );
+    let mut rig = Rig {
+        board,
+        meter,
+        codec,
+        detector,
+    };
     let mut ok = match CLIPS.iter().find(|c| c.name == PROGRAMME) {
-        Some(programme) => mark(board, meter, codec, detector, programme),
+        Some(programme) => mark(&mut rig, programme),
         None => false,
     };
     for clip in &CLIPS {
-        ok &= search(board, meter, codec, detector, clip);
+        ok &= search(&mut rig, clip);
     }
     ok
 }
 
-fn mark<M: Meter>(
-    board: &BoardInfo,
-    meter: &M,
-    codec: &mut EmulatedCodec,
-    detector: &mut Detector,
-    programme: &Clip,
-) -> bool {
-    let wav = match Wav::parse(programme.wav) {
-        Ok(w) => w,
-        Err(e) => {
-            defmt::error!("{=str}: {}", programme.name, e);
+/// What every session runs on.
+struct Rig<'a, M: Meter> {
+    board: &'a BoardInfo,
+    meter: &'a M,
+    codec: &'a mut EmulatedCodec,
+    detector: &'a mut Detector,
+}
+
+/// One pass of the pipeline over a stream: what the DAC plays and what the
+/// ADC hears, searched by the detector; marked on the way out if there is
+/// an embedder.
+struct Session<'e> {
+    /// Names the session in its closing lines.
+    name: &'static str,
+    profile: Profile,
+    sample_rate: u32,
+    channels: u16,
+    programme: Programme,
+    capture: Capture,
+    frames: u64,
+    embedder: Option<&'e mut Embedder>,
+}
+
+impl<M: Meter> Rig<'_, M> {
+    /// Run `s` and print its closing lines (with an embedder, first what
+    /// the DAC played); `true` if it ran cleanly.
+    fn run(&mut self, s: Session) -> bool {
+        let Some(format) = self.start(&s) else {
             return false;
+        };
+        let marks = s.embedder.is_some();
+        let mut pipeline = Pipeline {
+            embedder: s.embedder,
+            detector: Some(&mut *self.detector),
+            meter: self.meter,
+        };
+        let stats = pipeline.run(&mut *self.codec, report::event);
+        if marks {
+            let played = self.codec.played();
+            defmt::println!(
+                "played {=u64} frames, fnv1a64 {=u64:016x}",
+                played.frames,
+                played.fnv1a64
+            );
         }
+        finish(s.name, format, self.meter, stats)
+    }
+
+    /// Configure the detector and start the codec for `s`. Out of line:
+    /// inlined into `run`, this frame (1.4 KiB for `Detector::configure`)
+    /// would stay on the stack under the pipeline's, raising the peak.
+    #[inline(never)]
+    fn start(&mut self, s: &Session) -> Option<AudioFormat> {
+        let mut cfg = DetectConfig::new(VECTOR_KEY);
+        cfg.sample_rate = s.sample_rate;
+        cfg.channels = s.channels;
+        cfg.profile = s.profile;
+        if let Err(e) = self.detector.configure(&cfg) {
+            defmt::error!("detector: {}", e);
+            return None;
+        }
+        let format = AudioFormat {
+            sample_rate: s.sample_rate,
+            channels: s.channels,
+            block_frames: self.board.block_frames,
+        };
+        if let Err(e) = self.codec.start(format, s.programme, s.capture, s.frames) {
+            defmt::error!("emulated codec: {}", e);
+            return None;
+        }
+        Some(format)
+    }
+}
+
+/// `clip`'s audio, or `None` once the log says why not.
+fn parse(clip: &Clip) -> Option<Wav> {
+    match Wav::parse(clip.wav) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            defmt::error!("{=str}: {}", clip.name, e);
+            None
+        }
+    }
+}
+
+/// The set-top-box path: mark the programme (as stereo) with [`MARK_ID`],
+/// and loop what was played back into the detector.
+fn mark<M: Meter>(rig: &mut Rig<M>, programme: &Clip) -> bool {
+    let Some(wav) = parse(programme) else {
+        return false;
     };
     let Ok(id) = Id::new(&MARK_ID) else {
         return false;
@@ -211,54 +297,24 @@ fn mark<M: Meter>(
             return false;
         }
     };
-    let mut dcfg = DetectConfig::new(VECTOR_KEY);
-    dcfg.sample_rate = cfg.sample_rate;
-    dcfg.channels = cfg.channels;
-    dcfg.profile = cfg.profile;
-    if let Err(e) = detector.configure(&dcfg) {
-        defmt::error!("detector: {}", e);
-        return false;
-    }
-    let format = AudioFormat {
+    rig.run(Session {
+        name: "mark",
+        profile: cfg.profile,
         sample_rate: cfg.sample_rate,
         channels: cfg.channels,
-        block_frames: board.block_frames,
-    };
-    let capture = Capture::Loopback {
-        delay_frames: LOOPBACK_DELAY_FRAMES,
-    };
-    if let Err(e) = codec.start(format, Programme::Clip(wav), capture, wav.frames()) {
-        defmt::error!("emulated codec: {}", e);
-        return false;
-    }
-    let mut pipeline = Pipeline {
+        programme: Programme::Clip(wav),
+        capture: Capture::Loopback {
+            delay_frames: LOOPBACK_DELAY_FRAMES,
+        },
+        frames: wav.frames(),
         embedder: Some(&mut embedder),
-        detector: Some(detector),
-        meter,
-    };
-    let stats = pipeline.run(codec, report::event);
-    let played = codec.played();
-    defmt::println!(
-        "played {=u64} frames, fnv1a64 {=u64:016x}",
-        played.frames,
-        played.fnv1a64
-    );
-    finish("mark", format, meter, stats)
+    })
 }
 
-fn search<M: Meter>(
-    board: &BoardInfo,
-    meter: &M,
-    codec: &mut EmulatedCodec,
-    detector: &mut Detector,
-    clip: &Clip,
-) -> bool {
-    let wav = match Wav::parse(clip.wav) {
-        Ok(w) => w,
-        Err(e) => {
-            defmt::error!("{=str}: {}", clip.name, e);
-            return false;
-        }
+/// The monitoring path: capture `clip` and search it.
+fn search<M: Meter>(rig: &mut Rig<M>, clip: &Clip) -> bool {
+    let Some(wav) = parse(clip) else {
+        return false;
     };
     defmt::println!(
         "clip {=str}: {=str}, {=u32} Hz, {=u16} ch, {=u64} frames",
@@ -268,33 +324,21 @@ fn search<M: Meter>(
         wav.channels,
         wav.frames()
     );
-    let mut cfg = DetectConfig::new(VECTOR_KEY);
-    cfg.sample_rate = wav.sample_rate;
-    cfg.channels = wav.channels;
-    cfg.profile = clip.profile;
-    if let Err(e) = detector.configure(&cfg) {
-        defmt::error!("detector: {}", e);
-        return false;
-    }
-    let format = AudioFormat {
+    rig.run(Session {
+        name: clip.name,
+        profile: clip.profile,
         sample_rate: wav.sample_rate,
         channels: wav.channels,
-        block_frames: board.block_frames,
-    };
-    if let Err(e) = codec.start(format, Programme::Silence, Capture::Clip(wav), wav.frames()) {
-        defmt::error!("emulated codec: {}", e);
-        return false;
-    }
-    let mut pipeline = Pipeline {
+        programme: Programme::Silence,
+        capture: Capture::Clip(wav),
+        frames: wav.frames(),
         embedder: None,
-        detector: Some(detector),
-        meter,
-    };
-    let stats = pipeline.run(codec, report::event);
-    finish(clip.name, format, meter, stats)
+    })
 }
 
 /// Print the session's closing line and costs; `true` if it ran cleanly.
+/// Out of line, as [`Rig::start`] is.
+#[inline(never)]
 fn finish<M: Meter>(
     name: &str,
     format: AudioFormat,

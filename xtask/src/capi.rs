@@ -3,10 +3,9 @@
 //! `arm-none-eabi-gcc` and run on QEMU's Cortex-M4F. Both must pass and
 //! print the same lines.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::sh;
+use crate::{qemu, sh};
 
 const CORTEX_M_FLAGS: &[&str] = &[
     "-mcpu=cortex-m4",
@@ -16,20 +15,13 @@ const CORTEX_M_FLAGS: &[&str] = &[
 ];
 const WARNINGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2"];
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => sh::root().join(d),
-        None => sh::root().join("target"),
-    }
-}
-
+/// Run `c` (with the emulator timeout), print its stdout; (succeeded, stdout).
 fn capture(c: &mut Command) -> Result<(bool, String), String> {
-    let out = c
-        .output()
-        .map_err(|e| format!("cannot start {:?}: {e}", c.get_program()))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (mut child, reader) = sh::spawn_reading(c)?;
+    let status = sh::wait_within(&mut child, "the C test");
+    let text = sh::read_all(reader)?;
     print!("{text}");
-    Ok((out.status.success(), text))
+    Ok((status?.success(), text))
 }
 
 fn expect_pass(who: &str, (ok, text): (bool, String)) -> Result<String, String> {
@@ -45,7 +37,8 @@ pub fn run() -> Result<(), String> {
     let capi = root.join("capi");
     let test_c = capi.join("tests/c/capi_test.c");
     let include = capi.join("include");
-    let out = target_dir().join("capi-c");
+    let target = sh::target_dir(&root);
+    let out = target.join("capi-c");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let mut host_text = String::new();
     sh::step("C API: gcc on the host", || {
@@ -57,7 +50,7 @@ pub fn run() -> Result<(), String> {
                 .arg("-I")
                 .arg(&include)
                 .arg(&test_c)
-                .arg(target_dir().join("release/libhushmark_capi.a"))
+                .arg(target.join("release/libhushmark_capi.a"))
                 .args(["-lpthread", "-ldl", "-lm", "-o"])
                 .arg(&exe),
         )?;
@@ -91,34 +84,18 @@ pub fn run() -> Result<(), String> {
                 .arg(startup.join("mps2.ld"))
                 .arg(startup.join("startup.c"))
                 .arg(&test_c)
-                .arg(target_dir().join("thumbv7em-none-eabihf/release/libhushmark_capi.a"))
+                .arg(target.join("thumbv7em-none-eabihf/release/libhushmark_capi.a"))
                 .args(["-Wl,--gc-sections", "-Wl,--no-warn-execstack", "-lm", "-o"])
                 .arg(&elf),
         )?;
-        let text = expect_pass("Cortex-M4F", capture(&mut qemu(&elf))?)?;
+        let text = expect_pass(
+            "Cortex-M4F",
+            capture(&mut qemu::qemu_system("mps2-an386", &elf))?,
+        )?;
         if text != host_text {
             return Err("the C test printed different lines on the host and on Cortex-M4F".into());
         }
         println!("same output on the host and on Cortex-M4F");
         Ok(())
     })
-}
-
-fn qemu(elf: &Path) -> Command {
-    // `timeout`: a firmware that hangs must not hang CI.
-    let mut c = Command::new("timeout");
-    c.args([
-        "300",
-        "qemu-system-arm",
-        "-machine",
-        "mps2-an386",
-        "-nographic",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-    ])
-    .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-    .arg(elf);
-    c
 }

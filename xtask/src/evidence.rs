@@ -7,15 +7,7 @@
 //!   side effects, ten hours of false-alarm audio), written to
 //!   `docs/REPORT.md` with its figures.
 
-use std::path::PathBuf;
-
 use crate::sh;
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| sh::root().join("target"))
-}
 
 pub fn bench() -> Result<(), String> {
     sh::step("Criterion benches", || {
@@ -49,7 +41,7 @@ fn evidence(release: bool, args: &[&str]) -> Result<(), String> {
 /// The robustness suite; `quick` is the reduced form. `release` builds
 /// optimised (the full run); CI's quick run reuses the test build instead.
 pub fn robustness(quick: bool, release: bool) -> Result<(), String> {
-    let out = target_dir().join(if quick { "evidence-quick" } else { "evidence" });
+    let out = sh::target_dir(&sh::root()).join(if quick { "evidence-quick" } else { "evidence" });
     let out = out.to_string_lossy().into_owned();
     let (command, extra): (&str, &[&str]) = if quick {
         ("cargo xtask robustness --quick", &["--quick"])
@@ -72,7 +64,7 @@ pub fn robustness(quick: bool, release: bool) -> Result<(), String> {
 
 pub fn report() -> Result<(), String> {
     bench()?;
-    let criterion = target_dir().join("criterion");
+    let criterion = sh::target_dir(&sh::root()).join("criterion");
     let docs = sh::root().join("docs");
     let (criterion, docs) = (
         criterion.to_string_lossy().into_owned(),

@@ -22,6 +22,8 @@ usage: cargo xtask <command>
               against the host, and the budget table (--bless: rewrite
               firmware/expected/selftest.out from the host; --profile:
               where the embedder's and detector's instructions go)
+  qemu-run    ELF: boot a Cortex-M image on the QEMU machine it is named after,
+              defmt log decoded (the cargo runner of boards/mps2)
   pi          the engine on ARM Linux (aarch64, armv7) under qemu-user
   bench       every Criterion benchmark (embed and detect throughput)
   robustness  the robustness suite with real codecs (--quick: the CI subset)
@@ -36,13 +38,18 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("vectors") => vectors(),
-        Some("bench") => setup::install(setup::Needs::ALL).and_then(|()| evidence::bench()),
-        Some("robustness") => setup::install(setup::Needs::ALL)
+        Some("bench") => setup::install(setup::ALL).and_then(|()| evidence::bench()),
+        Some("robustness") => setup::install(setup::ALL)
             .and_then(|()| evidence::robustness(args.iter().any(|a| a == "--quick"), true)),
-        Some("report") => setup::install(setup::Needs::ALL).and_then(|()| evidence::report()),
-        Some("qemu") => setup::install(setup::Needs::FIRMWARE).and_then(|()| qemu::run(&args[1..])),
-        Some("pi") => setup::install(setup::Needs::PI).and_then(|()| pi::run()),
-        Some("setup") => setup::install(setup::Needs::ALL),
+        Some("report") => setup::install(setup::ALL).and_then(|()| evidence::report()),
+        Some("qemu") => {
+            setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run(&args[1..]))
+        }
+        Some("qemu-run") => {
+            setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run_elf(&args[1..]))
+        }
+        Some("pi") => setup::install(&[setup::Needs::PI]).and_then(|()| pi::run()),
+        Some("setup") => setup::install(setup::ALL),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -59,7 +66,7 @@ fn main() -> ExitCode {
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
-    setup::install(setup::Needs::DEMO)?;
+    setup::install(&[setup::Needs::DEMO])?;
     let mut cmd = vec![
         "run",
         "--release",
@@ -74,7 +81,7 @@ fn demo(args: &[String]) -> Result<(), String> {
 }
 
 fn test(args: &[String]) -> Result<(), String> {
-    setup::install(setup::Needs::ALL)?;
+    setup::install(setup::ALL)?;
     let quick = args.iter().any(|a| a == "--quick");
     sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
     sh::step("clippy", || {

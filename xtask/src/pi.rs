@@ -71,27 +71,39 @@ const DETECTION_TESTS: &[&str] = &[
 /// it its spectrum, is the one those tests check natively.
 const SLOW_EMBEDDING_TESTS: &[&str] = &["output_does_not_depend_on_block_partition", "residual_"];
 
+/// The arguments of the one `qemu-user` command line (after `t.qemu`) for
+/// a target's programs. The cross toolchain's C library comes first:
+/// Debian's multiarch libc6:arm64 (pulled in by the ALSA packages) can be
+/// another build than the cross sysroot's loader, and the two mixed hang in
+/// pthread_create under qemu-user. The multiarch libraries follow, for the
+/// host program's ALSA and PulseAudio.
+fn qemu_user_args(t: &Target) -> [String; 4] {
+    let mut libs = format!("{}/lib", t.sysroot);
+    if let Some(multiarch) = t.host_program {
+        libs += &format!(":/usr/lib/{multiarch}:/lib/{multiarch}");
+    }
+    [
+        "-L".into(),
+        t.sysroot.into(),
+        "-E".into(),
+        format!("LD_LIBRARY_PATH={libs}"),
+    ]
+}
+
 /// Cargo's environment for one cross target: linker, runner, C compiler and,
 /// for the host program, pkg-config pointed at the target's multiarch libs.
 fn cross_env(t: &Target) -> Vec<(String, String)> {
-    let key = t.triple.to_uppercase().replace('-', "_");
+    let key = t.triple.replace('-', "_");
     let mut env = vec![
-        (format!("CARGO_TARGET_{key}_LINKER"), t.gcc.to_string()),
         (
-            format!("CARGO_TARGET_{key}_RUNNER"),
-            // The cross toolchain's C library first: Debian's multiarch
-            // libc6:arm64 (pulled in by the ALSA packages) can be another
-            // build than the cross sysroot's loader, and the two mixed hang
-            // in pthread_create under qemu-user.
-            format!(
-                "{} -L {} -E LD_LIBRARY_PATH={}/lib",
-                t.qemu, t.sysroot, t.sysroot
-            ),
-        ),
-        (
-            format!("CC_{}", t.triple.replace('-', "_")),
+            format!("CARGO_TARGET_{}_LINKER", key.to_uppercase()),
             t.gcc.to_string(),
         ),
+        (
+            format!("CARGO_TARGET_{}_RUNNER", key.to_uppercase()),
+            format!("{} {}", t.qemu, qemu_user_args(t).join(" ")),
+        ),
+        (format!("CC_{key}"), t.gcc.to_string()),
         // Debug info makes cross links slow and is not needed to run tests.
         ("CARGO_PROFILE_DEV_DEBUG".into(), "false".into()),
         ("CARGO_PROFILE_TEST_DEBUG".into(), "false".into()),
@@ -100,7 +112,7 @@ fn cross_env(t: &Target) -> Vec<(String, String)> {
         env.extend([
             ("PKG_CONFIG_ALLOW_CROSS".into(), "1".into()),
             (
-                format!("PKG_CONFIG_LIBDIR_{}", t.triple.replace('-', "_")),
+                format!("PKG_CONFIG_LIBDIR_{key}"),
                 format!("/usr/lib/{multiarch}/pkgconfig:/usr/share/pkgconfig"),
             ),
         ]);
@@ -109,9 +121,7 @@ fn cross_env(t: &Target) -> Vec<(String, String)> {
 }
 
 fn cargo(t: &Target, args: &[&str]) -> Result<(), String> {
-    let env = cross_env(t);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    sh::cargo_env(args, &env)
+    sh::cargo_env(args, &cross_env(t))
 }
 
 pub fn run() -> Result<(), String> {
@@ -124,7 +134,6 @@ pub fn run() -> Result<(), String> {
             args.extend(["--target", t.triple]);
         }
         let env: Vec<(String, String)> = TARGETS.iter().flat_map(cross_env).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         sh::cargo_env(&args, &env)
     };
     sh::step(
@@ -172,20 +181,18 @@ pub fn run() -> Result<(), String> {
                 )
             },
         )?;
-        if let Some(multiarch) = t.host_program {
+        if t.host_program.is_some() {
             sh::step(
                 &format!("{}: hushmark with ALSA, cross-built", t.what),
                 || {
                     cargo(t, &["build", "-p", "hushmark", "--target", t.triple])?;
-                    let exe = target_dir().join(t.triple).join("debug/hushmark");
+                    let exe = sh::target_dir(&sh::root())
+                        .join(t.triple)
+                        .join("debug/hushmark");
                     // Started once, so the arm64 ALSA and PulseAudio libraries resolve.
                     sh::run(
                         Command::new(t.qemu)
-                            .args(["-L", t.sysroot, "-E"])
-                            .arg(format!(
-                                "LD_LIBRARY_PATH={}/lib:/usr/lib/{multiarch}:/lib/{multiarch}",
-                                t.sysroot
-                            ))
+                            .args(qemu_user_args(t))
                             .arg(&exe)
                             .arg("--version"),
                     )
@@ -194,11 +201,4 @@ pub fn run() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn target_dir() -> std::path::PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => sh::root().join(d),
-        None => sh::root().join("target"),
-    }
 }

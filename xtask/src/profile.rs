@@ -25,7 +25,7 @@ const NAMED: &[&str] = &[
     "hushmark_firmware::",
 ];
 
-pub fn run(elf: &Path) -> Result<(), String> {
+pub fn run(machine: &str, elf: &Path) -> Result<(), String> {
     let tools = sh::root().join("firmware/tools");
     let out_dir = elf.parent().ok_or("ELF without a folder")?.join("profile");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
@@ -41,27 +41,26 @@ pub fn run(elf: &Path) -> Result<(), String> {
                 .arg(tools.join("insn-profile.c")),
         )
     })?;
-    sh::step("profile: the mps2-an386 self-test under the plugin", || {
-        let status = Command::new("qemu-system-arm")
-            .args(["-machine", "mps2-an386", "-nographic", "-monitor", "none"])
-            .args(["-serial", "none", "-icount", "shift=0"])
-            .args(["-semihosting-config", "enable=on,target=native", "-plugin"])
-            .arg(format!(
-                "{},out={}",
-                plugin.display(),
-                counts_file.display()
-            ))
-            .arg("-kernel")
-            .arg(elf)
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("the self-test failed under the plugin ({status})"))
-        }
-    })?;
+    sh::step(
+        &format!("profile: the {machine} self-test under the plugin"),
+        || {
+            let status = crate::qemu::qemu_system(machine, elf)
+                .arg("-plugin")
+                .arg(format!(
+                    "{},out={}",
+                    plugin.display(),
+                    counts_file.display()
+                ))
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(format!("the self-test failed under the plugin ({status})"))
+            }
+        },
+    )?;
     let counts = read_counts(&counts_file)?;
     let chains = inline_chains(elf, counts.keys().copied())?;
     let total: u64 = counts.values().sum();

@@ -13,17 +13,15 @@
 //!    instructions per second of audio against a 168 MHz Cortex-M4 and a
 //!    216 MHz Cortex-M7.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Instant;
 
 use crate::{reference, sh};
 
 struct Machine {
-    /// QEMU machine and board folder name.
+    /// QEMU machine, and the name of the self-test binary built for it.
     name: &'static str,
-    cpu: &'static str,
     /// The real chip its counts are compared with.
     reference_mhz: u64,
 }
@@ -31,32 +29,23 @@ struct Machine {
 const MACHINES: [Machine; 2] = [
     Machine {
         name: "mps2-an386",
-        cpu: "Cortex-M4F",
         reference_mhz: 168,
     },
     Machine {
         name: "mps2-an500",
-        cpu: "Cortex-M7",
         reference_mhz: 216,
     },
 ];
 
 /// The firmware workspace's own packages.
-const FIRMWARE_PACKAGES: [&str; 4] = [
-    "hushmark-firmware",
-    "board-mps2-an386",
-    "board-mps2-an500",
-    "board-stm32f746g-disco",
-];
+const FIRMWARE_PACKAGES: [&str; 3] = ["hushmark-firmware", "board-mps2", "board-stm32f746g-disco"];
 
-/// No self-test takes close to this; a hung firmware must not hang CI.
-const QEMU_TIMEOUT: Duration = Duration::from_secs(300);
 /// Embedding target: share of a 168 MHz Cortex-M4 for stereo 48 kHz.
 const EMBED_TARGET_PERCENT: f64 = 2.0;
 /// Detection target: share of a 168 MHz Cortex-M4 for mono 48 kHz.
 const DETECT_TARGET_PERCENT: f64 = 20.0;
 
-pub fn firmware_dir() -> PathBuf {
+fn firmware_dir() -> PathBuf {
     sh::root().join("firmware")
 }
 
@@ -66,21 +55,52 @@ fn expected_path() -> PathBuf {
 
 /// Where the firmware workspace puts its ELFs.
 fn elf_dir() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => firmware_dir().join(d), // absolute paths replace the base
-        None => firmware_dir().join("target"),
-    };
-    target.join("thumbv7em-none-eabihf/release")
+    sh::target_dir(&firmware_dir()).join("thumbv7em-none-eabihf/release")
 }
 
-pub fn cargo_in(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    sh::run(Command::new(cargo).args(args).current_dir(dir))
+fn cargo_fw(args: &[&str]) -> Result<(), String> {
+    sh::cargo_in(&firmware_dir(), args, &[] as &[(&str, &str)])
+}
+
+/// The one QEMU command line for every Cortex-M image: `machine` boots
+/// `elf` with an instruction clock (`-icount shift=0`: the budget meter
+/// counts instructions through it) and semihosting (stdout and the exit
+/// status); no display, monitor or serial port.
+pub fn qemu_system(machine: &str, elf: &Path) -> Command {
+    let mut c = Command::new("qemu-system-arm");
+    c.args(["-machine", machine, "-nographic", "-monitor", "none"])
+        .args(["-serial", "none", "-icount", "shift=0"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-kernel")
+        .arg(elf)
+        .stdin(Stdio::null());
+    c
+}
+
+/// `cargo xtask qemu-run ELF`, the cargo runner of `boards/mps2` (through
+/// `boards/mps2/qemu-run`): boot ELF on the machine it is named after
+/// (others, such as the fault demos, on the first), log decoded on stdout,
+/// failing if the firmware does.
+pub fn run_elf(args: &[String]) -> Result<(), String> {
+    let [elf] = args else {
+        return Err("usage: cargo xtask qemu-run ELF".into());
+    };
+    let elf = Path::new(elf);
+    let stem = elf.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let machine = MACHINES
+        .iter()
+        .find(|m| m.name == stem)
+        .unwrap_or(&MACHINES[0]);
+    let (status, _) = boot(machine.name, elf, false)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} on {}: {status}", elf.display(), machine.name))
+    }
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let bless = args.iter().any(|a| a == "--bless");
-    let fw = firmware_dir();
     // Not `--all`: that would reach into path dependencies (dsp-core and
     // the root workspace), which the root's own format check covers.
     sh::step("firmware: format", || {
@@ -88,60 +108,48 @@ pub fn run(args: &[String]) -> Result<(), String> {
         for p in FIRMWARE_PACKAGES {
             args.extend(["-p", p]);
         }
-        cargo_in(&fw, &args)
+        cargo_fw(&args)
     })?;
     sh::step("firmware: clippy", || {
-        cargo_in(
-            &fw,
-            &["clippy", "--workspace", "--release", "--", "-D", "warnings"],
-        )
+        cargo_fw(&["clippy", "--workspace", "--release", "--", "-D", "warnings"])
     })?;
     // One build per feature set: the STM32 HAL turns on cortex-m-rt's
     // `device` feature (its interrupt vectors), which the MPS2 images lack.
     sh::step("firmware: build every board", || {
-        cargo_in(
-            &fw,
-            &[
-                "build",
-                "--release",
-                "-p",
-                "board-mps2-an386",
-                "-p",
-                "board-mps2-an500",
-            ],
-        )?;
-        cargo_in(&fw, &["build", "--release", "-p", "board-stm32f746g-disco"])
+        cargo_fw(&["build", "--release", "-p", "board-mps2"])?;
+        cargo_fw(&["build", "--release", "-p", "board-stm32f746g-disco"])
     })?;
 
     if args.iter().any(|a| a == "--profile") {
-        return crate::profile::run(&elf_dir().join("mps2-an386"));
+        let m = &MACHINES[0];
+        return crate::profile::run(m.name, &elf_dir().join(m.name));
     }
 
     let mut runs = Vec::new();
     for m in &MACHINES {
-        let mut lines = Vec::new();
+        let mut run = None;
         sh::step(&format!("qemu {}: self-test", m.name), || {
             let t = Instant::now();
-            let (ok, out) = boot(m.name, &elf_dir().join(m.name))?;
+            let (status, out) = boot(m.name, &elf_dir().join(m.name), true)?;
             println!(
                 "({} lines of output in {:.1} s)",
                 out.len(),
                 t.elapsed().as_secs_f64()
             );
-            if !ok {
+            if !status.success() {
                 return Err(format!("the self-test failed:\n{}", out.join("\n")));
             }
-            lines = out;
+            run = Some(Run::new(m, out)?);
             Ok(())
         })?;
         sh::step(
             &format!("qemu {}: panic and HardFault handlers", m.name),
             || {
-                expect_failure(m.name, "panic", "panicked at")?;
-                expect_failure(m.name, "hardfault", "HardFault at pc")
+                expect_failure(m.name, "mps2-panic", "panicked at")?;
+                expect_failure(m.name, "mps2-hardfault", "HardFault at pc")
             },
         )?;
-        runs.push((m, lines));
+        runs.extend(run);
     }
 
     sh::step(
@@ -149,9 +157,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         || {
             let vectors = sh::root().join("test-vectors");
             if bless {
-                let headers = reference::headers(&runs[0].1);
+                let headers = reference::headers(&runs[0].lines);
                 let host = reference::lines_for(&headers, &vectors)?;
-                std::fs::create_dir_all(expected_path().parent().unwrap_or(&fw))
+                std::fs::create_dir_all(expected_path().parent().unwrap_or(&firmware_dir()))
                     .map_err(|e| e.to_string())?;
                 std::fs::write(expected_path(), host.join("\n") + "\n")
                     .map_err(|e| e.to_string())?;
@@ -169,8 +177,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .collect();
             let host = reference::lines_for(&reference::headers(&expected), &vectors)?;
             compare("host", &host, &expected)?;
-            for (m, lines) in &runs {
-                compare(m.name, &comparable(lines), &expected)?;
+            for r in &runs {
+                compare(r.machine.name, &comparable(&r.lines), &expected)?;
             }
             let events = expected.iter().filter(|l| l.starts_with("event ")).count();
             println!(
@@ -189,79 +197,81 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Boot `elf` on `machine`; (exit status was 0, decoded lines).
-fn boot(machine: &str, elf: &Path) -> Result<(bool, Vec<String>), String> {
-    let mut qemu = Command::new("qemu-system-arm");
-    qemu.args([
-        "-machine",
-        machine,
-        "-nographic",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-    ])
-    .args([
-        "-icount",
-        "shift=0",
-        "-semihosting-config",
-        "enable=on,target=native",
-        "-kernel",
-    ])
-    .arg(elf)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped());
-    let mut qemu = qemu
+/// A machine's self-test output.
+struct Run<'m> {
+    machine: &'m Machine,
+    /// The CPU the firmware says it runs on (its `board` line).
+    cpu: String,
+    lines: Vec<String>,
+}
+
+impl<'m> Run<'m> {
+    /// Checks that the firmware was built for the machine it booted on.
+    fn new(machine: &'m Machine, lines: Vec<String>) -> Result<Run<'m>, String> {
+        let board = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("board "))
+            .ok_or("the firmware printed no `board` line")?;
+        let cpu = board
+            .strip_prefix(machine.name)
+            .and_then(|r| r.strip_prefix(": "))
+            .and_then(|r| r.split(',').next())
+            .ok_or_else(|| {
+                format!(
+                    "booted on {}, the firmware says `board {board}`",
+                    machine.name
+                )
+            })?
+            .to_string();
+        Ok(Run {
+            machine,
+            cpu,
+            lines,
+        })
+    }
+}
+
+/// Boot `elf` on `machine`, its defmt log decoded by `defmt-print`:
+/// returned as lines if `collect`, else printed as it comes.
+fn boot(machine: &str, elf: &Path, collect: bool) -> Result<(ExitStatus, Vec<String>), String> {
+    let mut qemu = qemu_system(machine, elf)
+        .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
     let defmt_in = qemu.stdout.take().ok_or("no QEMU stdout")?;
-    let mut print = Command::new("defmt-print")
+    let mut print = Command::new("defmt-print");
+    print
         .arg("-e")
         .arg(elf)
         .args(["--log-format", "{s}"])
-        .stdin(defmt_in)
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start defmt-print: {e} (cargo install defmt-print)"))?;
-    let mut stdout = print.stdout.take().ok_or("no defmt-print stdout")?;
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        stdout.read_to_string(&mut s).map(|_| s)
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = qemu.try_wait().map_err(|e| e.to_string())? {
-            break s;
-        }
-        if started.elapsed() > QEMU_TIMEOUT {
-            let _ = qemu.kill();
-            let _ = qemu.wait();
-            let _ = print.wait();
-            return Err(format!(
-                "{machine}: no exit after {} s",
-                QEMU_TIMEOUT.as_secs()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        .stdin(defmt_in);
+    let (mut print, reader) = if collect {
+        let (child, reader) = sh::spawn_reading(&mut print)?;
+        (child, Some(reader))
+    } else {
+        let child = print
+            .spawn()
+            .map_err(|e| format!("cannot start defmt-print: {e} (cargo install defmt-print)"))?;
+        (child, None)
     };
+    let status = sh::wait_within(&mut qemu, machine);
+    // QEMU has gone, so defmt-print has seen the end of its input.
     let printed = print.wait().map_err(|e| e.to_string())?;
-    let text = reader
-        .join()
-        .map_err(|_| "defmt-print reader panicked".to_string())?
-        .map_err(|e| e.to_string())?;
+    let status = status?;
+    let text = reader.map(sh::read_all).transpose()?.unwrap_or_default();
     if !printed.success() {
         return Err(format!("defmt-print failed ({printed}) on:\n{text}"));
     }
-    Ok((status.success(), text.lines().map(str::to_string).collect()))
+    Ok((status, text.lines().map(str::to_string).collect()))
 }
 
-fn expect_failure(machine: &str, what: &str, message: &str) -> Result<(), String> {
-    let (ok, lines) = boot(machine, &elf_dir().join(format!("{machine}-{what}")))?;
+fn expect_failure(machine: &str, bin: &str, message: &str) -> Result<(), String> {
+    let (status, lines) = boot(machine, &elf_dir().join(bin), true)?;
     let logged = lines.iter().any(|l| l.contains(message));
     println!("{}", lines.join("\n"));
-    if ok || !logged {
+    if status.success() || !logged {
         return Err(format!(
-            "{machine}-{what}: expected a non-zero exit and a line with `{message}`; exit ok = {ok}"
+            "{bin} on {machine}: expected a non-zero exit and a line with `{message}`; {status}"
         ));
     }
     Ok(())
@@ -358,7 +368,7 @@ fn sections(elf: &Path) -> Result<Vec<(String, u64)>, String> {
 
 /// Flash (code, constants, `.data` image) and RAM (statics) of an image,
 /// without the QEMU-only test audio.
-pub fn image_size(elf: &Path) -> Result<(u64, u64, u64), String> {
+fn image_size(elf: &Path) -> Result<(u64, u64), String> {
     let s = sections(elf)?;
     let size = |names: &[&str]| {
         s.iter()
@@ -368,7 +378,7 @@ pub fn image_size(elf: &Path) -> Result<(u64, u64, u64), String> {
     };
     let flash = size(&[".vector_table", ".text", ".rodata", ".data"]);
     let ram = size(&[".data", ".bss", ".uninit"]);
-    Ok((flash, ram, size(&[".testaudio"])))
+    Ok((flash, ram))
 }
 
 fn kib(bytes: u64) -> String {
@@ -378,11 +388,11 @@ fn kib(bytes: u64) -> String {
 /// One table cell from a machine and its output lines.
 type Cell = dyn Fn(&Machine, &[String]) -> Result<String, String>;
 
-fn budget_table(runs: &[(&Machine, Vec<String>)]) -> Result<String, String> {
+fn budget_table(runs: &[Run]) -> Result<String, String> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |name: &str, cells: Vec<String>| rows.push((name.to_string(), cells));
     let cells = |f: &Cell| -> Result<Vec<String>, String> {
-        runs.iter().map(|(m, lines)| f(m, lines)).collect()
+        runs.iter().map(|r| f(r.machine, &r.lines)).collect()
     };
     row(
         "flash: code + constants (test audio not counted)",
@@ -478,8 +488,8 @@ fn budget_table(runs: &[(&Machine, Vec<String>)]) -> Result<String, String> {
         cells(&longest("finish", "total"))?,
     );
     let mut t = String::from("| measured in the same run |");
-    for (m, _) in runs {
-        t += &format!(" {} ({}) |", m.name, m.cpu);
+    for r in runs {
+        t += &format!(" {} ({}) |", r.machine.name, r.cpu);
     }
     t += "\n|---|";
     t += &"---|".repeat(runs.len());
@@ -491,7 +501,7 @@ fn budget_table(runs: &[(&Machine, Vec<String>)]) -> Result<String, String> {
     }
     t += "\n\nInstructions counted by QEMU (`-icount shift=0` against SysTick), shown as a share of \
           the clock of the real chip each machine models, at one instruction per cycle.";
-    let (flash, ram, _) = image_size(&elf_dir().join("stm32f746g-disco"))?;
+    let (flash, ram) = image_size(&elf_dir().join("stm32f746g-disco"))?;
     t += &format!(
         "\nThe STM32F746G-DISCO image (SAI + codec drivers, 2 × 100 ms DMA rings): flash {}, RAM {} (statics).",
         kib(flash),

@@ -37,51 +37,9 @@ pub fn headers(lines: &[String]) -> Vec<String> {
         .collect()
 }
 
-struct Wav {
-    rate: u32,
-    channels: u16,
-    samples: Vec<i16>,
-}
-
-fn read_wav(path: &Path) -> Result<Wav, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bad = || format!("{}: not a 16-bit PCM WAV", path.display());
-    if bytes.get(0..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WAVE") {
-        return Err(bad());
-    }
-    let (mut pos, mut format) = (12, None);
-    while pos + 8 <= bytes.len() {
-        let id = &bytes[pos..pos + 4];
-        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        let body = bytes.get(pos + 8..pos + 8 + len).ok_or_else(bad)?;
-        match id {
-            b"fmt " => {
-                let u16_at = |i: usize| u16::from_le_bytes([body[i], body[i + 1]]);
-                if u16_at(0) != 1 || u16_at(14) != 16 {
-                    return Err(bad());
-                }
-                format = Some((
-                    u32::from_le_bytes(body[4..8].try_into().unwrap()),
-                    u16_at(2),
-                ));
-            }
-            b"data" => {
-                let (rate, channels) = format.ok_or_else(bad)?;
-                let samples = body
-                    .chunks_exact(2)
-                    .map(|b| i16::from_le_bytes([b[0], b[1]]))
-                    .collect();
-                return Ok(Wav {
-                    rate,
-                    channels,
-                    samples,
-                });
-            }
-            _ => {}
-        }
-        pos += 8 + len + (len & 1);
-    }
-    Err(bad())
+/// A test vector: interleaved samples, rate, channels.
+fn read_wav(path: &Path) -> Result<(Vec<i16>, u32, u16), String> {
+    testkit::wav::read_i16(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `NAME: a, b, c` → (NAME, [a, b, c]).
@@ -122,9 +80,20 @@ fn event_line(d: &Detection) -> String {
     )
 }
 
-fn detect(cfg: &DetectConfig, samples: &[i16], out: &mut Vec<String>) -> Result<usize, String> {
-    let mut det = Detector::new(cfg).map_err(|e| e.to_string())?;
-    let ch = cfg.channels as usize;
+/// Search `samples` as the firmware's monitoring path does; one line per event.
+fn detect(
+    profile: Profile,
+    rate: u32,
+    channels: u16,
+    samples: &[i16],
+    out: &mut Vec<String>,
+) -> Result<usize, String> {
+    let mut cfg = DetectConfig::new(Key::PUBLIC_TEST);
+    cfg.profile = profile;
+    cfg.sample_rate = rate;
+    cfg.channels = channels;
+    let mut det = Detector::new(&cfg).map_err(|e| e.to_string())?;
+    let ch = channels as usize;
     let mut found = Vec::new();
     for (i, block) in samples.chunks(HOST_BLOCK_FRAMES * ch).enumerate() {
         det.process((i * HOST_BLOCK_FRAMES) as u64, block, |d| found.push(*d))
@@ -142,29 +111,14 @@ fn profile(name: &str) -> Result<Profile, String> {
 fn clip(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String> {
     let (name, f) = fields(rest)?;
     let profile = profile(f.first().ok_or("header without profile")?)?;
-    let wav = read_wav(&vectors.join(format!("{name}.wav")))?;
-    let frames = wav.samples.len() / wav.channels as usize;
+    let (samples, rate, channels) = read_wav(&vectors.join(format!("{name}.wav")))?;
+    let frames = samples.len() / channels as usize;
     out.push(format!(
-        "clip {name}: {profile}, {} Hz, {} ch, {frames} frames",
-        wav.rate, wav.channels
+        "clip {name}: {profile}, {rate} Hz, {channels} ch, {frames} frames"
     ));
-    let mut cfg = DetectConfig::new(Key::PUBLIC_TEST);
-    cfg.profile = profile;
-    cfg.sample_rate = wav.rate;
-    cfg.channels = wav.channels;
-    let n = detect(&cfg, &wav.samples, out)?;
+    let n = detect(profile, rate, channels, &samples, out)?;
     out.push(format!("end {name}: {n} events"));
     Ok(())
-}
-
-fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(s.get(i..i + 2).unwrap_or("x"), 16)
-                .map_err(|_| format!("bad hex `{s}`"))
-        })
-        .collect()
 }
 
 fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String> {
@@ -172,25 +126,25 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
     let profile = profile(f.first().ok_or("header without profile")?)?;
     let channels: u16 = number(field(&f, "", " ch")?)?;
     let id_hex = field(&f, "id ", "")?;
-    let id = Id::new(&unhex(id_hex)?).map_err(|e| e.to_string())?;
+    let id = Id::from_hex(id_hex).map_err(|e| format!("id `{id_hex}`: {e}"))?;
     let level: f32 = number(field(&f, "level ", " dBFS")?)?;
     let schedule = field(&f, "every ", " ms")?;
     let (every, offset) = schedule.split_once(" ms from ").ok_or("bad schedule")?;
     let (every_ms, offset_ms): (u32, u32) = (number(every)?, number(offset)?);
     let delay: usize = number(field(&f, "loopback delay ", " frames")?)?;
 
-    let wav = read_wav(&vectors.join(format!("{name}.wav")))?;
-    let src_ch = wav.channels as usize;
-    let frames = wav.samples.len() / src_ch;
+    let (clip, rate, clip_channels) = read_wav(&vectors.join(format!("{name}.wav")))?;
+    let src_ch = clip_channels as usize;
+    let frames = clip.len() / src_ch;
     let ch = channels as usize;
     // Channel c plays the clip's channel min(c, last), as the emulated codec does.
     let mut audio: Vec<i16> = (0..frames)
         .flat_map(|i| (0..ch).map(move |c| (i, c.min(src_ch - 1))))
-        .map(|(i, c)| wav.samples[i * src_ch + c])
+        .map(|(i, c)| clip[i * src_ch + c])
         .collect();
     let mut cfg = EmbedConfig::new(id, Key::PUBLIC_TEST);
     cfg.profile = profile;
-    cfg.sample_rate = wav.rate;
+    cfg.sample_rate = rate;
     cfg.channels = channels;
     cfg.level_dbfs = level;
     cfg.schedule = Schedule::Interval {
@@ -198,8 +152,7 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
         offset_ms,
     };
     out.push(format!(
-        "mark {name}: {profile}, {} Hz, {channels} ch, {frames} frames, id {id}, level {} dBFS, every {every_ms} ms from {offset_ms} ms, loopback delay {delay} frames",
-        wav.rate,
+        "mark {name}: {profile}, {rate} Hz, {channels} ch, {frames} frames, id {id}, level {} dBFS, every {every_ms} ms from {offset_ms} ms, loopback delay {delay} frames",
         f32_text(level)
     ));
     let mut embedder = Embedder::new(&cfg).map_err(|e| e.to_string())?;
@@ -211,11 +164,7 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
     // The loopback cable: what was played, `delay` frames later, for as long as the DAC played.
     let mut captured = vec![0i16; (delay * ch).min(audio.len())];
     captured.extend_from_slice(&audio[..audio.len() - captured.len()]);
-    let mut dcfg = DetectConfig::new(Key::PUBLIC_TEST);
-    dcfg.profile = profile;
-    dcfg.sample_rate = wav.rate;
-    dcfg.channels = channels;
-    let n = detect(&dcfg, &captured, out)?;
+    let n = detect(profile, rate, channels, &captured, out)?;
     out.push(format!(
         "played {frames} frames, fnv1a64 {:016x}",
         fnv1a64(&audio)

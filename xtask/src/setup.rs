@@ -9,117 +9,107 @@ use crate::sh;
 /// What a command needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Needs {
-    pub packages: &'static [&'static str],
-    pub targets: &'static [&'static str],
-    pub components: &'static [&'static str],
+    packages: &'static [&'static str],
+    targets: &'static [&'static str],
+    components: &'static [&'static str],
     /// (binary, crate@version)
-    pub tools: &'static [(&'static str, &'static str)],
+    tools: &'static [(&'static str, &'static str)],
 }
-
-/// Building and running the host program.
-const HOST_PACKAGES: &[&str] = &[
-    "build-essential",
-    "pkg-config",
-    "libasound2-dev",
-    "libpulse-dev",
-];
-
-/// The firmware under `qemu-system-arm` and the C API for Cortex-M.
-const FIRMWARE_PACKAGES: &[&str] = &[
-    "build-essential",
-    "qemu-system-arm",
-    "gcc-arm-none-eabi",
-    "binutils-arm-none-eabi",
-    "libnewlib-arm-none-eabi",
-];
-
-/// ARM Linux cross builds run under `qemu-user`; the host program for
-/// aarch64 links the arm64 ALSA and PulseAudio libraries (Debian multiarch:
-/// a package named `name:arch` adds its architecture first).
-const PI_PACKAGES: &[&str] = &[
-    "build-essential",
-    "pkg-config",
-    "qemu-user",
-    "gcc-aarch64-linux-gnu",
-    "gcc-arm-linux-gnueabihf",
-    "libc6-dev-arm64-cross",
-    "libc6-dev-armhf-cross",
-    "libasound2-dev:arm64",
-    "libpulse-dev:arm64",
-];
 
 /// Decodes the firmware's defmt logs.
 const DEFMT_PRINT: (&str, &str) = ("defmt-print", "defmt-print@1.2.0");
 
+const NOTHING: Needs = Needs {
+    packages: &[],
+    targets: &[],
+    components: &[],
+    tools: &[],
+};
+
 impl Needs {
+    /// Building and running the host program (`cargo xtask demo`).
     pub const DEMO: Needs = Needs {
-        packages: HOST_PACKAGES,
-        targets: &[],
-        components: &[],
-        tools: &[],
-    };
-
-    /// `cargo xtask qemu`.
-    pub const FIRMWARE: Needs = Needs {
-        packages: FIRMWARE_PACKAGES,
-        targets: &["thumbv7em-none-eabihf"],
-        components: &["rustfmt", "clippy"],
-        tools: &[DEFMT_PRINT],
-    };
-
-    /// `cargo xtask pi`.
-    pub const PI: Needs = Needs {
-        packages: PI_PACKAGES,
-        targets: &["aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"],
-        components: &[],
-        tools: &[],
-    };
-
-    /// Everything `cargo xtask test` exercises.
-    pub const ALL: Needs = Needs {
         packages: &[
             "build-essential",
             "pkg-config",
             "libasound2-dev",
             "libpulse-dev",
-            // Real codecs and tools for the round trips and the robustness suite.
+        ],
+        ..NOTHING
+    };
+
+    /// What `cargo xtask test` adds: format and lint; real codecs and tools
+    /// for the round trips and the robustness suite; software audio devices
+    /// for the live tests.
+    const CHECKS: Needs = Needs {
+        packages: &[
             "ffmpeg",
             "lame",
             "flac",
             "opus-tools",
             "vorbis-tools",
             "sox",
-            // Software audio devices for the live end-to-end tests.
             "pulseaudio",
             "pulseaudio-utils",
-            // Firmware under emulation and ARM Linux cross builds.
+        ],
+        components: &["rustfmt", "clippy"],
+        ..NOTHING
+    };
+
+    /// `cargo xtask qemu`: the firmware under `qemu-system-arm` and the C
+    /// API for Cortex-M.
+    pub const FIRMWARE: Needs = Needs {
+        packages: &[
+            "build-essential",
             "qemu-system-arm",
-            "qemu-user",
             "gcc-arm-none-eabi",
+            "binutils-arm-none-eabi",
             "libnewlib-arm-none-eabi",
+        ],
+        targets: &["thumbv7em-none-eabihf"],
+        components: &["rustfmt", "clippy"],
+        tools: &[DEFMT_PRINT],
+    };
+
+    /// `cargo xtask pi`: ARM Linux cross builds run under `qemu-user`; the
+    /// host program for aarch64 links the arm64 ALSA and PulseAudio
+    /// libraries (Debian multiarch: a package named `name:arch` adds its
+    /// architecture first).
+    pub const PI: Needs = Needs {
+        packages: &[
+            "build-essential",
+            "pkg-config",
+            "qemu-user",
             "gcc-aarch64-linux-gnu",
             "gcc-arm-linux-gnueabihf",
             "libc6-dev-arm64-cross",
             "libc6-dev-armhf-cross",
-            "binutils-arm-none-eabi",
             "libasound2-dev:arm64",
             "libpulse-dev:arm64",
         ],
-        targets: &[
-            "thumbv7em-none-eabihf",
-            "aarch64-unknown-linux-gnu",
-            "armv7-unknown-linux-gnueabihf",
-        ],
-        components: &["rustfmt", "clippy"],
-        tools: &[DEFMT_PRINT],
+        targets: &["aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"],
+        ..NOTHING
     };
 }
 
-pub fn install(needs: Needs) -> Result<(), String> {
-    packages(needs.packages)?;
-    rustup("component", needs.components)?;
-    rustup("target", needs.targets)?;
-    for &(bin, krate) in needs.tools {
+/// Everything `cargo xtask test` exercises.
+pub const ALL: &[Needs] = &[Needs::DEMO, Needs::CHECKS, Needs::FIRMWARE, Needs::PI];
+
+/// Install what any of `needs` lists and is missing.
+pub fn install(needs: &[Needs]) -> Result<(), String> {
+    let all = |f: fn(&Needs) -> &'static [&'static str]| {
+        let mut v: Vec<&str> = needs.iter().flat_map(|n| f(n).iter().copied()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    packages(&all(|n| n.packages))?;
+    rustup("component", &all(|n| n.components))?;
+    rustup("target", &all(|n| n.targets))?;
+    let mut tools: Vec<_> = needs.iter().flat_map(|n| n.tools.iter().copied()).collect();
+    tools.sort_unstable();
+    tools.dedup();
+    for (bin, krate) in tools {
         if !sh::succeeds(Command::new(bin).arg("--version")) {
             sh::step(&format!("install {krate}"), || {
                 sh::cargo(&["install", "--locked", krate])
@@ -148,19 +138,8 @@ fn packages(wanted: &[&str]) -> Result<(), String> {
             missing.join(" ")
         ));
     }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
     let apt = |args: &[&str]| -> Result<(), String> {
-        let mut c = if root {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        };
+        let mut c = as_root("apt-get");
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         sh::run(&mut c)
     };
@@ -168,14 +147,7 @@ fn packages(wanted: &[&str]) -> Result<(), String> {
         &format!("install Debian packages: {}", missing.join(" ")),
         || {
             for arch in foreign_architectures(&missing) {
-                let mut c = if root {
-                    Command::new("dpkg")
-                } else {
-                    let mut c = Command::new("sudo");
-                    c.arg("dpkg");
-                    c
-                };
-                sh::run(c.args(["--add-architecture", arch]))?;
+                sh::run(as_root("dpkg").args(["--add-architecture", arch]))?;
             }
             apt(&["update", "-qq"])?;
             let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
@@ -183,6 +155,22 @@ fn packages(wanted: &[&str]) -> Result<(), String> {
             apt(&args)
         },
     )
+}
+
+/// `program`, through sudo unless we are root.
+fn as_root(program: &str) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if root {
+        Command::new(program)
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg(program);
+        c
+    }
 }
 
 /// Architectures named by `package:arch` entries that dpkg does not know yet.

@@ -3,7 +3,7 @@
 #![no_std]
 #![no_main]
 
-use board_mps2_an500 as _;
+use board_mps2 as _;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
