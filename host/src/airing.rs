@@ -75,10 +75,6 @@ impl AiringTracker {
         }
     }
 
-    pub fn stream(&self) -> &str {
-        &self.stream
-    }
-
     /// The ID currently airing, if any.
     pub fn current(&self) -> Option<Id> {
         self.open.as_ref().map(|o| o.id)

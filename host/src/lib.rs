@@ -27,27 +27,27 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub mod airing;
-pub mod audio;
-pub mod cli;
-pub mod demo;
-pub mod detect;
-pub mod embed;
-pub mod fsio;
-pub mod id;
-pub mod inspect;
-pub mod key;
-pub mod live;
-pub mod monitor;
-pub mod progress;
-pub mod rates;
-pub mod report;
-pub mod scan;
-pub mod ui;
+mod airing;
+mod audio;
+mod cli;
+mod demo;
+mod detect;
+mod embed;
+mod fsio;
+mod id;
+mod inspect;
+mod key;
+mod live;
+mod monitor;
+mod progress;
+mod rates;
+mod report;
+mod scan;
+mod ui;
 
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Done; for detect and listen: something was found.
     Success,
     /// Ran fine and found nothing (exit 1).

@@ -82,11 +82,6 @@ pub fn stopping() -> bool {
     STOP.load(Ordering::Relaxed)
 }
 
-/// Ask every loop to stop, as Ctrl-C does (used by `--duration`).
-pub fn request_stop() {
-    STOP.store(true, Ordering::SeqCst);
-}
-
 thread_local! {
     static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
