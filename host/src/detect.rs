@@ -105,7 +105,7 @@ pub fn scan_file(
 
 pub fn run(args: &DetectArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
-    let profiles = args.profile.profiles();
+    let profiles = args.search.profiles();
     let mut any_found = false;
     let mut failed = false;
     let mut header_done = false;

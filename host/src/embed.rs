@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use dsp_core::config::MAX_INTERVAL_MS;
 use dsp_core::{EmbedConfig, Embedder, Id, Key, Phy, Profile, Sample, Schedule};
 
 use crate::audio::decode::AudioFile;
@@ -37,12 +38,15 @@ pub struct MarkPlan {
     pub schedule: Schedule,
 }
 
+/// Seconds as the engine's milliseconds; the engine checks the range, this
+/// only keeps the conversion from overflowing (and says it in seconds).
 fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
     if !s.is_finite() || s < 0.0 {
         bail!("{what} must be a number of seconds, 0 or more (got {s})");
     }
-    if s > 3600.0 {
-        bail!("{what} {s} s is longer than the 1 hour allowed");
+    let max_s = MAX_INTERVAL_MS as f64 / 1000.0;
+    if s > max_s {
+        bail!("{what} {s} s is longer than the {max_s} s allowed");
     }
     Ok((s * 1000.0).round() as u32)
 }
@@ -65,7 +69,7 @@ impl MarkPlan {
         Ok(MarkPlan {
             id,
             key,
-            profile: mark.profile.profile(),
+            profile: mark.profile.0,
             level_dbfs: mark.level,
             schedule,
         })

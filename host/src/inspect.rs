@@ -511,7 +511,7 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         Some(path) => Some(key::load(path)?),
         None => None,
     };
-    let profiles = args.profile.profiles();
+    let profiles = args.search.profiles();
     let (spec, found, info) = analyse(&args.file, key, &profiles)?;
     let bands: Vec<(Profile, Band)> = profiles
         .iter()

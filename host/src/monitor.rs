@@ -235,7 +235,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         None => None,
     };
     let key = crate::key::load(&args.key.key)?;
-    let profiles = args.profile.profiles();
+    let profiles = args.search.profiles();
     let stop = crate::live::stop_after(args.duration)?;
     let stop: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(stop);
 

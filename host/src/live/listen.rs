@@ -13,7 +13,7 @@ use crate::{key, report, ui, Outcome};
 
 pub fn run(args: &ListenArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
-    let profiles = args.profile.profiles();
+    let profiles = args.search.profiles();
     let stop = stop_after(args.duration)?;
     let status = crate::progress::status_line();
     let mut scanner: Option<Scanner> = None;
