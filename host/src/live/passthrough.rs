@@ -15,7 +15,9 @@
 //!
 //! Added latency = capture (ADC to input callback) + queue + playback
 //! (output callback to DAC), from cpal's stream timestamps and the queue fill.
-//! If either device goes away, both streams are closed and reopened.
+//! If either device goes away, both streams are closed and reopened; the
+//! reopened session's embedder starts its schedule afresh. The summary adds
+//! up the bursts each session's embedder completed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,6 +45,8 @@ struct Counters {
     queue_frames: AtomicU64,
     /// Output frames played (marked).
     played: AtomicU64,
+    /// Bursts the embedder completed.
+    bursts: AtomicU64,
     /// Input frames captured.
     captured: AtomicU64,
     /// Largest input callback so far, in frames.
@@ -52,8 +56,8 @@ struct Counters {
 }
 
 struct Session {
-    _input: cpal::Stream,
-    _output: cpal::Stream,
+    /// Input and output; dropping them stops them.
+    streams: Vec<cpal::Stream>,
     input_health: Arc<StreamHealth>,
     output_health: Arc<StreamHealth>,
     counters: Arc<Counters>,
@@ -198,6 +202,8 @@ impl Session {
             let _ = embedder.process(now, buf);
             now += need;
             c.played.store(now, Ordering::Relaxed);
+            c.bursts
+                .store(embedder.stats().completed, Ordering::Relaxed);
         };
         let out_stream = build_output(&output, &out_cfg, render, output_health.clone())
             .with_context(|| format!("cannot open {output_name} for playback"))?;
@@ -217,8 +223,7 @@ impl Session {
             plan.describe()
         ));
         Ok(Session {
-            _input: in_stream,
-            _output: out_stream,
+            streams: vec![in_stream, out_stream],
             input_health,
             output_health,
             counters,
@@ -255,6 +260,18 @@ impl Session {
             })
     }
 
+    /// Bursts this session's embedder completed.
+    fn bursts(&self) -> u64 {
+        self.counters.bursts.load(Ordering::Relaxed)
+    }
+
+    /// Stop both streams, then add their final counts to `done`.
+    fn close(mut self, done: &mut Closed) {
+        self.streams.clear();
+        done.xruns.add(self.xruns());
+        done.bursts += self.bursts();
+    }
+
     fn xruns(&self) -> Xruns {
         let c = &self.counters;
         Xruns {
@@ -265,6 +282,14 @@ impl Session {
                 + self.output_health.xruns.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The counts of every session closed so far (a device lost, or the end):
+/// each reopening starts a new session with its own embedder.
+#[derive(Debug, Default)]
+struct Closed {
+    xruns: Xruns,
+    bursts: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -343,9 +368,8 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
     let status = crate::progress::status_line();
     let started = Instant::now();
     let mut session = Some(Session::open(args, &plan)?);
-    let mut xruns_done = Xruns::default();
+    let mut done = Closed::default();
     let mut latency = Latency::default();
-    let mut played_done = 0u64;
     let mut rate = session.as_ref().map(|s| s.rate).unwrap_or(48_000);
     let mut last_report = Instant::now();
     let mut last_xruns = 0u64;
@@ -371,7 +395,7 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
         if s.counters.primed.load(Ordering::Relaxed) {
             latency.sample(s);
         }
-        let mut now_xruns = xruns_done;
+        let mut now_xruns = done.xruns;
         now_xruns.add(s.xruns());
         if now_xruns.total() > last_xruns {
             status.suspend(|| ui::warn(format!("xrun: {}", now_xruns.describe())));
@@ -408,9 +432,9 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
             lost = s.present(args);
         }
         if let Some(reason) = lost {
-            xruns_done.add(s.xruns());
-            played_done += s.counters.played.load(Ordering::Relaxed);
-            session = None;
+            if let Some(s) = session.take() {
+                s.close(&mut done);
+            }
             status.suspend(|| {
                 ui::warn(format!(
                     "{reason}; waiting for both devices to come back (Ctrl-C stops)"
@@ -419,18 +443,17 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
         }
     }
     if let Some(s) = session.take() {
-        xruns_done.add(s.xruns());
-        played_done += s.counters.played.load(Ordering::Relaxed);
+        s.close(&mut done);
     }
     status.finish_and_clear();
-    let bursts = plan.whole_bursts(rate, played_done)?.len();
     let line = format!(
-        "passthrough {} -> {}: {} at {rate} Hz, {bursts} whole burst(s) of ID {}, {}, {}{}",
+        "passthrough {} -> {}: {} at {rate} Hz, {} whole burst(s) of ID {}, {}, {}{}",
         args.input,
         args.output,
         ui::duration(started.elapsed().as_secs_f64()),
+        done.bursts,
         plan.id,
-        xruns_done.describe(),
+        done.xruns.describe(),
         latency.describe(),
         if reopenings > 0 {
             format!(", devices reopened {reopenings} time(s)")

@@ -5,8 +5,11 @@
 //! The output callback takes frames from the ring and marks them with the
 //! embedder clocked by the device's own frame count, so the mark follows the
 //! output clock exactly. If the decoder falls behind, the callback plays
-//! silence (still marked) and counts an underrun. If the device goes away,
-//! playback waits for it and carries on where it was, mark clock included.
+//! silence (still marked) and counts an underrun. Once the whole programme
+//! is queued its end is known and the embedder is told (`end_at`), so no
+//! burst is cut off there. If the device goes away, playback waits for it
+//! and carries on where it was, mark clock included. The summary reports
+//! the bursts the embedder completed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -85,10 +88,10 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let shared = Arc::new(Shared::default());
     let decoder = spawn_decoder(file, producer, rate, out_ch, shared.clone())?;
     let render = Arc::new(Mutex::new(Render {
-        burst_len: embedder.burst_samples(),
         consumer,
         embedder,
         now: 0,
+        end_known_at: None,
         out_ch,
     }));
 
@@ -185,7 +188,12 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         .map_err(|_| anyhow!("the decoder thread failed"))?;
     decode_result?;
     let played = shared.played.load(Ordering::Relaxed);
-    let bursts = plan.whole_bursts(rate, played)?.len();
+    let bursts = render
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .embedder
+        .stats()
+        .completed;
     let underruns = shared.underruns.load(Ordering::Relaxed);
     ui::note(format!(
         "played {} of {} to {device_name}{}: {bursts} whole burst(s) of ID {}; {underruns} underrun(s), {xruns} device xrun(s){}",
@@ -199,23 +207,32 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
 }
 
 /// What the output callback owns. Behind a mutex only so a reopened stream
-/// can take it over; the callback uses `try_lock` and never waits.
+/// can take it over (mark clock and burst count included); the callback
+/// uses `try_lock` and never waits.
 struct Render {
     consumer: rtrb::Consumer<f32>,
     embedder: dsp_core::Embedder,
     /// Output frames so far: the embedder's clock.
     now: u64,
-    burst_len: u64,
+    /// When the whole programme was queued, so its end became known.
+    end_known_at: Option<u64>,
     out_ch: usize,
 }
 
 impl Render {
     fn fill(&mut self, buf: &mut [f32], shared: &Shared) {
         let out_ch = self.out_ch;
+        // Read `decoded` first: every frame queued before it is then visible.
+        let decoded = shared.decoded.load(Ordering::Acquire);
         let avail = self.consumer.slots() / out_ch * out_ch;
+        if decoded && self.end_known_at.is_none() {
+            // The programme ends `avail` frames from now: no burst that would
+            // run past its end starts.
+            self.embedder.end_at(self.now + (avail / out_ch) as u64);
+            self.end_known_at = Some(self.now);
+        }
         let n = avail.min(buf.len());
         let _ = self.consumer.pop_partial_slice(&mut buf[..n]);
-        let decoded = shared.decoded.load(Ordering::Acquire);
         if n < buf.len() && !decoded {
             shared.underruns.fetch_add(1, Ordering::Relaxed);
         }
@@ -223,16 +240,22 @@ impl Render {
             .played
             .fetch_add((n / out_ch) as u64, Ordering::Relaxed);
         let frames = (buf.len() / out_ch) as u64;
-        // After the programme, finish the burst under way, then stay silent.
-        let start = self.embedder.next_burst_start();
-        let in_burst = start < self.now && self.now < start + self.burst_len;
-        if !(decoded && n == 0) || in_burst {
+        let finishing = self.finishing_a_burst();
+        if !(decoded && n == 0) || finishing {
             let _ = self.embedder.process(self.now, buf);
         }
         self.now += frames;
-        if decoded && n == 0 && !in_burst {
+        if decoded && n == 0 && !finishing {
             shared.drained.store(true, Ordering::Release);
         }
+    }
+
+    /// A burst is under way that started before the programme's end was
+    /// known (the decoder fell behind): it is finished over silence.
+    fn finishing_a_burst(&self) -> bool {
+        let start = self.embedder.next_burst_start();
+        let under_way = start < self.now && self.now < start + self.embedder.burst_samples();
+        under_way && self.end_known_at.is_none_or(|known| start < known)
     }
 }
 
