@@ -236,7 +236,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     };
     let key = crate::key::load(&args.key.key)?;
     let profiles = args.search.profiles();
-    let stop = crate::live::stop_after(args.duration)?;
+    let stop = ui::stop_after(args.duration)?;
     let stop: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(stop);
 
     let mut log: Box<dyn Write> = match &args.log {

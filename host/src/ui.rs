@@ -9,6 +9,9 @@
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -80,6 +83,18 @@ pub fn catch_interrupt() {
 /// True once the user asked to stop (Ctrl-C or SIGTERM).
 pub fn stopping() -> bool {
     STOP.load(Ordering::Relaxed)
+}
+
+/// A stop condition: Ctrl-C, or `duration` seconds after now.
+pub fn stop_after(duration: Option<f64>) -> Result<impl Fn() -> bool> {
+    let end = match duration {
+        Some(d) if !d.is_finite() || d <= 0.0 => {
+            bail!("--duration must be a positive number of seconds")
+        }
+        Some(d) => Some(Instant::now() + Duration::from_secs_f64(d.min(1e9))),
+        None => None,
+    };
+    Ok(move || stopping() || end.is_some_and(|e| Instant::now() >= e))
 }
 
 thread_local! {

@@ -5,7 +5,9 @@ use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{Device, HostId, SupportedStreamConfigRange};
 use dsp_core::config::SAMPLE_RATES;
 
-use super::device_names;
+use super::host::open_host;
+use super::lookup::device_names;
+use super::quiet::hush_stderr;
 use crate::cli::{DevicesArgs, HostChoice};
 use crate::report::print_line;
 use crate::Outcome;
@@ -26,7 +28,7 @@ pub fn run(args: &DevicesArgs) -> Result<Outcome> {
             _ => HostChoice::Alsa,
         };
         // Probing ALSA plugins is chatty on stderr; collect, then print.
-        let lines = super::hush_stderr(|| list_host(choice, verbose));
+        let lines = hush_stderr(|| list_host(choice, verbose));
         for l in lines {
             print_line(&l)?;
         }
@@ -36,7 +38,7 @@ pub fn run(args: &DevicesArgs) -> Result<Outcome> {
 
 fn list_host(choice: HostChoice, verbose: bool) -> Vec<String> {
     let mut lines = Vec::new();
-    let host = match super::open_host(choice) {
+    let host = match open_host(choice) {
         Ok(h) => h,
         Err(e) => {
             lines.push(format!("  not available: {e:#}"));

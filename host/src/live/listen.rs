@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 
-use super::{run_input, stop_after, InputEvent};
+use super::{run_input, InputEvent};
 use crate::airing::{utc, WallClock};
 use crate::cli::ListenArgs;
 use crate::scan::{Found, Scanner};
@@ -14,7 +14,7 @@ use crate::{key, report, ui, Outcome};
 pub fn run(args: &ListenArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
     let profiles = args.search.profiles();
-    let stop = stop_after(args.duration)?;
+    let stop = ui::stop_after(args.duration)?;
     let status = crate::progress::status_line();
     let mut scanner: Option<Scanner> = None;
     let mut device = String::from("?");

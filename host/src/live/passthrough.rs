@@ -27,10 +27,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use dsp_core::config::SAMPLE_RATES;
 
-use super::{
-    build_input, build_output, channel_preference, choose_config, device_names, find_device,
-    map_channels, open_host, sleep_unless, stop_after, Direction, StreamHealth,
-};
+use super::format::{channel_preference, choose_config, map_channels, rate_preference};
+use super::host::open_host;
+use super::lookup::{device_names, device_present, find_device, Direction};
+use super::quiet::hush_stderr;
+use super::reconnect::sleep_unless;
+use super::stream::{build_input, build_output, StreamHealth};
 use crate::cli::PassthroughArgs;
 use crate::embed::MarkPlan;
 use crate::{key, ui, Outcome};
@@ -89,16 +91,14 @@ impl Session {
                 }
                 vec![r]
             }
-            None => super::rate_preference(
+            None => rate_preference(
                 None,
-                super::hush_stderr(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
+                hush_stderr(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
                 |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
             ),
         };
-        let out_default =
-            super::hush_stderr(|| output.default_output_config().ok()).map(|c| c.channels());
-        let in_default =
-            super::hush_stderr(|| input.default_input_config().ok()).map(|c| c.channels());
+        let out_default = hush_stderr(|| output.default_output_config().ok()).map(|c| c.channels());
+        let in_default = hush_stderr(|| input.default_input_config().ok()).map(|c| c.channels());
         // Both devices must run at one rate: take the first both can do.
         let mut last_err = None;
         let mut pair = None;
@@ -240,10 +240,10 @@ impl Session {
             return None;
         }
         let c = args.host.choice;
-        if !super::device_present(c, Direction::Input, &args.input) {
+        if !device_present(c, Direction::Input, &args.input) {
             return Some(format!("{}: the device disappeared", self.input_name));
         }
-        if !super::device_present(c, Direction::Output, &args.output) {
+        if !device_present(c, Direction::Output, &args.output) {
             return Some(format!("{}: the device disappeared", self.output_name));
         }
         None
@@ -364,7 +364,7 @@ impl Latency {
 pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
     let plan = MarkPlan::from_args(&args.mark, key)?;
-    let stop = stop_after(args.duration)?;
+    let stop = ui::stop_after(args.duration)?;
     let status = crate::progress::status_line();
     let started = Instant::now();
     let mut session = Some(Session::open(args, &plan)?);

@@ -20,10 +20,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use dsp_core::config::SAMPLE_RATES;
 
-use super::{
-    build_output, channel_preference, choose_config, find_device, map_channels, open_host,
-    rate_preference, Direction, StreamHealth,
-};
+use super::format::{channel_preference, choose_config, map_channels, rate_preference, Chosen};
+use super::host::open_host;
+use super::lookup::{device_names, device_present, find_device, Direction};
+use super::quiet::hush_stderr;
+use super::reconnect::sleep_unless;
+use super::stream::{build_output, StreamHealth};
 use crate::audio::decode::AudioFile;
 use crate::audio::resample::StreamResampler;
 use crate::cli::PlayArgs;
@@ -53,8 +55,8 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
 
     let host = open_host(args.host.choice)?;
     let device = find_device(&host, Direction::Output, args.device.as_deref())?;
-    let (device_name, _) = super::device_names(&device);
-    let default = super::hush_stderr(|| device.default_output_config().ok());
+    let (device_name, _) = device_names(&device);
+    let default = hush_stderr(|| device.default_output_config().ok());
     let min_rate = plan.profile.min_sample_rate();
     let rates = rate_preference(
         Some(info.rate),
@@ -130,7 +132,7 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         if let Some(n) = watch {
             if lost.is_none() && last_presence.elapsed() >= Duration::from_secs(2) {
                 last_presence = Instant::now();
-                if !super::device_present(args.host.choice, Direction::Output, n) {
+                if !device_present(args.host.choice, Direction::Output, n) {
                     lost = Some("the device disappeared".into());
                 }
             }
@@ -261,7 +263,7 @@ impl Render {
 
 fn start_stream(
     device: &cpal::Device,
-    chosen: &super::Chosen,
+    chosen: &Chosen,
     render: &Arc<Mutex<Render>>,
     shared: &Arc<Shared>,
 ) -> Result<(cpal::Stream, Arc<StreamHealth>)> {
@@ -287,12 +289,12 @@ fn start_stream(
 /// Wait for the output device to come back (same rate and channels).
 fn reopen(
     args: &PlayArgs,
-    chosen: &super::Chosen,
+    chosen: &Chosen,
     render: &Arc<Mutex<Render>>,
     shared: &Arc<Shared>,
 ) -> Option<(cpal::Stream, Arc<StreamHealth>)> {
     while !ui::stopping() {
-        super::sleep_unless(&ui::stopping, Duration::from_secs(1));
+        sleep_unless(&ui::stopping, Duration::from_secs(1));
         let attempt = (|| -> Result<_> {
             let host = open_host(args.host.choice)?;
             let device = find_device(&host, Direction::Output, args.device.as_deref())?;

@@ -1,0 +1,129 @@
+//! Finding devices by name.
+
+use anyhow::{anyhow, bail, Result};
+use cpal::traits::{DeviceTrait, HostTrait};
+use cpal::{Device, Host};
+
+use super::host::open_host;
+use super::quiet::hush_stderr;
+use crate::cli::HostChoice;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Input,
+    Output,
+}
+
+impl Direction {
+    fn word(self) -> &'static str {
+        match self {
+            Direction::Input => "input",
+            Direction::Output => "output",
+        }
+    }
+}
+
+/// The name `--device` takes (the backend's device ID, e.g. `hw:CARD=PCH,DEV=0`
+/// or a PulseAudio sink name) and the description people read.
+pub fn device_names(device: &Device) -> (String, String) {
+    let id = device
+        .id()
+        .map(|i| i.id().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let description = device
+        .description()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|_| id.clone());
+    (id, description)
+}
+
+fn devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
+    hush_stderr(|| list_devices(host, dir))
+}
+
+fn list_devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
+    let list: Vec<Device> = match dir {
+        Direction::Input => host
+            .input_devices()
+            .map_err(|e| anyhow!("cannot list {} devices: {e}", dir.word()))?
+            .collect(),
+        Direction::Output => host
+            .output_devices()
+            .map_err(|e| anyhow!("cannot list {} devices: {e}", dir.word()))?
+            .collect(),
+    };
+    Ok(list)
+}
+
+/// Find a device by exact name, exact description, or a unique part of
+/// either (case-insensitive); `None` or `"default"` is the default device.
+pub fn find_device(host: &Host, dir: Direction, name: Option<&str>) -> Result<Device> {
+    let want = name.unwrap_or("default");
+    if want == "default" {
+        let d = hush_stderr(|| match dir {
+            Direction::Input => host.default_input_device(),
+            Direction::Output => host.default_output_device(),
+        });
+        return d.ok_or_else(|| {
+            anyhow!(
+                "no default {} device on {} (see `hushmark devices`)",
+                dir.word(),
+                host.id().name()
+            )
+        });
+    }
+    let all = devices(host, dir)?;
+    let named: Vec<(Device, String, String)> = all
+        .into_iter()
+        .map(|d| {
+            let (id, desc) = device_names(&d);
+            (d, id, desc)
+        })
+        .collect();
+    if let Some((d, _, _)) = named.iter().find(|(_, id, _)| id == want) {
+        return Ok(d.clone());
+    }
+    if let Some((d, _, _)) = named.iter().find(|(_, _, desc)| desc == want) {
+        return Ok(d.clone());
+    }
+    let lower = want.to_lowercase();
+    let partial: Vec<&(Device, String, String)> = named
+        .iter()
+        .filter(|(_, id, desc)| {
+            id.to_lowercase().contains(&lower) || desc.to_lowercase().contains(&lower)
+        })
+        .collect();
+    match partial.len() {
+        1 => Ok(partial[0].0.clone()),
+        0 => {
+            let names: Vec<&str> = named.iter().map(|(_, id, _)| id.as_str()).collect();
+            bail!(
+                "no {} device matches {want:?} on {}; available: {} (see `hushmark devices`)",
+                dir.word(),
+                host.id().name(),
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        }
+        _ => {
+            let names: Vec<&str> = partial.iter().map(|(_, id, _)| id.as_str()).collect();
+            bail!(
+                "{want:?} matches several {} devices: {}; give the full name",
+                dir.word(),
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// True if the device can still be found by `name`.
+pub fn device_present(choice: HostChoice, dir: Direction, name: &str) -> bool {
+    match open_host(choice) {
+        Ok(host) => find_device(&host, dir, Some(name)).is_ok(),
+        // No server at all: certainly gone.
+        Err(_) => false,
+    }
+}
