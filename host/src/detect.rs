@@ -142,12 +142,12 @@ pub fn run(args: &DetectArgs) -> Result<Outcome> {
                 if let Some(d) = &scan.damage {
                     // Reported like a read error (exit 2), after what was found.
                     failed = true;
-                    eprintln!("hushmark: error: {d}; scanned only what was readable");
+                    ui::error(format!("{d}; scanned only what was readable"));
                 }
             }
             Err(e) => {
                 failed = true;
-                eprintln!("hushmark: error: {e:#}");
+                ui::error(format!("{e:#}"));
                 if ui::stopping() {
                     break;
                 }

@@ -43,6 +43,7 @@ mod progress;
 mod rates;
 mod report;
 mod scan;
+mod stderr;
 mod ui;
 
 /// How a command ended, for the exit status.
@@ -69,7 +70,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::NothingFound) => ExitCode::from(1),
         Ok(Outcome::Failed) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("hushmark: error: {e:#}");
+            ui::error(format!("{e:#}"));
             if ui::stopping() {
                 ExitCode::from(130)
             } else {
@@ -112,7 +113,10 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        eprintln!("hushmark: internal error ({what}{place}); this is a bug, please report it");
+        stderr::write(
+            format!("hushmark: internal error ({what}{place}); this is a bug, please report it\n")
+                .as_bytes(),
+        );
         std::process::exit(2);
     }));
 }

@@ -343,7 +343,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
             Ok(Event::Done { stream, error }) => match error {
                 Some(e) => {
                     failures += 1;
-                    status.suspend(|| eprintln!("hushmark: error: {e}"));
+                    status.suspend(|| ui::error(&e));
                 }
                 None => tracing::info!("{stream}: finished"),
             },

@@ -11,9 +11,9 @@ use dsp_core::config::SAMPLE_RATES;
 use super::format::{channel_preference, choose_config, rate_preference, Chosen};
 use super::host::open_host;
 use super::lookup::{device_names, find_device, Direction};
-use super::quiet::hush_stderr;
 use super::stream::{build_input, ring_writer, StreamHealth};
 use crate::cli::HostChoice;
+use crate::stderr;
 
 /// An open input stream delivering interleaved `f32` through a ring.
 pub struct Capture {
@@ -41,14 +41,14 @@ impl Capture {
     /// one, else at its default rate (the caller resamples).
     pub fn open(choice: HostChoice, name: Option<&str>) -> Result<Capture> {
         // Probing (ALSA especially) is chatty on stderr; failures come back as values.
-        hush_stderr(|| Capture::open_quietly(choice, name))
+        stderr::hush(|| Capture::open_quietly(choice, name))
     }
 
     fn open_quietly(choice: HostChoice, name: Option<&str>) -> Result<Capture> {
         let host = open_host(choice)?;
         let device = find_device(&host, Direction::Input, name)?;
         let (id, _) = device_names(&device);
-        let default = hush_stderr(|| device.default_input_config().ok());
+        let default = stderr::hush(|| device.default_input_config().ok());
         let rates = rate_preference(None, default.as_ref().map(|d| d.sample_rate()), |r| {
             SAMPLE_RATES.contains(&r)
         });

@@ -7,9 +7,9 @@ use dsp_core::config::SAMPLE_RATES;
 
 use super::host::open_host;
 use super::lookup::device_names;
-use super::quiet::hush_stderr;
 use crate::cli::{DevicesArgs, HostChoice};
 use crate::report::print_line;
+use crate::stderr;
 use crate::Outcome;
 
 pub fn run(args: &DevicesArgs) -> Result<Outcome> {
@@ -28,7 +28,7 @@ pub fn run(args: &DevicesArgs) -> Result<Outcome> {
             _ => HostChoice::Alsa,
         };
         // Probing ALSA plugins is chatty on stderr; collect, then print.
-        let lines = hush_stderr(|| list_host(choice, verbose));
+        let lines = stderr::hush(|| list_host(choice, verbose));
         for l in lines {
             print_line(&l)?;
         }

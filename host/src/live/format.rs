@@ -6,7 +6,7 @@ use cpal::{BufferSize, Device, SampleFormat, StreamConfig};
 use dsp_core::config::MAX_CHANNELS;
 
 use super::lookup::Direction;
-use super::quiet::hush_stderr;
+use crate::stderr;
 
 /// A stream format chosen for a device.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +53,7 @@ pub fn choose_config(
     channels: &[u16],
     buffer_frames: Option<u32>,
 ) -> Result<Chosen> {
-    let ranges: Vec<cpal::SupportedStreamConfigRange> = hush_stderr(|| match dir {
+    let ranges: Vec<cpal::SupportedStreamConfigRange> = stderr::hush(|| match dir {
         Direction::Input => device.supported_input_configs().map(|r| r.collect()),
         Direction::Output => device.supported_output_configs().map(|r| r.collect()),
     })

@@ -5,8 +5,8 @@ use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{Device, Host};
 
 use super::host::open_host;
-use super::quiet::hush_stderr;
 use crate::cli::HostChoice;
+use crate::stderr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -38,7 +38,7 @@ pub fn device_names(device: &Device) -> (String, String) {
 }
 
 fn devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
-    hush_stderr(|| list_devices(host, dir))
+    stderr::hush(|| list_devices(host, dir))
 }
 
 fn list_devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
@@ -60,7 +60,7 @@ fn list_devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
 pub fn find_device(host: &Host, dir: Direction, name: Option<&str>) -> Result<Device> {
     let want = name.unwrap_or("default");
     if want == "default" {
-        let d = hush_stderr(|| match dir {
+        let d = stderr::hush(|| match dir {
             Direction::Input => host.default_input_device(),
             Direction::Output => host.default_output_device(),
         });

@@ -16,7 +16,6 @@ mod capture;
 mod format;
 mod host;
 mod lookup;
-mod quiet;
 mod reconnect;
 mod stream;
 

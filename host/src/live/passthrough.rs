@@ -30,11 +30,11 @@ use dsp_core::config::SAMPLE_RATES;
 use super::format::{channel_preference, choose_config, map_channels, rate_preference};
 use super::host::open_host;
 use super::lookup::{device_names, device_present, find_device, Direction};
-use super::quiet::hush_stderr;
 use super::reconnect::sleep_unless;
 use super::stream::{build_input, build_output, StreamHealth};
 use crate::cli::PassthroughArgs;
 use crate::embed::MarkPlan;
+use crate::stderr;
 use crate::{key, ui, Outcome};
 
 #[derive(Default)]
@@ -93,12 +93,13 @@ impl Session {
             }
             None => rate_preference(
                 None,
-                hush_stderr(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
+                stderr::hush(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
                 |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
             ),
         };
-        let out_default = hush_stderr(|| output.default_output_config().ok()).map(|c| c.channels());
-        let in_default = hush_stderr(|| input.default_input_config().ok()).map(|c| c.channels());
+        let out_default =
+            stderr::hush(|| output.default_output_config().ok()).map(|c| c.channels());
+        let in_default = stderr::hush(|| input.default_input_config().ok()).map(|c| c.channels());
         // Both devices must run at one rate: take the first both can do.
         let mut last_err = None;
         let mut pair = None;

@@ -23,7 +23,6 @@ use dsp_core::config::SAMPLE_RATES;
 use super::format::{channel_preference, choose_config, map_channels, rate_preference, Chosen};
 use super::host::open_host;
 use super::lookup::{device_names, device_present, find_device, Direction};
-use super::quiet::hush_stderr;
 use super::reconnect::sleep_unless;
 use super::stream::{build_output, StreamHealth};
 use crate::audio::decode::AudioFile;
@@ -31,6 +30,7 @@ use crate::audio::resample::StreamResampler;
 use crate::cli::PlayArgs;
 use crate::embed::MarkPlan;
 use crate::scan::check_channels;
+use crate::stderr;
 use crate::{key, ui, Outcome};
 
 #[derive(Default)]
@@ -56,7 +56,7 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let host = open_host(args.host.choice)?;
     let device = find_device(&host, Direction::Output, args.device.as_deref())?;
     let (device_name, _) = device_names(&device);
-    let default = hush_stderr(|| device.default_output_config().ok());
+    let default = stderr::hush(|| device.default_output_config().ok());
     let min_rate = plan.profile.min_sample_rate();
     let rates = rate_preference(
         Some(info.rate),
