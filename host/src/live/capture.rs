@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::StreamTrait;
+use cpal::HostId;
 use dsp_core::config::SAMPLE_RATES;
 
-use super::format::{channel_preference, choose_config, rate_preference, Chosen};
+use super::format::{channel_preference, choose_config, default_config, rate_preference, Chosen};
 use super::host::open_host;
 use super::lookup::{device_names, find_device, Direction};
 use super::stream::{build_input, ring_writer, StreamHealth};
@@ -21,7 +22,7 @@ pub struct Capture {
     _stream: cpal::Stream,
     pub chosen: Chosen,
     pub name: String,
-    pub host: &'static str,
+    pub host: HostId,
     pub health: Arc<StreamHealth>,
     /// Frames the callback had to drop because the ring was full.
     pub dropped: Arc<AtomicU64>,
@@ -48,7 +49,7 @@ impl Capture {
         let host = open_host(choice)?;
         let device = find_device(&host, Direction::Input, name)?;
         let (id, _) = device_names(&device);
-        let default = stderr::hush(|| device.default_input_config().ok());
+        let default = default_config(&device, Direction::Input);
         let rates = rate_preference(None, default.as_ref().map(|d| d.sample_rate()), |r| {
             SAMPLE_RATES.contains(&r)
         });
@@ -83,7 +84,7 @@ impl Capture {
             _stream: stream,
             chosen,
             name: id,
-            host: host.id().name(),
+            host: host.id(),
             health,
             dropped,
         })

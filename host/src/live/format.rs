@@ -2,7 +2,10 @@
 
 use anyhow::{anyhow, bail, Result};
 use cpal::traits::DeviceTrait;
-use cpal::{BufferSize, Device, SampleFormat, StreamConfig};
+use cpal::{
+    BufferSize, Device, SampleFormat, StreamConfig, SupportedStreamConfig,
+    SupportedStreamConfigRange,
+};
 use dsp_core::config::MAX_CHANNELS;
 
 use super::lookup::Direction;
@@ -42,6 +45,26 @@ const FORMATS: [SampleFormat; 8] = [
     SampleFormat::I8,
 ];
 
+/// The device's own default format, if it says.
+pub fn default_config(device: &Device, dir: Direction) -> Option<SupportedStreamConfig> {
+    stderr::hush(|| match dir {
+        Direction::Input => device.default_input_config(),
+        Direction::Output => device.default_output_config(),
+    })
+    .ok()
+}
+
+/// Every format the device offers.
+pub fn supported_configs(
+    device: &Device,
+    dir: Direction,
+) -> Result<Vec<SupportedStreamConfigRange>, cpal::Error> {
+    stderr::hush(|| match dir {
+        Direction::Input => device.supported_input_configs().map(|r| r.collect()),
+        Direction::Output => device.supported_output_configs().map(|r| r.collect()),
+    })
+}
+
 /// Pick rate, channels and sample format: the first of `rates` and
 /// `channels` (in order of preference) the device supports, in the best
 /// sample format it offers. `buffer_frames` asks for a fixed callback size
@@ -53,11 +76,8 @@ pub fn choose_config(
     channels: &[u16],
     buffer_frames: Option<u32>,
 ) -> Result<Chosen> {
-    let ranges: Vec<cpal::SupportedStreamConfigRange> = stderr::hush(|| match dir {
-        Direction::Input => device.supported_input_configs().map(|r| r.collect()),
-        Direction::Output => device.supported_output_configs().map(|r| r.collect()),
-    })
-    .map_err(|e| anyhow!("cannot query the device's formats: {e} (see `hushmark devices`)"))?;
+    let ranges = supported_configs(device, dir)
+        .map_err(|e| anyhow!("cannot query the device's formats: {e} (see `hushmark devices`)"))?;
     for &rate in rates {
         for &ch in channels {
             for format in FORMATS {

@@ -1,8 +1,10 @@
-//! Finding devices by name.
+//! Finding devices by name, and noticing when a named one is gone.
+
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{Device, Host};
+use cpal::{Device, Host, HostId};
 
 use super::host::open_host;
 use crate::cli::HostChoice;
@@ -15,7 +17,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             Direction::Input => "input",
             Direction::Output => "output",
@@ -37,22 +39,21 @@ pub fn device_names(device: &Device) -> (String, String) {
     (id, description)
 }
 
-fn devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
-    stderr::hush(|| list_devices(host, dir))
+/// Every device of the host in one direction.
+pub fn devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
+    stderr::hush(|| match dir {
+        Direction::Input => host.input_devices().map(|d| d.collect()),
+        Direction::Output => host.output_devices().map(|d| d.collect()),
+    })
+    .map_err(|e| anyhow!("cannot list {} devices: {e}", dir.word()))
 }
 
-fn list_devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
-    let list: Vec<Device> = match dir {
-        Direction::Input => host
-            .input_devices()
-            .map_err(|e| anyhow!("cannot list {} devices: {e}", dir.word()))?
-            .collect(),
-        Direction::Output => host
-            .output_devices()
-            .map_err(|e| anyhow!("cannot list {} devices: {e}", dir.word()))?
-            .collect(),
-    };
-    Ok(list)
+/// The host's default device in one direction, if it has one.
+pub fn default_device(host: &Host, dir: Direction) -> Option<Device> {
+    stderr::hush(|| match dir {
+        Direction::Input => host.default_input_device(),
+        Direction::Output => host.default_output_device(),
+    })
 }
 
 /// Find a device by exact name, exact description, or a unique part of
@@ -60,11 +61,7 @@ fn list_devices(host: &Host, dir: Direction) -> Result<Vec<Device>> {
 pub fn find_device(host: &Host, dir: Direction, name: Option<&str>) -> Result<Device> {
     let want = name.unwrap_or("default");
     if want == "default" {
-        let d = stderr::hush(|| match dir {
-            Direction::Input => host.default_input_device(),
-            Direction::Output => host.default_output_device(),
-        });
-        return d.ok_or_else(|| {
+        return default_device(host, dir).ok_or_else(|| {
             anyhow!(
                 "no default {} device on {} (see `hushmark devices`)",
                 dir.word(),
@@ -120,10 +117,50 @@ pub fn find_device(host: &Host, dir: Direction, name: Option<&str>) -> Result<De
 }
 
 /// True if the device can still be found by `name`.
-pub fn device_present(choice: HostChoice, dir: Direction, name: &str) -> bool {
+fn device_present(choice: HostChoice, dir: Direction, name: &str) -> bool {
     match open_host(choice) {
         Ok(host) => find_device(&host, dir, Some(name)).is_ok(),
         // No server at all: certainly gone.
         Err(_) => false,
+    }
+}
+
+/// How often a named PulseAudio device is looked for.
+const PRESENCE_CHECK: Duration = Duration::from_secs(2);
+
+/// Notices a named device vanishing where the stream would not say so:
+/// PulseAudio moves the streams of a vanished device to another device
+/// instead of failing them, so there a named device is looked up by name
+/// every [`PRESENCE_CHECK`]. Elsewhere the stream's error callback tells.
+pub struct Presence {
+    choice: HostChoice,
+    dir: Direction,
+    /// The name to look for; `None` when there is nothing to watch.
+    name: Option<String>,
+    last: Instant,
+}
+
+impl Presence {
+    pub fn new(choice: HostChoice, host: HostId, dir: Direction, name: Option<&str>) -> Presence {
+        let name = name.filter(|n| *n != "default" && host == HostId::PulseAudio);
+        Presence {
+            choice,
+            dir,
+            name: name.map(str::to_owned),
+            last: Instant::now(),
+        }
+    }
+
+    /// True once the device cannot be found any more (looked up at most
+    /// every [`PRESENCE_CHECK`]).
+    pub fn gone(&mut self) -> bool {
+        let Some(name) = self.name.as_deref() else {
+            return false;
+        };
+        if self.last.elapsed() < PRESENCE_CHECK {
+            return false;
+        }
+        self.last = Instant::now();
+        !device_present(self.choice, self.dir, name)
     }
 }

@@ -24,17 +24,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::StreamTrait;
 use dsp_core::config::SAMPLE_RATES;
 
-use super::format::{channel_preference, choose_config, map_channels, rate_preference};
+use super::format::{
+    channel_preference, choose_config, default_config, map_channels, rate_preference,
+};
 use super::host::open_host;
-use super::lookup::{device_names, device_present, find_device, Direction};
+use super::lookup::{device_names, find_device, Direction, Presence};
 use super::reconnect::sleep_unless;
-use super::stream::{build_input, build_output, StreamHealth};
+use super::stream::{build_input, build_output, push_frames, StreamHealth};
 use crate::cli::PassthroughArgs;
 use crate::embed::MarkPlan;
-use crate::stderr;
 use crate::{key, ui, Outcome};
 
 #[derive(Default)]
@@ -66,8 +67,8 @@ struct Session {
     rate: u32,
     input_name: String,
     output_name: String,
-    /// PulseAudio moves streams of a vanished device elsewhere: watch names.
-    watch_names: bool,
+    input_presence: Presence,
+    output_presence: Presence,
 }
 
 impl Session {
@@ -78,10 +79,13 @@ impl Session {
         let (input_name, _) = device_names(&input);
         let (output_name, _) = device_names(&output);
         let min_rate = plan.profile.min_sample_rate();
+        let out_default = default_config(&output, Direction::Output);
+        let in_default = default_config(&input, Direction::Input);
         let rates: Vec<u32> = match args.rate {
             Some(r) => {
                 if !SAMPLE_RATES.contains(&r) {
-                    bail!("--rate {r}: passthrough runs at 44100, 48000, 88200 or 96000 Hz");
+                    let rates: Vec<String> = SAMPLE_RATES.iter().map(|r| r.to_string()).collect();
+                    bail!("--rate {r}: passthrough runs at {} Hz", rates.join(", "));
                 }
                 if r < min_rate {
                     bail!(
@@ -91,15 +95,10 @@ impl Session {
                 }
                 vec![r]
             }
-            None => rate_preference(
-                None,
-                stderr::hush(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
-                |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
-            ),
+            None => rate_preference(None, out_default.as_ref().map(|c| c.sample_rate()), |r| {
+                SAMPLE_RATES.contains(&r) && r >= min_rate
+            }),
         };
-        let out_default =
-            stderr::hush(|| output.default_output_config().ok()).map(|c| c.channels());
-        let in_default = stderr::hush(|| input.default_input_config().ok()).map(|c| c.channels());
         // Both devices must run at one rate: take the first both can do.
         let mut last_err = None;
         let mut pair = None;
@@ -109,14 +108,14 @@ impl Session {
                 &output,
                 Direction::Output,
                 &[rate],
-                &channel_preference(None, out_default),
+                &channel_preference(None, out_default.as_ref().map(|c| c.channels())),
                 Some(frames),
             );
             let i = choose_config(
                 &input,
                 Direction::Input,
                 &[rate],
-                &channel_preference(None, in_default),
+                &channel_preference(None, in_default.as_ref().map(|c| c.channels())),
                 Some(frames),
             );
             match (i, o) {
@@ -159,12 +158,9 @@ impl Session {
             c.captured.fetch_add(frames, Ordering::Relaxed);
             c.largest_input.fetch_max(frames, Ordering::Relaxed);
             map_channels(samples, in_ch, out_ch, &mut mapped);
-            let room = producer.slots() / out_ch * out_ch;
-            let n = mapped.len().min(room);
-            if n < mapped.len() {
+            if push_frames(&mut producer, &mapped, out_ch) > 0 {
                 c.overruns.fetch_add(1, Ordering::Relaxed);
             }
-            let _ = producer.push_partial_slice(&mapped[..n]);
         };
         let c = counters.clone();
         let mut now = 0u64;
@@ -231,34 +227,37 @@ impl Session {
             rate,
             input_name,
             output_name,
-            watch_names: host.id() == cpal::HostId::PulseAudio,
+            input_presence: Presence::new(
+                args.host.choice,
+                host.id(),
+                Direction::Input,
+                Some(&args.input),
+            ),
+            output_presence: Presence::new(
+                args.host.choice,
+                host.id(),
+                Direction::Output,
+                Some(&args.output),
+            ),
         })
     }
 
-    /// Are both devices still there (checked by name on PulseAudio)?
-    fn present(&self, args: &PassthroughArgs) -> Option<String> {
-        if !self.watch_names {
-            return None;
+    /// Why a device is gone (its stream failed, or it vanished), if it is.
+    fn lost(&mut self) -> Option<String> {
+        let input = self.input_health.lost().or_else(|| {
+            self.input_presence
+                .gone()
+                .then(|| "the device disappeared".into())
+        });
+        if let Some(r) = input {
+            return Some(format!("{}: {r}", self.input_name));
         }
-        let c = args.host.choice;
-        if !device_present(c, Direction::Input, &args.input) {
-            return Some(format!("{}: the device disappeared", self.input_name));
-        }
-        if !device_present(c, Direction::Output, &args.output) {
-            return Some(format!("{}: the device disappeared", self.output_name));
-        }
-        None
-    }
-
-    fn lost(&self) -> Option<String> {
-        self.input_health
-            .lost()
-            .map(|r| format!("{}: {r}", self.input_name))
-            .or_else(|| {
-                self.output_health
-                    .lost()
-                    .map(|r| format!("{}: {r}", self.output_name))
-            })
+        let output = self.output_health.lost().or_else(|| {
+            self.output_presence
+                .gone()
+                .then(|| "the device disappeared".into())
+        });
+        output.map(|r| format!("{}: {r}", self.output_name))
     }
 
     /// Bursts this session's embedder completed.
@@ -375,10 +374,9 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
     let mut last_report = Instant::now();
     let mut last_xruns = 0u64;
     let mut reopenings = 0u32;
-    let mut last_presence = Instant::now();
     while !stop() {
         std::thread::sleep(Duration::from_millis(100));
-        let Some(s) = session.as_ref() else {
+        let Some(s) = session.as_mut() else {
             match Session::open(args, &plan) {
                 Ok(s) => {
                     rate = s.rate;
@@ -427,12 +425,7 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
             now_xruns.total(),
             latency.describe()
         ));
-        let mut lost = s.lost();
-        if lost.is_none() && last_presence.elapsed() >= Duration::from_secs(2) {
-            last_presence = Instant::now();
-            lost = s.present(args);
-        }
-        if let Some(reason) = lost {
+        if let Some(reason) = s.lost() {
             if let Some(s) = session.take() {
                 s.close(&mut done);
             }

@@ -14,15 +14,17 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::StreamTrait;
 use dsp_core::config::SAMPLE_RATES;
 
-use super::format::{channel_preference, choose_config, map_channels, rate_preference, Chosen};
+use super::format::{
+    channel_preference, choose_config, default_config, map_channels, rate_preference, Chosen,
+};
 use super::host::open_host;
-use super::lookup::{device_names, device_present, find_device, Direction};
+use super::lookup::{device_names, find_device, Direction, Presence};
 use super::reconnect::sleep_unless;
 use super::stream::{build_output, StreamHealth};
 use crate::audio::decode::AudioFile;
@@ -30,7 +32,6 @@ use crate::audio::resample::StreamResampler;
 use crate::cli::PlayArgs;
 use crate::embed::MarkPlan;
 use crate::scan::check_channels;
-use crate::stderr;
 use crate::{key, ui, Outcome};
 
 #[derive(Default)]
@@ -56,7 +57,7 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let host = open_host(args.host.choice)?;
     let device = find_device(&host, Direction::Output, args.device.as_deref())?;
     let (device_name, _) = device_names(&device);
-    let default = stderr::hush(|| device.default_output_config().ok());
+    let default = default_config(&device, Direction::Output);
     let min_rate = plan.profile.min_sample_rate();
     let rates = rate_preference(
         Some(info.rate),
@@ -121,22 +122,17 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let mut xruns = 0;
     let mut xruns_seen = 0;
     let mut reopenings = 0;
-    let watch = args
-        .device
-        .as_deref()
-        .filter(|n| *n != "default" && host.id() == cpal::HostId::PulseAudio);
-    let mut last_presence = Instant::now();
+    let mut presence = Presence::new(
+        args.host.choice,
+        host.id(),
+        Direction::Output,
+        args.device.as_deref(),
+    );
     while !shared.drained.load(Ordering::Acquire) && !ui::stopping() {
         thread::sleep(Duration::from_millis(50));
-        let mut lost = health.lost();
-        if let Some(n) = watch {
-            if lost.is_none() && last_presence.elapsed() >= Duration::from_secs(2) {
-                last_presence = Instant::now();
-                if !device_present(args.host.choice, Direction::Output, n) {
-                    lost = Some("the device disappeared".into());
-                }
-            }
-        }
+        let lost = health
+            .lost()
+            .or_else(|| presence.gone().then(|| "the device disappeared".into()));
         if let Some(reason) = lost {
             xruns += health.xruns.load(Ordering::Relaxed);
             drop(stream);

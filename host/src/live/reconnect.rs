@@ -4,10 +4,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
-use cpal::HostId;
 
 use super::capture::{Capture, Read};
-use super::lookup::{device_present, Direction};
+use super::lookup::{Direction, Presence};
 use crate::cli::HostChoice;
 use crate::ui;
 
@@ -68,23 +67,15 @@ pub fn run_input(
         })?;
         reopened = true;
         let mut last_data = Instant::now();
-        let mut last_presence = Instant::now();
         let mut dropped_seen = 0;
         let mut xruns_seen = 0;
-        // A sound server moves the streams of a vanished device to another
-        // one instead of failing them: look for the device by name instead.
-        let watch = name.filter(|n| *n != "default" && capture.host == HostId::PulseAudio.name());
+        let mut presence = Presence::new(choice, capture.host, Direction::Input, name);
         let reason = loop {
             if stop() {
                 return Ok(());
             }
-            if let Some(n) = watch {
-                if last_presence.elapsed() >= PRESENCE_CHECK {
-                    last_presence = Instant::now();
-                    if !device_present(choice, Direction::Input, n) {
-                        break "the device disappeared".to_string();
-                    }
-                }
+            if presence.gone() {
+                break "the device disappeared".to_string();
             }
             buf.clear();
             match capture.read(&mut buf, Duration::from_millis(100)) {
@@ -117,9 +108,6 @@ pub fn run_input(
     }
     Ok(())
 }
-
-/// How often a named PulseAudio device is checked for.
-const PRESENCE_CHECK: Duration = Duration::from_secs(2);
 
 /// Sleep for `d`, waking early if `stop()` turns true.
 pub fn sleep_unless(stop: &impl Fn() -> bool, d: Duration) {

@@ -102,13 +102,20 @@ pub fn ring_writer(
     dropped: Arc<AtomicU64>,
 ) -> impl FnMut(&[f32], &cpal::InputCallbackInfo) + Send + 'static {
     move |samples: &[f32], _: &cpal::InputCallbackInfo| {
-        let room = producer.slots() / channels * channels;
-        let n = samples.len().min(room);
-        if n < samples.len() {
-            dropped.fetch_add(((samples.len() - n) / channels) as u64, Ordering::Relaxed);
+        let lost = push_frames(&mut producer, samples, channels);
+        if lost > 0 {
+            dropped.fetch_add(lost, Ordering::Relaxed);
         }
-        let _ = producer.push_partial_slice(&samples[..n]);
     }
+}
+
+/// Push the whole frames of `samples` that fit into the ring, never
+/// waiting; returns how many frames did not fit.
+pub fn push_frames(producer: &mut rtrb::Producer<f32>, samples: &[f32], channels: usize) -> u64 {
+    let room = producer.slots() / channels * channels;
+    let n = samples.len().min(room);
+    let _ = producer.push_partial_slice(&samples[..n]);
+    ((samples.len() - n) / channels) as u64
 }
 
 /// Build an output stream whose samples come from `render`, which fills
