@@ -75,6 +75,12 @@ impl AiringTracker {
         }
     }
 
+    /// The detector's reporting delay changed (the source came back in
+    /// another format).
+    pub fn set_latency_s(&mut self, latency_s: f64) {
+        self.latency_s = latency_s;
+    }
+
     /// The ID currently airing, if any.
     pub fn current(&self) -> Option<Id> {
         self.open.as_ref().map(|o| o.id)

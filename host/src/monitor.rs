@@ -27,7 +27,7 @@ use crate::airing::{AiringRecord, AiringTracker, WallClock};
 use crate::audio::decode::AudioFile;
 use crate::cli::{HostChoice, MonitorArgs, RawFormat};
 use crate::live::{run_input, InputEvent};
-use crate::scan::{check_channels, Found, Scanner};
+use crate::scan::{check_channels, start_live, Found, Scanner};
 use crate::{ui, Outcome};
 
 enum Event {
@@ -54,7 +54,6 @@ struct Agent {
     name: String,
     key: Key,
     profiles: Vec<Profile>,
-    gap: f64,
     scanner: Option<Scanner>,
     tracker: AiringTracker,
     clock: WallClock,
@@ -90,7 +89,6 @@ impl Agent {
             name,
             key,
             profiles,
-            gap,
             scanner: None,
             clock: WallClock {
                 stream_s: 0.0,
@@ -104,26 +102,26 @@ impl Agent {
         }
     }
 
-    /// (Re)start scanning at `rate` Hz, `channels` channels.
+    /// Start scanning at `rate` Hz, `channels` channels; after a device
+    /// reopened, carry on (the airing too), restarting only if the format
+    /// changed.
     fn start(&mut self, rate: u32, channels: usize) -> Result<()> {
-        if let Some(s) = self.scanner.as_ref() {
-            if s.rate() == rate {
-                return Ok(());
-            }
-        }
-        let position = self.scanner.as_ref().map(|s| s.position_s()).unwrap_or(0.0);
-        self.flush_scanner()?;
-        let (mut s, notes) = Scanner::new(self.key, &self.profiles, rate, channels)
-            .map_err(|e| anyhow!("{}: {e}", self.name))?;
+        let notes = start_live(
+            &mut self.scanner,
+            self.key,
+            &self.profiles,
+            rate,
+            channels,
+            &mut self.found,
+        )
+        .map_err(|e| anyhow!("{}: {e}", self.name))?;
         for n in notes {
             ui::note(format!("{}: {n}", self.name));
         }
-        if position > 0.0 {
-            // Keep stream time running across a rate change.
-            s.skip((position * rate as f64) as u64, &mut self.found)?;
+        if let Some(s) = self.scanner.as_ref() {
+            self.tracker.set_latency_s(s.latency_s());
         }
-        self.tracker = AiringTracker::new(self.name.clone(), self.gap, s.latency_s());
-        self.scanner = Some(s);
+        self.deliver()?;
         self.set_state("running");
         Ok(())
     }

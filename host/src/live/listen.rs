@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::{run_input, InputEvent};
 use crate::airing::{utc, WallClock};
 use crate::cli::ListenArgs;
-use crate::scan::{Found, Scanner};
+use crate::scan::{start_live, Found, Scanner};
 use crate::{key, report, ui, Outcome};
 
 pub fn run(args: &ListenArgs) -> Result<Outcome> {
@@ -52,18 +52,8 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
                 device = capture.name.clone();
                 dev_rate = capture.chosen.rate();
                 let (rate, ch) = (capture.chosen.rate(), capture.chosen.channels());
-                let same = scanner
-                    .as_ref()
-                    .is_some_and(|s| s.rate() == rate && reopened);
-                if !same {
-                    if let Some(s) = scanner.as_mut() {
-                        s.finish(&mut found)?;
-                    }
-                    let (s, notes) = Scanner::new(key, &profiles, rate, ch)?;
-                    for n in notes {
-                        ui::note(format!("{}: {n}", capture.name));
-                    }
-                    scanner = Some(s);
+                for n in start_live(&mut scanner, key, &profiles, rate, ch, &mut found)? {
+                    ui::note(format!("{}: {n}", capture.name));
                 }
                 let verb = if reopened {
                     "listening again on"
