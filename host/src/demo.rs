@@ -139,7 +139,8 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         print_line(&format!("  {l}"))?;
     }
 
-    let (spec, info) = spectrogram_of(&marked)?;
+    // The spectrogram alone: the bursts were decoded above.
+    let (spec, _, info) = inspect::analyse(&marked, None, &[plan.profile])?;
     let bands = vec![(
         plan.profile,
         dsp_core::Phy::new(plan.profile, info.rate)?.band,
@@ -203,21 +204,4 @@ fn compare(a: &Path, b: &Path, bursts: &[Range<u64>]) -> Result<(u64, u64, u64)>
         }
     }
     Ok((changed, x.len() as u64, outside))
-}
-
-fn spectrogram_of(path: &Path) -> Result<(inspect::Spectrogram, crate::audio::decode::SourceInfo)> {
-    let mut file = crate::audio::decode::AudioFile::open(path)?;
-    let info = file.info().clone();
-    let mut spec = inspect::Spectrogram::new(info.rate, inspect::HIGH_HZ)?;
-    let mut mono = Vec::new();
-    while let Some(block) = file.next_block()? {
-        mono.clear();
-        mono.extend(
-            block
-                .chunks_exact(info.channels)
-                .map(|f| f.iter().sum::<f32>() / info.channels as f32),
-        );
-        spec.push(&mono);
-    }
-    Ok((spec, info))
 }

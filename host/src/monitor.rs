@@ -21,7 +21,7 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::{Key, Profile, Sample};
+use dsp_core::{Id, Key, Profile, Sample};
 
 use crate::airing::{AiringRecord, AiringTracker, WallClock};
 use crate::audio::decode::AudioFile;
@@ -43,7 +43,7 @@ enum Event {
 struct Status {
     seconds: f64,
     bursts: u64,
-    airing: Option<String>,
+    airing: Option<Id>,
     state: &'static str,
 }
 
@@ -154,7 +154,9 @@ impl Agent {
     }
 
     fn deliver(&mut self) -> Result<()> {
-        for f in std::mem::take(&mut self.found) {
+        // Taken and put back, so the list keeps its capacity.
+        let mut found = std::mem::take(&mut self.found);
+        for f in found.drain(..) {
             self.bursts += 1;
             let wall = self.clock.at(f.start_s);
             if let Some(r) = self
@@ -164,6 +166,7 @@ impl Agent {
                 self.send(r)?;
             }
         }
+        self.found = found;
         Ok(())
     }
 
@@ -206,7 +209,7 @@ impl Agent {
             let st = &mut b[self.slot].1;
             st.seconds = seconds;
             st.bursts = self.bursts;
-            st.airing = self.tracker.current().map(|id| id.to_string());
+            st.airing = self.tracker.current();
         }
     }
 }
@@ -385,8 +388,10 @@ fn status_text(board: &Board, airings: u64) -> String {
         .map(|(name, s)| {
             let airing = s
                 .airing
-                .as_deref()
-                .map(|id| format!(" airing {}…", &id[..id.len().min(8)]))
+                .map(|id| {
+                    let id = id.to_string();
+                    format!(" airing {}…", &id[..id.len().min(8)])
+                })
                 .unwrap_or_default();
             format!(
                 "{name} {} {} {} burst(s){airing}",
@@ -479,16 +484,22 @@ fn scan_stdin(
         RawFormat::F32le => 4,
         RawFormat::S16le => 2,
     };
+    // 4096 frames a read.
+    let read_bytes = 4096 * bytes_per_sample * channels;
     let frame_bytes = bytes_per_sample * channels;
     // Read on a separate thread: a blocked read must not keep the agent from
-    // closing its airing when the user stops.
-    let (btx, brx) = mpsc::sync_channel::<(Vec<u8>, SystemTime)>(8);
+    // closing its airing when the user stops. Buffers go back to the reader
+    // when scanned, so reading allocates only the few in flight.
+    let in_flight = 8;
+    let (btx, brx) = mpsc::sync_channel::<(Vec<u8>, SystemTime)>(in_flight);
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
     let reader = thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
             let mut stdin = std::io::stdin().lock();
             loop {
-                let mut buf = vec![0u8; 4096 * frame_bytes];
+                let mut buf = spare_rx.try_recv().unwrap_or_default();
+                buf.resize(read_bytes, 0);
                 let mut filled = 0;
                 while filled < buf.len() {
                     match stdin.read(&mut buf[filled..]) {
@@ -499,7 +510,7 @@ fn scan_stdin(
                     }
                 }
                 buf.truncate(filled);
-                let end = filled < 4096 * frame_bytes;
+                let end = filled < read_bytes;
                 if btx.send((buf, SystemTime::now())).is_err() || end {
                     return;
                 }
@@ -537,9 +548,10 @@ fn scan_stdin(
             if !samples.is_empty() {
                 agent.push(&samples, Some(arrival))?;
             }
-            if bytes.len() < 4096 * frame_bytes {
+            if bytes.len() < read_bytes {
                 break;
             }
+            let _ = spare_tx.try_send(bytes);
         }
         if leftover > 0 {
             ui::warn(format!(

@@ -74,10 +74,12 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
                         stream_s: s.position_s(),
                         wall: arrival,
                     };
-                    status.set_message(format!(
-                        "{device}: {} listened, {count} burst(s)",
-                        ui::duration(s.position_s())
-                    ));
+                    if !status.is_hidden() {
+                        status.set_message(format!(
+                            "{device}: {} listened, {count} burst(s)",
+                            ui::duration(s.position_s())
+                        ));
+                    }
                 }
             }
             InputEvent::Gap(frames) => {
