@@ -23,7 +23,7 @@ use dsp_core::config::MAX_INTERVAL_MS;
 use dsp_core::{EmbedConfig, Embedder, Id, Key, Profile, Sample, Schedule};
 
 use crate::audio::decode::{AudioFile, SourceInfo};
-use crate::audio::encode::{Container, SampleKind, Writer};
+use crate::audio::encode::{Container, PcmSample, SampleKind, Writer};
 use crate::audio::resample::StreamResampler;
 use crate::cli::{EmbedArgs, MarkArgs, OutFormat};
 use crate::rates::{self, RatePlan};
@@ -111,29 +111,6 @@ impl MarkPlan {
             }
         };
         format!("profile {}, {when}, {} dBFS", self.profile, self.level_dbfs)
-    }
-}
-
-/// Samples the marked copy can be written in.
-pub trait OutSample: Sample + Default {
-    fn write(writer: &mut Writer, samples: &[Self]) -> Result<()>;
-}
-
-impl OutSample for i16 {
-    fn write(writer: &mut Writer, samples: &[i16]) -> Result<()> {
-        writer.write_i16(samples)
-    }
-}
-
-impl OutSample for i32 {
-    fn write(writer: &mut Writer, samples: &[i32]) -> Result<()> {
-        writer.write_i24(samples)
-    }
-}
-
-impl OutSample for f32 {
-    fn write(writer: &mut Writer, samples: &[f32]) -> Result<()> {
-        writer.write_f32(samples)
     }
 }
 
@@ -395,7 +372,7 @@ struct Run {
     non_finite: u64,
 }
 
-fn mark_stream<T: OutSample>(
+fn mark_stream<T: Sample + PcmSample>(
     file: &mut AudioFile,
     marker: &mut Marker,
     writer: &mut Writer,
@@ -419,7 +396,7 @@ fn mark_stream<T: OutSample>(
                 }
             }));
             marker.process(state.frames, &mut buf, ch)?;
-            T::write(writer, &buf)?;
+            writer.write(&buf)?;
             state.frames += (sub.len() / ch) as u64;
         }
         progress.set_position(state.frames);

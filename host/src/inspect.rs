@@ -21,8 +21,9 @@ use rustfft::{Fft, FftPlanner};
 
 use crate::cli::InspectArgs;
 use crate::detect::scan_file;
+use crate::report::{self, Printer};
 use crate::scan::Found;
-use crate::{fsio, key, report, ui, Outcome};
+use crate::{fsio, key, ui, Outcome};
 
 /// Lowest frequency shown.
 const LOW_HZ: f64 = 15_000.0;
@@ -539,11 +540,9 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
     };
     let name = args.file.display().to_string();
     if key.is_some() {
-        if !found.is_empty() {
-            report::print_line(&report::table_header("FILE"))?;
-        }
+        let mut table = Printer::new(false, "FILE");
         for f in &found {
-            report::print_line(&report::table_row(f, &name))?;
+            report::print_line(&table.line(f, info.rate, |_| {}, &name))?;
         }
     } else {
         for (_, t0, t1) in &energy {

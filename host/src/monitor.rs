@@ -273,15 +273,18 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         names.push(name.clone());
         name
     };
-    for path in &args.files {
-        let agent = Agent::new(
-            unique(format!("file:{}", path.display())),
+    let mut agent = |base: String| {
+        Agent::new(
+            unique(base),
             key,
             profiles.clone(),
             args.gap,
             tx.clone(),
             board.clone(),
-        );
+        )
+    };
+    for path in &args.files {
+        let agent = agent(format!("file:{}", path.display()));
         let path = path.clone();
         let stop = stop.clone();
         threads.push(spawn(&agent.name.clone(), move || {
@@ -289,14 +292,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         })?);
     }
     if args.stdin {
-        let agent = Agent::new(
-            unique("stdin".into()),
-            key,
-            profiles.clone(),
-            args.gap,
-            tx.clone(),
-            board.clone(),
-        );
+        let agent = agent("stdin".into());
         let (rate, channels, format) = (
             args.rate.unwrap_or(48_000),
             args.channels as usize,
@@ -308,14 +304,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         })?);
     }
     for device in &args.devices {
-        let agent = Agent::new(
-            unique(format!("device:{device}")),
-            key,
-            profiles.clone(),
-            args.gap,
-            tx.clone(),
-            board.clone(),
-        );
+        let agent = agent(format!("device:{device}"));
         let device = device.clone();
         let host = args.host.choice;
         let stop = stop.clone();
@@ -608,13 +597,6 @@ fn scan_device(
             Ok(())
         },
     );
-    agent.finish(
-        result
-            .err()
-            .map(|e| format!("{}: {e:#}", agent_name_of(&device))),
-    );
-}
-
-fn agent_name_of(device: &str) -> String {
-    format!("device:{device}")
+    let error = result.err().map(|e| format!("{}: {e:#}", agent.name));
+    agent.finish(error);
 }

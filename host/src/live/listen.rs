@@ -8,8 +8,9 @@ use anyhow::Result;
 use super::{run_input, InputEvent};
 use crate::airing::{utc, WallClock};
 use crate::cli::ListenArgs;
+use crate::report::{self, Printer};
 use crate::scan::{start_live, Found, Scanner};
-use crate::{key, report, ui, Outcome};
+use crate::{key, ui, Outcome};
 
 pub fn run(args: &ListenArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
@@ -24,25 +25,15 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
     };
     let mut found: Vec<Found> = Vec::new();
     let mut count = 0u64;
-    let mut header_done = false;
     let mut dev_rate = 0u32;
+    let mut printer = Printer::new(args.json, "UTC");
     let mut print = |f: &Found, clock: &WallClock, device: &str, rate: u32| -> Result<()> {
         let wall = utc(clock.at(f.start_s));
-        let line = if args.json {
-            let mut r = report::DetectionRecord::new(f, rate);
+        let place = |r: &mut report::DetectionRecord| {
             r.device = Some(device.to_string());
             r.utc = Some(wall.clone());
-            r.to_json_line()
-        } else {
-            let mut s = String::new();
-            if !header_done {
-                s.push_str(&report::table_header("UTC"));
-                s.push('\n');
-                header_done = true;
-            }
-            s.push_str(&report::table_row(f, &wall));
-            s
         };
+        let line = printer.line(f, rate, place, &wall);
         status.suspend(|| report::print_line(&line))?;
         Ok(())
     };
