@@ -5,7 +5,9 @@
 //! Threads send closed airings to the main thread, which alone writes the
 //! log: one JSON line per airing, flushed and synced as it is written, so a
 //! power cut loses at most the airing in progress. Audio never leaves the
-//! source thread and is never stored.
+//! source thread and is never stored. A device that comes back after a loss
+//! carries on its stream time, and its airing unless it was away longer than
+//! `--gap` (see [`crate::scan::start_live`]).
 //!
 //! Wall clock: live and stdin sources stamp each block with the time it
 //! arrived, so long runs follow the real clock even when the sound card's

@@ -8,6 +8,12 @@
 //! *lane*: its own detector, behind its own resampler when the source rate is
 //! not one the engine runs at. Events come back with times in seconds of the
 //! source (resampler delay already removed).
+//!
+//! Live sources are reopened when their device returns, perhaps at another
+//! rate or channel count: [`start_live`] makes the scanner at the first
+//! start and afterwards restarts it only if the format changed
+//! ([`Scanner::restart_if_changed`]), so frames are always split by the
+//! count they have and stream time runs on.
 
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;

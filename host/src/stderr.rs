@@ -13,7 +13,7 @@
 //! devices are looked up every 2 s), so one process-wide guard counts the
 //! threads probing: the first redirects fd 2, the last restores it, and no
 //! thread ever saves another's /dev/null as "the real stderr". hushmark's
-//! own messages (notes, warnings, errors, logs) go through [`write`], which
+//! own messages (notes, warnings, errors, logs) go through [`write()`], which
 //! uses the real stderr while fd 2 is hushed, so another thread's probing
 //! never swallows them.
 
@@ -118,7 +118,7 @@ pub fn write(bytes: &[u8]) {
     };
 }
 
-/// [`write`] as a `std::io::Write`, for the log subscriber.
+/// [`write()`] as a `std::io::Write`, for the log subscriber.
 pub struct Writer;
 
 impl Write for Writer {
