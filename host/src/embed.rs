@@ -179,6 +179,7 @@ impl Marker {
     /// so a burst the embedder completed may lie past the file's end.
     fn whole_bursts(&self, engine_frames: u64) -> Vec<Range<u64>> {
         let e = self.embedder();
+        // A file is marked without time jumps: the bursts completed are the first ones.
         (0..e.stats().completed)
             .map(|k| e.burst_start(k)..e.burst_start(k) + e.burst_samples())
             .take_while(|b| b.end <= engine_frames)
@@ -355,14 +356,13 @@ pub fn embed_file(
 
 /// Why a file of `frames` cannot be marked: not even one whole burst fits.
 fn no_whole_burst(input: &Path, info: &SourceInfo, frames: u64, e: &Embedder) -> anyhow::Error {
-    let rate = e.config().sample_rate as f64;
     anyhow!(
-        "{} is {} long ({frames} sample(s)); a burst takes {:.0} ms after a {:.2} s offset, \
+        "{} is {} long ({frames} sample(s)); a burst takes {} ms after a {:.2} s offset, \
          so no whole burst fits and the copy would carry no mark",
         input.display(),
         ui::duration(info.seconds(frames)),
-        e.burst_samples() as f64 * 1000.0 / rate,
-        e.burst_start(0) as f64 / rate
+        e.phy().burst_ms(e.config().id.class()),
+        e.burst_start(0) as f64 / e.config().sample_rate as f64
     )
 }
 
