@@ -75,8 +75,10 @@ impl AiringTracker {
         }
     }
 
-    pub fn stream(&self) -> &str {
-        &self.stream
+    /// The detector's reporting delay changed (the source came back in
+    /// another format).
+    pub fn set_latency_s(&mut self, latency_s: f64) {
+        self.latency_s = latency_s;
     }
 
     /// The ID currently airing, if any.

@@ -1,10 +1,23 @@
 //! The command line: every subcommand, its options and its examples.
 //!
-//! Parsing only; each subcommand's behaviour lives in its own module.
+//! Parsing only; each subcommand's behaviour lives in its own module. What
+//! the engine defines, the command line takes from it: profile names and
+//! their list come from [`Profile::ALL`] and [`Profile::name`] through one
+//! mapping ([`ProfileArg`] for marking, [`ProfileSet`] for searching, which
+//! reads a set: names joined with `+`, or `all`), and defaults are the
+//! engine's constants. A profile added to the engine appears here with no
+//! change beyond its help text.
 
+use std::ffi::OsStr;
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use dsp_core::config::DEFAULT_INTERVAL_MS;
+use dsp_core::{Profile, DEFAULT_LEVEL_DBFS};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,7 +96,7 @@ pub struct MarkArgs {
     #[arg(
         long,
         value_name = "SECONDS",
-        default_value_t = 2.0,
+        default_value_t = DEFAULT_INTERVAL_MS as f64 / 1000.0,
         conflicts_with = "back_to_back",
         allow_negative_numbers = true
     )]
@@ -100,52 +113,176 @@ pub struct MarkArgs {
     #[arg(long)]
     pub back_to_back: bool,
     /// Where in the spectrum the mark lives.
-    #[arg(long, value_enum, default_value_t = ProfileArg::Ultrasonic)]
+    #[arg(long, value_enum, default_value_t)]
     pub profile: ProfileArg,
     /// Peak level of the mark in dBFS (-80 to -12).
-    #[arg(long, value_name = "DBFS", default_value_t = dsp_core::DEFAULT_LEVEL_DBFS, allow_negative_numbers = true)]
+    #[arg(long, value_name = "DBFS", default_value_t = DEFAULT_LEVEL_DBFS, allow_negative_numbers = true)]
     pub level: f32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProfileArg {
-    /// 20.0-21.6 kHz: inaudible; survives 44.1 kHz resampling and AAC at 256 kbit/s.
-    Ultrasonic,
-    /// 20 kHz up to 0.46 x the sample rate: digital chains and 88.2/96 kHz systems.
-    UltrasonicWide,
-    /// 18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it.
-    NearUltrasonic,
-}
+/// The profile marks use and detectors search when none is named.
+pub const DEFAULT_PROFILE: Profile = Profile::Ultrasonic;
 
-impl ProfileArg {
-    pub fn profile(self) -> dsp_core::Profile {
-        match self {
-            ProfileArg::Ultrasonic => dsp_core::Profile::Ultrasonic,
-            ProfileArg::UltrasonicWide => dsp_core::Profile::UltrasonicWide,
-            ProfileArg::NearUltrasonic => dsp_core::Profile::NearUltrasonic,
+/// What `--help` says about a profile; the names and the list itself come
+/// from [`Profile::ALL`] and [`Profile::name`].
+fn profile_help(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Ultrasonic => {
+            "20.0-21.6 kHz: inaudible; survives 44.1 kHz resampling and AAC at 256 kbit/s"
+        }
+        Profile::UltrasonicWide => {
+            "20 kHz up to 0.46 x the sample rate: digital chains and 88.2/96 kHz systems"
+        }
+        Profile::NearUltrasonic => {
+            "18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it"
         }
     }
 }
 
-/// Profiles a detector searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SearchProfile {
-    Ultrasonic,
-    UltrasonicWide,
-    NearUltrasonic,
-    /// Every profile the sample rate can carry (more CPU).
-    All,
+/// `--profile` when marking: one of the engine's profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileArg(pub Profile);
+
+/// [`Profile::ALL`] as clap's choices.
+static PROFILE_ARGS: [ProfileArg; Profile::ALL.len()] = {
+    let mut args = [ProfileArg(DEFAULT_PROFILE); Profile::ALL.len()];
+    let mut i = 0;
+    while i < args.len() {
+        args[i] = ProfileArg(Profile::ALL[i]);
+        i += 1;
+    }
+    args
+};
+
+impl ValueEnum for ProfileArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PROFILE_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(profile_help(self.0)))
+    }
 }
 
-impl SearchProfile {
-    pub fn profiles(self) -> Vec<dsp_core::Profile> {
-        use dsp_core::Profile;
-        match self {
-            SearchProfile::Ultrasonic => vec![Profile::Ultrasonic],
-            SearchProfile::UltrasonicWide => vec![Profile::UltrasonicWide],
-            SearchProfile::NearUltrasonic => vec![Profile::NearUltrasonic],
-            SearchProfile::All => Profile::ALL.to_vec(),
+impl Default for ProfileArg {
+    fn default() -> Self {
+        ProfileArg(DEFAULT_PROFILE)
+    }
+}
+
+impl fmt::Display for ProfileArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+/// `--profile` when searching: a set of the engine's profiles, named one
+/// by one and joined with `+` (`ultrasonic+near-ultrasonic`), or `all`.
+/// Names are looked up through [`ProfileArg`], so both read the same list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileSet(Vec<Profile>);
+
+impl ProfileSet {
+    const ALL: &'static str = "all";
+}
+
+impl Default for ProfileSet {
+    fn default() -> Self {
+        ProfileSet(vec![DEFAULT_PROFILE])
+    }
+}
+
+impl fmt::Display for ProfileSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() == Profile::ALL.len() && self.0.len() > 1 {
+            return f.write_str(ProfileSet::ALL);
         }
+        let names: Vec<&str> = self.0.iter().map(|p| p.name()).collect();
+        f.write_str(&names.join("+"))
+    }
+}
+
+impl FromStr for ProfileSet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ProfileSet, String> {
+        if text == ProfileSet::ALL {
+            return Ok(ProfileSet(Profile::ALL.to_vec()));
+        }
+        let mut wanted = Vec::new();
+        for name in text.split('+') {
+            let ProfileArg(p) = ProfileArg::from_str(name, false).map_err(|_| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "no profile {name:?} (profiles: {}; join several with +, or say {})",
+                    names.join(", "),
+                    ProfileSet::ALL
+                )
+            })?;
+            wanted.push(p);
+        }
+        Ok(ProfileSet(
+            Profile::ALL
+                .into_iter()
+                .filter(|p| wanted.contains(p))
+                .collect(),
+        ))
+    }
+}
+
+/// clap's side of [`ProfileSet`]: lists the choices in `--help`, parses
+/// through [`FromStr`].
+#[derive(Clone)]
+struct ProfileSetParser;
+
+impl TypedValueParser for ProfileSetParser {
+    type Value = ProfileSet;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<ProfileSet, clap::Error> {
+        let text = value.to_str().unwrap_or("");
+        text.parse().map_err(|why: String| {
+            let arg = arg.map(|a| a.to_string()).unwrap_or_default();
+            cmd.clone().error(
+                ErrorKind::InvalidValue,
+                format!("invalid value '{text}' for '{arg}': {why}"),
+            )
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let all = PossibleValue::new(ProfileSet::ALL)
+            .help("every profile the sample rate can carry (more CPU)");
+        Some(Box::new(
+            PROFILE_ARGS
+                .iter()
+                .filter_map(ValueEnum::to_possible_value)
+                .chain([all]),
+        ))
+    }
+}
+
+/// Which profiles a detector searches (detect, monitor, listen, inspect).
+#[derive(Debug, Args, Clone)]
+pub struct SearchArg {
+    /// Profiles to search: one, several joined with +, or all.
+    #[arg(
+        long = "profile",
+        value_name = "PROFILE",
+        value_parser = ProfileSetParser,
+        default_value_t
+    )]
+    pub profiles: ProfileSet,
+}
+
+impl SearchArg {
+    /// The profiles, in [`Profile::ALL`]'s order.
+    pub fn profiles(&self) -> Vec<Profile> {
+        self.profiles.0.clone()
     }
 }
 
@@ -215,9 +352,8 @@ pub struct DetectArgs {
     /// One JSON object per line per burst instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Which profile to search.
-    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
-    pub profile: SearchProfile,
+    #[command(flatten)]
+    pub search: SearchArg,
 }
 
 /// The monitoring agent: log which IDs aired, and when, from files, stdin and devices.
@@ -268,9 +404,8 @@ pub struct MonitorArgs {
     /// length, when the length is known; otherwise when scanning started.
     #[arg(long, value_name = "TIME")]
     pub start_time: Option<String>,
-    /// Which profile to search.
-    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
-    pub profile: SearchProfile,
+    #[command(flatten)]
+    pub search: SearchArg,
     /// Stop after this many seconds (live sources); files and stdin stop at their end.
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
@@ -290,12 +425,18 @@ pub enum RawFormat {
 #[derive(Debug, Args, Clone)]
 pub struct HostArg {
     /// Audio system: auto (PulseAudio/PipeWire if running, else ALSA), alsa or pulseaudio.
-    #[arg(long = "host", value_enum, default_value_t = HostChoice::Auto, env = "HUSHMARK_AUDIO_HOST")]
+    #[arg(
+        long = "host",
+        value_enum,
+        default_value_t,
+        env = "HUSHMARK_AUDIO_HOST"
+    )]
     pub choice: HostChoice,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum HostChoice {
+    #[default]
     Auto,
     Alsa,
     Pulseaudio,
@@ -319,9 +460,8 @@ pub struct ListenArgs {
     /// One JSON object per line per burst instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Which profile to search.
-    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
-    pub profile: SearchProfile,
+    #[command(flatten)]
+    pub search: SearchArg,
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
@@ -400,7 +540,12 @@ NAME (first column) is what --device, --input and --output take; a unique
 part of a name or description also works.")]
 pub struct DevicesArgs {
     /// Audio system to list: auto lists every one available.
-    #[arg(long = "host", value_enum, default_value_t = HostChoice::Auto, env = "HUSHMARK_AUDIO_HOST")]
+    #[arg(
+        long = "host",
+        value_enum,
+        default_value_t,
+        env = "HUSHMARK_AUDIO_HOST"
+    )]
     pub host: HostChoice,
 }
 
@@ -424,9 +569,8 @@ pub struct InspectArgs {
     /// PNG to write.
     #[arg(long, value_name = "OUT.png")]
     pub png: PathBuf,
-    /// Which profile's band to outline and search.
-    #[arg(long, value_enum, default_value_t = SearchProfile::Ultrasonic)]
-    pub profile: SearchProfile,
+    #[command(flatten)]
+    pub search: SearchArg,
     /// Replace OUT.png if it exists.
     #[arg(short, long)]
     pub force: bool,
@@ -445,4 +589,68 @@ pub struct DemoArgs {
     /// Directory for the demo's files (created if missing).
     #[arg(long, value_name = "DIR", default_value = "out/demo")]
     pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn profile_choices_are_the_engines() {
+        let names: Vec<String> = ProfileArg::value_variants()
+            .iter()
+            .filter_map(|p| p.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let engine: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+        assert_eq!(names, engine);
+        assert_eq!(ProfileArg::default().0, DEFAULT_PROFILE);
+        assert_eq!(ProfileSet::default().0, [DEFAULT_PROFILE]);
+    }
+
+    #[test]
+    fn profile_sets_parse_one_several_or_all() {
+        let set = |t: &str| t.parse::<ProfileSet>().map(|s| s.0);
+        assert_eq!(set("ultrasonic").unwrap(), [Profile::Ultrasonic]);
+        // Listed in the engine's order, each once, whatever order was typed.
+        assert_eq!(
+            set("near-ultrasonic+ultrasonic+near-ultrasonic").unwrap(),
+            [Profile::Ultrasonic, Profile::NearUltrasonic]
+        );
+        assert_eq!(set("all").unwrap(), Profile::ALL);
+        let e = set("ultrasonic+loud").unwrap_err();
+        assert!(
+            e.contains("no profile \"loud\"") && e.contains("ultrasonic-wide"),
+            "{e}"
+        );
+        assert!(set("").is_err() && set("ultrasonic+").is_err());
+        // Display gives back what parses to the same set.
+        for text in ["ultrasonic", "ultrasonic+near-ultrasonic", "all"] {
+            let s: ProfileSet = text.parse().unwrap();
+            assert_eq!(s.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn search_profiles_come_from_the_command_line() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["hushmark", "detect", "x.wav", "--key", "k"];
+            args.extend(extra);
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Command::Detect(d)) => Ok(d.search.profiles()),
+                Ok(_) => unreachable!("parsed as detect"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(parse(&[]).unwrap(), [DEFAULT_PROFILE]);
+        assert_eq!(parse(&["--profile", "all"]).unwrap(), Profile::ALL);
+        let e = parse(&["--profile", "loud"]).unwrap_err();
+        assert!(e.contains("'--profile <PROFILE>'"), "{e}");
+    }
 }

@@ -9,14 +9,15 @@
 
 use std::fs;
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
-use dsp_core::{Key, Profile, Schedule};
+use dsp_core::{Key, Schedule};
 
 use crate::airing::{AiringTracker, WallClock};
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, DEFAULT_PROFILE};
 use crate::detect::scan_file;
 use crate::embed::{embed_file, MarkPlan};
 use crate::report::{print_line, table_header, table_row};
@@ -63,7 +64,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     let plan = MarkPlan {
         id: crate::id::parse_id(DEMO_ID)?,
         key,
-        profile: Profile::Ultrasonic,
+        profile: DEFAULT_PROFILE,
         level_dbfs: dsp_core::DEFAULT_LEVEL_DBFS,
         schedule: Schedule::default(),
     };
@@ -71,8 +72,8 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     ui::set_quiet(true);
     let embedded = embed_file(&clean, &marked, &plan, None, true);
     ui::set_quiet(was_quiet);
-    let starts = embedded?;
-    let (changed, total, outside) = compare(&clean, &marked, &plan, &starts)?;
+    let bursts = embedded?;
+    let (changed, total, outside) = compare(&clean, &marked, &bursts)?;
     if outside != 0 {
         bail!("{outside} samples outside bursts changed: the engine is broken");
     }
@@ -85,7 +86,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         "            ID {} ({}), {} whole burst(s)",
         plan.id,
         plan.describe(),
-        starts.len()
+        bursts.len()
     ))?;
     print_line(&format!(
         "            {changed} of {total} samples changed, all inside bursts; every other sample is bit-identical"
@@ -97,7 +98,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     let scan = scan_file(
         &marked,
         key,
-        &[Profile::Ultrasonic],
+        &[plan.profile],
         |_, f| {
             print_line(&format!("  {}", table_row(f, &name)))?;
             Ok(())
@@ -107,13 +108,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     if scan.found.is_empty() || scan.found.iter().any(|f| f.detection.id != plan.id) {
         bail!("the demo's mark was not found: the engine is broken");
     }
-    let unmarked_scan = scan_file(
-        &clean,
-        key,
-        &[Profile::Ultrasonic],
-        |_, _| Ok(()),
-        |_, _| {},
-    )?;
+    let unmarked_scan = scan_file(&clean, key, &[plan.profile], |_, _| Ok(()), |_, _| {})?;
     print_line(&format!(
         "            {}: {} (as it should be)",
         clean.display(),
@@ -144,10 +139,11 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         print_line(&format!("  {l}"))?;
     }
 
-    let (spec, info) = spectrogram_of(&marked)?;
+    // The spectrogram alone: the bursts were decoded above.
+    let (spec, _, info) = inspect::analyse(&marked, None, &[plan.profile])?;
     let bands = vec![(
-        Profile::Ultrasonic,
-        dsp_core::Phy::new(Profile::Ultrasonic, info.rate)?.band,
+        plan.profile,
+        dsp_core::Phy::new(plan.profile, info.rate)?.band,
     )];
     let picture = inspect::Picture {
         title: format!("{} — 15–24 kHz, decoded with the key", marked.display()),
@@ -175,8 +171,9 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Samples changed, samples in all, and samples changed outside bursts.
-fn compare(a: &Path, b: &Path, plan: &MarkPlan, starts: &[u64]) -> Result<(u64, u64, u64)> {
+/// Samples changed, samples in all, and samples changed outside `bursts`
+/// (frame spans, as the embedder reported them).
+fn compare(a: &Path, b: &Path, bursts: &[Range<u64>]) -> Result<(u64, u64, u64)> {
     let read = |p: &Path| -> Result<(Vec<i16>, u16)> {
         let mut r =
             hound::WavReader::open(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -196,33 +193,15 @@ fn compare(a: &Path, b: &Path, plan: &MarkPlan, starts: &[u64]) -> Result<(u64, 
             x.len()
         );
     }
-    let burst = dsp_core::Phy::new(plan.profile, 48_000)?.burst_samples(plan.id.class());
     let (mut changed, mut outside) = (0, 0);
     for (i, (p, q)) in x.iter().zip(&y).enumerate() {
         if p != q {
             changed += 1;
             let frame = (i / ch as usize) as u64;
-            if !starts.iter().any(|&s| frame >= s && frame < s + burst) {
+            if !bursts.iter().any(|b| b.contains(&frame)) {
                 outside += 1;
             }
         }
     }
     Ok((changed, x.len() as u64, outside))
-}
-
-fn spectrogram_of(path: &Path) -> Result<(inspect::Spectrogram, crate::audio::decode::SourceInfo)> {
-    let mut file = crate::audio::decode::AudioFile::open(path)?;
-    let info = file.info().clone();
-    let mut spec = inspect::Spectrogram::new(info.rate, inspect::HIGH_HZ)?;
-    let mut mono = Vec::new();
-    while let Some(block) = file.next_block()? {
-        mono.clear();
-        mono.extend(
-            block
-                .chunks_exact(info.channels)
-                .map(|f| f.iter().sum::<f32>() / info.channels as f32),
-        );
-        spec.push(&mono);
-    }
-    Ok((spec, info))
 }

@@ -12,8 +12,9 @@ use dsp_core::{Key, Profile};
 
 use crate::audio::decode::{AudioFile, SourceInfo};
 use crate::cli::DetectArgs;
+use crate::report::{self, Printer};
 use crate::scan::{Found, Scanner};
-use crate::{key, report, ui, Outcome};
+use crate::{key, ui, Outcome};
 
 /// What scanning one file gave.
 #[derive(Debug)]
@@ -105,10 +106,10 @@ pub fn scan_file(
 
 pub fn run(args: &DetectArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
-    let profiles = args.profile.profiles();
+    let profiles = args.search.profiles();
     let mut any_found = false;
     let mut failed = false;
-    let mut header_done = false;
+    let mut printer = Printer::new(args.json, "FILE");
     for path in &args.files {
         let name = path.display().to_string();
         let result = scan_file(
@@ -116,20 +117,7 @@ pub fn run(args: &DetectArgs) -> Result<Outcome> {
             key,
             &profiles,
             |info, f| {
-                let line = if args.json {
-                    let mut r = report::DetectionRecord::new(f, info.rate);
-                    r.file = Some(name.clone());
-                    r.to_json_line()
-                } else {
-                    let mut s = String::new();
-                    if !header_done {
-                        s.push_str(&report::table_header("FILE"));
-                        s.push('\n');
-                        header_done = true;
-                    }
-                    s.push_str(&report::table_row(f, &name));
-                    s
-                };
+                let line = printer.line(f, info.rate, |r| r.file = Some(name.clone()), &name);
                 report::print_line(&line)?;
                 Ok(())
             },
@@ -142,12 +130,12 @@ pub fn run(args: &DetectArgs) -> Result<Outcome> {
                 if let Some(d) = &scan.damage {
                     // Reported like a read error (exit 2), after what was found.
                     failed = true;
-                    eprintln!("hushmark: error: {d}; scanned only what was readable");
+                    ui::error(format!("{d}; scanned only what was readable"));
                 }
             }
             Err(e) => {
                 failed = true;
-                eprintln!("hushmark: error: {e:#}");
+                ui::error(format!("{e:#}"));
                 if ui::stopping() {
                     break;
                 }

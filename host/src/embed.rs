@@ -5,19 +5,25 @@
 //! bit when the formats match), and written to a temporary file that is
 //! renamed to OUT only when everything succeeded.
 //!
+//! The schedule is the embedder's alone: when the file's length is known the
+//! embedder is told where it ends (`end_at`), so no burst is cut off there,
+//! and the bursts reported are the ones it completed.
+//!
 //! At rates the engine does not run at (say 192 kHz), the mark alone is made
 //! at the nearest engine rate that fits, resampled to the file's rate and
 //! added sample by sample, cut to the room left below full scale. The file's
 //! own samples are never resampled.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use dsp_core::{EmbedConfig, Embedder, Id, Key, Phy, Profile, Sample, Schedule};
+use anyhow::{anyhow, bail, Context, Result};
+use dsp_core::config::MAX_INTERVAL_MS;
+use dsp_core::{EmbedConfig, Embedder, Id, Key, Profile, Sample, Schedule};
 
-use crate::audio::decode::AudioFile;
-use crate::audio::encode::{Container, SampleKind, Writer};
+use crate::audio::decode::{AudioFile, SourceInfo};
+use crate::audio::encode::{Container, PcmSample, SampleKind, Writer};
 use crate::audio::resample::StreamResampler;
 use crate::cli::{EmbedArgs, MarkArgs, OutFormat};
 use crate::rates::{self, RatePlan};
@@ -37,12 +43,15 @@ pub struct MarkPlan {
     pub schedule: Schedule,
 }
 
+/// Seconds as the engine's milliseconds; the engine checks the range, this
+/// only keeps the conversion from overflowing (and says it in seconds).
 fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
     if !s.is_finite() || s < 0.0 {
         bail!("{what} must be a number of seconds, 0 or more (got {s})");
     }
-    if s > 3600.0 {
-        bail!("{what} {s} s is longer than the 1 hour allowed");
+    let max_s = MAX_INTERVAL_MS as f64 / 1000.0;
+    if s > max_s {
+        bail!("{what} {s} s is longer than the {max_s} s allowed");
     }
     Ok((s * 1000.0).round() as u32)
 }
@@ -65,7 +74,7 @@ impl MarkPlan {
         Ok(MarkPlan {
             id,
             key,
-            profile: mark.profile.profile(),
+            profile: mark.profile.0,
             level_dbfs: mark.level,
             schedule,
         })
@@ -87,24 +96,6 @@ impl MarkPlan {
         Ok(Embedder::new(&self.config(rate, channels))?)
     }
 
-    /// Start frames (at `rate`) of the bursts that lie wholly within `frames`.
-    pub fn whole_bursts(&self, rate: u32, frames: u64) -> Result<Vec<u64>> {
-        let phy = Phy::new(self.profile, rate)?;
-        let burst = phy.burst_samples(self.id.class());
-        let to_samples = |ms: u32| (ms as u64 * rate as u64 + 500) / 1000;
-        let (period, offset) = match self.schedule {
-            Schedule::Interval {
-                every_ms,
-                offset_ms,
-            } => (to_samples(every_ms), to_samples(offset_ms)),
-            Schedule::BackToBack { offset_ms } => (burst, to_samples(offset_ms)),
-        };
-        Ok((0..)
-            .map(|k| offset + k * period)
-            .take_while(|&s| s + burst <= frames)
-            .collect())
-    }
-
     pub fn describe(&self) -> String {
         let when = match self.schedule {
             Schedule::Interval {
@@ -120,29 +111,6 @@ impl MarkPlan {
             }
         };
         format!("profile {}, {when}, {} dBFS", self.profile, self.level_dbfs)
-    }
-}
-
-/// Samples the marked copy can be written in.
-pub trait OutSample: Sample + Default {
-    fn write(writer: &mut Writer, samples: &[Self]) -> Result<()>;
-}
-
-impl OutSample for i16 {
-    fn write(writer: &mut Writer, samples: &[i16]) -> Result<()> {
-        writer.write_i16(samples)
-    }
-}
-
-impl OutSample for i32 {
-    fn write(writer: &mut Writer, samples: &[i32]) -> Result<()> {
-        writer.write_i24(samples)
-    }
-}
-
-impl OutSample for f32 {
-    fn write(writer: &mut Writer, samples: &[f32]) -> Result<()> {
-        writer.write_f32(samples)
     }
 }
 
@@ -191,6 +159,33 @@ pub enum Marker {
 }
 
 impl Marker {
+    /// The embedder, which alone knows the schedule.
+    fn embedder(&self) -> &Embedder {
+        match self {
+            Marker::Direct(e) => e,
+            Marker::Resampled(source, _) => &source.embedder,
+        }
+    }
+
+    fn embedder_mut(&mut self) -> &mut Embedder {
+        match self {
+            Marker::Direct(e) => e,
+            Marker::Resampled(source, _) => &mut source.embedder,
+        }
+    }
+
+    /// Spans (engine frames) of the bursts written whole into the first
+    /// `engine_frames`. A resampled mark is made a little ahead of the file,
+    /// so a burst the embedder completed may lie past the file's end.
+    fn whole_bursts(&self, engine_frames: u64) -> Vec<Range<u64>> {
+        let e = self.embedder();
+        // A file is marked without time jumps: the bursts completed are the first ones.
+        (0..e.stats().completed)
+            .map(|k| e.burst_start(k)..e.burst_start(k) + e.burst_samples())
+            .take_while(|b| b.end <= engine_frames)
+            .collect()
+    }
+
     pub fn process<T: Sample>(&mut self, now: u64, block: &mut [T], channels: usize) -> Result<()> {
         match self {
             Marker::Direct(e) => e.process(now, block)?,
@@ -208,11 +203,7 @@ impl Marker {
 }
 
 /// The output sample format: asked for, or IN's bit depth.
-fn choose_kind(
-    asked: Option<OutFormat>,
-    info: &crate::audio::decode::SourceInfo,
-    container: Container,
-) -> SampleKind {
+fn choose_kind(asked: Option<OutFormat>, info: &SourceInfo, container: Container) -> SampleKind {
     match asked {
         Some(OutFormat::S16) => SampleKind::S16,
         Some(OutFormat::S24) => SampleKind::S24,
@@ -233,14 +224,15 @@ pub fn run(args: &EmbedArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Mark `input` into `output`; returns the burst starts written (frames).
+/// Mark `input` into `output`; returns the spans (frames of `input`) of the
+/// bursts written whole.
 pub fn embed_file(
     input: &Path,
     output: &Path,
     plan: &MarkPlan,
     format: Option<OutFormat>,
     force: bool,
-) -> Result<Vec<u64>> {
+) -> Result<Vec<Range<u64>>> {
     let container = Container::from_path(output)?;
     if format == Some(OutFormat::F32) && container == Container::Flac {
         bail!("FLAC holds integer samples only; use --format s16 or s24, or write a .wav");
@@ -267,14 +259,22 @@ pub fn embed_file(
         }
     };
     let engine_rate = rate_plan.engine_rate();
-    if info.frames == Some(0) {
-        bail!(
+    let to_engine = |frames: u64| (frames as f64 * engine_rate as f64 / info.rate as f64) as u64;
+    match info.frames {
+        Some(0) => bail!(
             "{} holds no audio (0 samples): nothing to mark",
             input.display()
-        );
-    }
-    if let Some(frames) = info.frames {
-        check_fits(plan, input, &info, engine_rate, frames)?;
+        ),
+        Some(frames) => {
+            // Known length: no burst that would be cut off at the end starts.
+            let end = to_engine(frames);
+            let e = marker.embedder_mut();
+            e.end_at(end);
+            if e.burst_start(0) + e.burst_samples() > end {
+                return Err(no_whole_burst(input, &info, frames, e));
+            }
+        }
+        None => {}
     }
     let kind = choose_kind(format, &info, container);
     tracing::info!(
@@ -321,7 +321,11 @@ pub fn embed_file(
             input.display()
         );
     }
-    check_fits(plan, input, &info, engine_rate, frames)?;
+    // The embedder's count: bursts it completed within the file.
+    let bursts = marker.whole_bursts(to_engine(frames));
+    if bursts.is_empty() {
+        return Err(no_whole_burst(input, &info, frames, marker.embedder()));
+    }
     writer.finish()?;
     fsio::persist(tmp, output, force)?;
     if state.non_finite > 0 {
@@ -331,19 +335,11 @@ pub fn embed_file(
             state.non_finite
         ));
     }
-    let starts: Vec<u64> = plan
-        .whole_bursts(
-            engine_rate,
-            (frames as f64 * engine_rate as f64 / info.rate as f64) as u64,
-        )?
-        .into_iter()
-        .map(|s| (s as f64 * info.rate as f64 / engine_rate as f64).round() as u64)
-        .collect();
     ui::note(format!(
         "marked {} -> {}: {} burst(s) of ID {} ({}, {}; {} {}; {})",
         input.display(),
         output.display(),
-        starts.len(),
+        bursts.len(),
         plan.id,
         ui::duration(info.seconds(frames)),
         info.describe(),
@@ -351,30 +347,23 @@ pub fn embed_file(
         container.name(),
         plan.describe()
     ));
-    Ok(starts)
+    let from_engine = |f: u64| (f as f64 * info.rate as f64 / engine_rate as f64).round() as u64;
+    Ok(bursts
+        .into_iter()
+        .map(|b| from_engine(b.start)..from_engine(b.end))
+        .collect())
 }
 
-/// Refuse a file too short for even one whole burst: the copy would carry no mark.
-fn check_fits(
-    plan: &MarkPlan,
-    input: &Path,
-    info: &crate::audio::decode::SourceInfo,
-    engine_rate: u32,
-    frames: u64,
-) -> Result<()> {
-    let engine_frames = (frames as f64 * engine_rate as f64 / info.rate as f64) as u64;
-    if plan.whole_bursts(engine_rate, engine_frames)?.is_empty() {
-        let phy = Phy::new(plan.profile, engine_rate)?;
-        bail!(
-            "{} is {} long ({frames} sample(s)); a burst takes {} ms after a {:.2} s offset, \
-             so no whole burst fits and the copy would carry no mark",
-            input.display(),
-            ui::duration(info.seconds(frames)),
-            phy.burst_ms(plan.id.class()),
-            plan.schedule.offset_ms() as f64 / 1000.0
-        );
-    }
-    Ok(())
+/// Why a file of `frames` cannot be marked: not even one whole burst fits.
+fn no_whole_burst(input: &Path, info: &SourceInfo, frames: u64, e: &Embedder) -> anyhow::Error {
+    anyhow!(
+        "{} is {} long ({frames} sample(s)); a burst takes {} ms after a {:.2} s offset, \
+         so no whole burst fits and the copy would carry no mark",
+        input.display(),
+        ui::duration(info.seconds(frames)),
+        e.phy().burst_ms(e.config().id.class()),
+        e.burst_start(0) as f64 / e.config().sample_rate as f64
+    )
 }
 
 #[derive(Default)]
@@ -383,7 +372,7 @@ struct Run {
     non_finite: u64,
 }
 
-fn mark_stream<T: OutSample>(
+fn mark_stream<T: Sample + PcmSample>(
     file: &mut AudioFile,
     marker: &mut Marker,
     writer: &mut Writer,
@@ -407,7 +396,7 @@ fn mark_stream<T: OutSample>(
                 }
             }));
             marker.process(state.frames, &mut buf, ch)?;
-            T::write(writer, &buf)?;
+            writer.write(&buf)?;
             state.frames += (sub.len() / ch) as u64;
         }
         progress.set_position(state.frames);

@@ -21,8 +21,9 @@ use rustfft::{Fft, FftPlanner};
 
 use crate::cli::InspectArgs;
 use crate::detect::scan_file;
+use crate::report::{self, Printer};
 use crate::scan::Found;
-use crate::{fsio, key, report, ui, Outcome};
+use crate::{fsio, key, ui, Outcome};
 
 /// Lowest frequency shown.
 const LOW_HZ: f64 = 15_000.0;
@@ -46,7 +47,9 @@ pub struct Spectrogram {
     first_bin: usize,
     bins: usize,
     pending: Vec<f32>,
+    /// One window's FFT, and the FFT's scratch: made once, used every hop.
     buf: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
     /// Finished columns: mean power per bin.
     columns: Vec<Vec<f32>>,
     /// The column being filled, and how many FFT frames it has.
@@ -75,8 +78,10 @@ impl Spectrogram {
         let window = (0..n)
             .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n as f32).cos())
             .collect();
+        let fft = FftPlanner::new().plan_fft_forward(n);
         Ok(Spectrogram {
-            fft: FftPlanner::new().plan_fft_forward(n),
+            scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+            fft,
             window,
             n,
             hop: n / 2,
@@ -102,17 +107,23 @@ impl Spectrogram {
         self.bin_hz(self.bins - 1)
     }
 
-    /// Feed mono samples.
-    pub fn push(&mut self, mono: &[f32]) {
-        self.total_frames += mono.len() as u64;
-        self.pending.extend_from_slice(mono);
+    /// Feed interleaved samples of `channels` channels, mixed down to mono.
+    pub fn push_interleaved(&mut self, block: &[f32], channels: usize) {
+        let before = self.pending.len();
+        self.pending.extend(
+            block
+                .chunks_exact(channels)
+                .map(|f| f.iter().sum::<f32>() / channels as f32),
+        );
+        self.total_frames += (self.pending.len() - before) as u64;
         let mut start = 0;
         while self.pending.len() - start >= self.n {
             let frame = &self.pending[start..start + self.n];
             for ((b, &x), &w) in self.buf.iter_mut().zip(frame).zip(&self.window) {
                 *b = Complex::new(if x.is_finite() { x * w } else { 0.0 }, 0.0);
             }
-            self.fft.process(&mut self.buf);
+            self.fft
+                .process_with_scratch(&mut self.buf, &mut self.scratch);
             for (k, a) in self.acc.iter_mut().enumerate() {
                 *a += self.buf[self.first_bin + k].norm_sqr();
             }
@@ -273,7 +284,8 @@ pub struct Picture<'a> {
     pub spec: &'a Spectrogram,
     pub bands: Vec<(Profile, Band)>,
     pub found: &'a [Found],
-    pub energy: &'a [(f64, f64)],
+    /// Bursts seen by energy alone: the band they were seen in, start, end.
+    pub energy: &'a [(Band, f64, f64)],
     pub keyed: bool,
 }
 
@@ -359,15 +371,19 @@ pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     }
     // Decoded bursts: solid boxes labelled with the ID and counter.
-    for f in p.found {
-        let band = profile_band(f.profile, spec.rate).unwrap_or(Band {
-            low_hz: 20_000,
-            high_hz: 21_600,
-        });
-        let (y0, y1) = (
+    // A burst's box spans its band, a little wider, in kHz.
+    let box_khz = |band: Band| {
+        (
             band.low_hz as f64 / 1000.0 - 0.15,
             (band.high_hz as f64 / 1000.0 + 0.15).min(top_khz),
-        );
+        )
+    };
+    for f in p.found {
+        // Found at this rate, so its profile fits it.
+        let Some(band) = profile_band(f.profile, spec.rate) else {
+            continue;
+        };
+        let (y0, y1) = box_khz(band);
         area.draw(&Rectangle::new(
             [(f.start_s, y0), (f.end_s, y1)],
             WHITE.stroke_width(2),
@@ -395,15 +411,8 @@ pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
     }
     // Energy-only bursts: dashed boxes.
     if !p.keyed {
-        for &(t0, t1) in p.energy {
-            let band = p.bands.first().map(|b| b.1).unwrap_or(Band {
-                low_hz: 20_000,
-                high_hz: 21_600,
-            });
-            let (y0, y1) = (
-                band.low_hz as f64 / 1000.0 - 0.15,
-                (band.high_hz as f64 / 1000.0 + 0.15).min(top_khz),
-            );
+        for &(band, t0, t1) in p.energy {
+            let (y0, y1) = box_khz(band);
             for (a, b) in dashes(t0, t1, duration / 150.0) {
                 for y in [y0, y1] {
                     area.draw(&PathElement::new(
@@ -511,30 +520,32 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         Some(path) => Some(key::load(path)?),
         None => None,
     };
-    let profiles = args.profile.profiles();
+    let profiles = args.search.profiles();
     let (spec, found, info) = analyse(&args.file, key, &profiles)?;
     let bands: Vec<(Profile, Band)> = profiles
         .iter()
         .filter_map(|&p| profile_band(p, info.rate).map(|b| (p, b)))
         .collect();
-    let energy: Vec<(f64, f64)> = if key.is_none() {
+    let energy: Vec<(Band, f64, f64)> = if key.is_none() {
         bands
             .iter()
-            .flat_map(|(_, b)| energy_bursts(&spec, *b))
+            .flat_map(|&(_, b)| {
+                energy_bursts(&spec, b)
+                    .into_iter()
+                    .map(move |(t0, t1)| (b, t0, t1))
+            })
             .collect()
     } else {
         Vec::new()
     };
     let name = args.file.display().to_string();
     if key.is_some() {
-        if !found.is_empty() {
-            report::print_line(&report::table_header("FILE"))?;
-        }
+        let mut table = Printer::new(false, "FILE");
         for f in &found {
-            report::print_line(&report::table_row(f, &name))?;
+            report::print_line(&table.line(f, info.rate, |_| {}, &name))?;
         }
     } else {
-        for (t0, t1) in &energy {
+        for (_, t0, t1) in &energy {
             report::print_line(&format!(
                 "{t0:>9.2}  {t1:>9.2}  energy in the mark band (no key: not decoded)  {name}"
             ))?;
@@ -569,13 +580,12 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
 }
 
 /// One pass: spectrogram, plus detection when there is a key.
-fn analyse(
+pub fn analyse(
     path: &Path,
     key: Option<dsp_core::Key>,
     profiles: &[Profile],
 ) -> Result<(Spectrogram, Vec<Found>, crate::audio::decode::SourceInfo)> {
     let mut spec: Option<Spectrogram> = None;
-    let mut mono = Vec::new();
     let mut spec_error = None;
     let mut feed = |info: &crate::audio::decode::SourceInfo, block: &[f32]| {
         if spec_error.is_some() {
@@ -595,15 +605,8 @@ fn analyse(
                 }
             }
         }
-        let ch = info.channels;
-        mono.clear();
-        mono.extend(
-            block
-                .chunks_exact(ch)
-                .map(|f| f.iter().sum::<f32>() / ch as f32),
-        );
         if let Some(s) = spec.as_mut() {
-            s.push(&mono);
+            s.push_interleaved(block, info.channels);
         }
     };
     let (found, info) = match key {
@@ -653,7 +656,7 @@ mod tests {
         }
         let mut s = Spectrogram::new(rate, HIGH_HZ).unwrap();
         for block in x.chunks(1000) {
-            s.push(block);
+            s.push_interleaved(block, 1);
         }
         let spans = energy_bursts(
             &s,
@@ -676,7 +679,7 @@ mod tests {
         s.max_columns = 64;
         let block = vec![0.0f32; 48_000];
         for _ in 0..120 {
-            s.push(&block);
+            s.push_interleaved(&block, 1);
         }
         // 120 s would be ~5600 columns at full resolution.
         assert!(s.columns.len() < 64, "{}", s.columns.len());

@@ -2,52 +2,76 @@
 //!
 //! The program vendors, monitoring agents and engineers touch. It wraps the
 //! `no_std` engine ([`dsp_core`]) with everything a desktop or a Raspberry Pi
-//! needs around it:
+//! needs around it. The engine owns the signal, the schedule and its limits;
+//! the host asks it rather than working them out again: profile names come
+//! from [`dsp_core::Profile::ALL`], bursts are counted by the embedder
+//! ([`dsp_core::Embedder::stats`]), defaults are the engine's constants.
 //!
+//! Top down:
+//!
+//! * **Commands** ([`cli`]): clap parses; `run` below hands each subcommand
+//!   to its module ([`embed`], [`detect`], [`monitor`], [`live`],
+//!   [`inspect`], [`demo`], [`key`]).
 //! * **Files** ([`audio`]): symphonia decodes WAV, FLAC, MP3, AAC/M4A, Ogg
 //!   Vorbis and AIFF as streams; hound and flacenc write WAV and FLAC;
 //!   outputs go through a temporary file and an atomic rename ([`fsio`]).
 //! * **Rates** ([`rates`]): the engine runs at 44.1/48/88.2/96 kHz; other
 //!   rates that fit the profile are resampled with rubato, and the user is
 //!   told; rates too low for the band are refused with the rate needed.
+//! * **Marking** ([`embed`]): files block by block, live output in
+//!   [`live`]; the embedder is told where a file ends, so no burst is cut
+//!   off, and reports the bursts it completed.
 //! * **Detection** ([`scan`]): one path for files, stdin and devices; times
-//!   are in seconds of the source.
+//!   are in seconds of the source; a reopened device that comes back in
+//!   another format restarts the scanner, stream time running on.
 //! * **Live audio** ([`live`]): cpal (ALSA, or PulseAudio/PipeWire when
 //!   running). Audio callbacks only move samples through lock-free rings;
 //!   detection and decoding run on ordinary threads. Devices that vanish are
 //!   reopened; xruns are counted and reported.
 //! * **The agent** ([`monitor`], [`airing`]): several sources in parallel,
 //!   bursts merged into airings, one JSON line per airing, never audio.
+//! * **What the user sees** ([`report`] for results on stdout; [`ui`],
+//!   [`progress`] and [`stderr`] for notes, progress and errors on stderr,
+//!   which device probing cannot swallow).
+//!
+//! Nothing allocates per block on the paths that carry audio (scanning,
+//! marking, resampling, spectrograms): buffers are made once and reused.
 //!
 //! Errors are values all the way up: `main` prints them in one line and
 //! exits 2 (1 means "nothing found", 130 "interrupted"). Nothing the user
-//! types or feeds in can make it panic.
+//! types or feeds in can make it panic. The library's only user is the
+//! binary (`main.rs`): every module is private to the crate.
+
+// Everything is private to the crate; its docs are for developers
+// (`cargo doc -p hushmark --document-private-items`), links included.
+#![allow(rustdoc::private_intra_doc_links)]
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub mod airing;
-pub mod audio;
-pub mod cli;
-pub mod demo;
-pub mod detect;
-pub mod embed;
-pub mod fsio;
-pub mod id;
-pub mod inspect;
-pub mod key;
-pub mod live;
-pub mod monitor;
-pub mod progress;
-pub mod rates;
-pub mod report;
-pub mod scan;
-pub mod ui;
+mod airing;
+mod audio;
+mod cli;
+mod demo;
+mod detect;
+mod embed;
+mod fsio;
+mod id;
+mod inspect;
+mod key;
+mod live;
+mod monitor;
+mod progress;
+mod rates;
+mod report;
+mod scan;
+mod stderr;
+mod ui;
 
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Done; for detect and listen: something was found.
     Success,
     /// Ran fine and found nothing (exit 1).
@@ -69,7 +93,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::NothingFound) => ExitCode::from(1),
         Ok(Outcome::Failed) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("hushmark: error: {e:#}");
+            ui::error(format!("{e:#}"));
             if ui::stopping() {
                 ExitCode::from(130)
             } else {
@@ -112,7 +136,10 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        eprintln!("hushmark: internal error ({what}{place}); this is a bug, please report it");
+        stderr::write(
+            format!("hushmark: internal error ({what}{place}); this is a bug, please report it\n")
+                .as_bytes(),
+        );
         std::process::exit(2);
     }));
 }

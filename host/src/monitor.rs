@@ -5,7 +5,9 @@
 //! Threads send closed airings to the main thread, which alone writes the
 //! log: one JSON line per airing, flushed and synced as it is written, so a
 //! power cut loses at most the airing in progress. Audio never leaves the
-//! source thread and is never stored.
+//! source thread and is never stored. A device that comes back after a loss
+//! carries on its stream time, and its airing unless it was away longer than
+//! `--gap` (see [`crate::scan::start_live`]).
 //!
 //! Wall clock: live and stdin sources stamp each block with the time it
 //! arrived, so long runs follow the real clock even when the sound card's
@@ -21,13 +23,13 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::{Key, Profile, Sample};
+use dsp_core::{Id, Key, Profile, Sample};
 
 use crate::airing::{AiringRecord, AiringTracker, WallClock};
 use crate::audio::decode::AudioFile;
 use crate::cli::{HostChoice, MonitorArgs, RawFormat};
 use crate::live::{run_input, InputEvent};
-use crate::scan::{check_channels, Found, Scanner};
+use crate::scan::{check_channels, start_live, Found, Scanner};
 use crate::{ui, Outcome};
 
 enum Event {
@@ -43,7 +45,7 @@ enum Event {
 struct Status {
     seconds: f64,
     bursts: u64,
-    airing: Option<String>,
+    airing: Option<Id>,
     state: &'static str,
 }
 
@@ -54,7 +56,6 @@ struct Agent {
     name: String,
     key: Key,
     profiles: Vec<Profile>,
-    gap: f64,
     scanner: Option<Scanner>,
     tracker: AiringTracker,
     clock: WallClock,
@@ -90,7 +91,6 @@ impl Agent {
             name,
             key,
             profiles,
-            gap,
             scanner: None,
             clock: WallClock {
                 stream_s: 0.0,
@@ -104,26 +104,26 @@ impl Agent {
         }
     }
 
-    /// (Re)start scanning at `rate` Hz, `channels` channels.
+    /// Start scanning at `rate` Hz, `channels` channels; after a device
+    /// reopened, carry on (the airing too), restarting only if the format
+    /// changed.
     fn start(&mut self, rate: u32, channels: usize) -> Result<()> {
-        if let Some(s) = self.scanner.as_ref() {
-            if s.rate() == rate {
-                return Ok(());
-            }
-        }
-        let position = self.scanner.as_ref().map(|s| s.position_s()).unwrap_or(0.0);
-        self.flush_scanner()?;
-        let (mut s, notes) = Scanner::new(self.key, &self.profiles, rate, channels)
-            .map_err(|e| anyhow!("{}: {e}", self.name))?;
+        let notes = start_live(
+            &mut self.scanner,
+            self.key,
+            &self.profiles,
+            rate,
+            channels,
+            &mut self.found,
+        )
+        .map_err(|e| anyhow!("{}: {e}", self.name))?;
         for n in notes {
             ui::note(format!("{}: {n}", self.name));
         }
-        if position > 0.0 {
-            // Keep stream time running across a rate change.
-            s.skip((position * rate as f64) as u64, &mut self.found)?;
+        if let Some(s) = self.scanner.as_ref() {
+            self.tracker.set_latency_s(s.latency_s());
         }
-        self.tracker = AiringTracker::new(self.name.clone(), self.gap, s.latency_s());
-        self.scanner = Some(s);
+        self.deliver()?;
         self.set_state("running");
         Ok(())
     }
@@ -156,7 +156,9 @@ impl Agent {
     }
 
     fn deliver(&mut self) -> Result<()> {
-        for f in std::mem::take(&mut self.found) {
+        // Taken and put back, so the list keeps its capacity.
+        let mut found = std::mem::take(&mut self.found);
+        for f in found.drain(..) {
             self.bursts += 1;
             let wall = self.clock.at(f.start_s);
             if let Some(r) = self
@@ -166,6 +168,7 @@ impl Agent {
                 self.send(r)?;
             }
         }
+        self.found = found;
         Ok(())
     }
 
@@ -208,7 +211,7 @@ impl Agent {
             let st = &mut b[self.slot].1;
             st.seconds = seconds;
             st.bursts = self.bursts;
-            st.airing = self.tracker.current().map(|id| id.to_string());
+            st.airing = self.tracker.current();
         }
     }
 }
@@ -235,8 +238,8 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         None => None,
     };
     let key = crate::key::load(&args.key.key)?;
-    let profiles = args.profile.profiles();
-    let stop = crate::live::stop_after(args.duration)?;
+    let profiles = args.search.profiles();
+    let stop = ui::stop_after(args.duration)?;
     let stop: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(stop);
 
     let mut log: Box<dyn Write> = match &args.log {
@@ -272,15 +275,18 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         names.push(name.clone());
         name
     };
-    for path in &args.files {
-        let agent = Agent::new(
-            unique(format!("file:{}", path.display())),
+    let mut agent = |base: String| {
+        Agent::new(
+            unique(base),
             key,
             profiles.clone(),
             args.gap,
             tx.clone(),
             board.clone(),
-        );
+        )
+    };
+    for path in &args.files {
+        let agent = agent(format!("file:{}", path.display()));
         let path = path.clone();
         let stop = stop.clone();
         threads.push(spawn(&agent.name.clone(), move || {
@@ -288,14 +294,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         })?);
     }
     if args.stdin {
-        let agent = Agent::new(
-            unique("stdin".into()),
-            key,
-            profiles.clone(),
-            args.gap,
-            tx.clone(),
-            board.clone(),
-        );
+        let agent = agent("stdin".into());
         let (rate, channels, format) = (
             args.rate.unwrap_or(48_000),
             args.channels as usize,
@@ -307,14 +306,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         })?);
     }
     for device in &args.devices {
-        let agent = Agent::new(
-            unique(format!("device:{device}")),
-            key,
-            profiles.clone(),
-            args.gap,
-            tx.clone(),
-            board.clone(),
-        );
+        let agent = agent(format!("device:{device}"));
         let device = device.clone();
         let host = args.host.choice;
         let stop = stop.clone();
@@ -343,7 +335,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
             Ok(Event::Done { stream, error }) => match error {
                 Some(e) => {
                     failures += 1;
-                    status.suspend(|| eprintln!("hushmark: error: {e}"));
+                    status.suspend(|| ui::error(&e));
                 }
                 None => tracing::info!("{stream}: finished"),
             },
@@ -387,8 +379,10 @@ fn status_text(board: &Board, airings: u64) -> String {
         .map(|(name, s)| {
             let airing = s
                 .airing
-                .as_deref()
-                .map(|id| format!(" airing {}…", &id[..id.len().min(8)]))
+                .map(|id| {
+                    let id = id.to_string();
+                    format!(" airing {}…", &id[..id.len().min(8)])
+                })
                 .unwrap_or_default();
             format!(
                 "{name} {} {} {} burst(s){airing}",
@@ -481,16 +475,22 @@ fn scan_stdin(
         RawFormat::F32le => 4,
         RawFormat::S16le => 2,
     };
+    // 4096 frames a read.
+    let read_bytes = 4096 * bytes_per_sample * channels;
     let frame_bytes = bytes_per_sample * channels;
     // Read on a separate thread: a blocked read must not keep the agent from
-    // closing its airing when the user stops.
-    let (btx, brx) = mpsc::sync_channel::<(Vec<u8>, SystemTime)>(8);
+    // closing its airing when the user stops. Buffers go back to the reader
+    // when scanned, so reading allocates only the few in flight.
+    let in_flight = 8;
+    let (btx, brx) = mpsc::sync_channel::<(Vec<u8>, SystemTime)>(in_flight);
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
     let reader = thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
             let mut stdin = std::io::stdin().lock();
             loop {
-                let mut buf = vec![0u8; 4096 * frame_bytes];
+                let mut buf = spare_rx.try_recv().unwrap_or_default();
+                buf.resize(read_bytes, 0);
                 let mut filled = 0;
                 while filled < buf.len() {
                     match stdin.read(&mut buf[filled..]) {
@@ -501,7 +501,7 @@ fn scan_stdin(
                     }
                 }
                 buf.truncate(filled);
-                let end = filled < 4096 * frame_bytes;
+                let end = filled < read_bytes;
                 if btx.send((buf, SystemTime::now())).is_err() || end {
                     return;
                 }
@@ -539,9 +539,10 @@ fn scan_stdin(
             if !samples.is_empty() {
                 agent.push(&samples, Some(arrival))?;
             }
-            if bytes.len() < 4096 * frame_bytes {
+            if bytes.len() < read_bytes {
                 break;
             }
+            let _ = spare_tx.try_send(bytes);
         }
         if leftover > 0 {
             ui::warn(format!(
@@ -598,13 +599,6 @@ fn scan_device(
             Ok(())
         },
     );
-    agent.finish(
-        result
-            .err()
-            .map(|e| format!("{}: {e:#}", agent_name_of(&device))),
-    );
-}
-
-fn agent_name_of(device: &str) -> String {
-    format!("device:{device}")
+    let error = result.err().map(|e| format!("{}: {e:#}", agent.name));
+    agent.finish(error);
 }

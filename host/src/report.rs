@@ -65,6 +65,49 @@ impl DetectionRecord {
     }
 }
 
+/// Prints detections as they come: one JSON object a line, or a table
+/// whose header comes before its first row.
+pub struct Printer {
+    json: bool,
+    /// Title of the table's last column (what `last` holds in [`Printer::line`]).
+    last_title: &'static str,
+    header_done: bool,
+}
+
+impl Printer {
+    pub fn new(json: bool, last_title: &'static str) -> Printer {
+        Printer {
+            json,
+            last_title,
+            header_done: false,
+        }
+    }
+
+    /// The text for one detection: `place` fills the JSON record's fields
+    /// that say where it was found; `last` is the table's last column.
+    pub fn line(
+        &mut self,
+        found: &Found,
+        source_rate: u32,
+        place: impl FnOnce(&mut DetectionRecord),
+        last: &str,
+    ) -> String {
+        if self.json {
+            let mut r = DetectionRecord::new(found, source_rate);
+            place(&mut r);
+            return r.to_json_line();
+        }
+        let mut s = String::new();
+        if !self.header_done {
+            s.push_str(&table_header(self.last_title));
+            s.push('\n');
+            self.header_done = true;
+        }
+        s.push_str(&table_row(found, last));
+        s
+    }
+}
+
 /// The table's header line; the last column is free width.
 pub fn table_header(last: &str) -> String {
     format!(

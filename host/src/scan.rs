@@ -8,6 +8,12 @@
 //! *lane*: its own detector, behind its own resampler when the source rate is
 //! not one the engine runs at. Events come back with times in seconds of the
 //! source (resampler delay already removed).
+//!
+//! Live sources are reopened when their device returns, perhaps at another
+//! rate or channel count: [`start_live`] makes the scanner at the first
+//! start and afterwards restarts it only if the format changed
+//! ([`Scanner::restart_if_changed`]), so frames are always split by the
+//! count they have and stream time runs on.
 
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;
@@ -52,6 +58,9 @@ struct Engine {
 }
 
 pub struct Scanner {
+    /// What it was made for, to remake it in another format.
+    key: Key,
+    requested: Vec<Profile>,
     lanes: Vec<Lane>,
     channels: usize,
     rate: u32,
@@ -124,6 +133,8 @@ impl Scanner {
         }
         Ok((
             Scanner {
+                key,
+                requested: profiles.to_vec(),
                 lanes,
                 channels,
                 rate,
@@ -134,8 +145,25 @@ impl Scanner {
         ))
     }
 
-    pub fn rate(&self) -> u32 {
-        self.rate
+    /// A live source came back at `rate` Hz with `channels` (a device
+    /// reopened): if either changed, decode what is pending in the old format
+    /// (bursts go to `found`) and carry on in the new one, stream time
+    /// running on. Returns the new format's notes if it restarted.
+    pub fn restart_if_changed(
+        &mut self,
+        rate: u32,
+        channels: usize,
+        found: &mut Vec<Found>,
+    ) -> Result<Option<Vec<String>>> {
+        if (rate, channels) == (self.rate, self.channels) {
+            return Ok(None);
+        }
+        let (mut next, notes) = Scanner::new(self.key, &self.requested, rate, channels)?;
+        self.finish(found)?;
+        next.position = (self.position_s() * rate as f64).round() as u64;
+        next.sync_lanes();
+        *self = next;
+        Ok(Some(notes))
     }
 
     /// Seconds of stream consumed.
@@ -196,11 +224,16 @@ impl Scanner {
     pub fn skip(&mut self, frames: u64, found: &mut Vec<Found>) -> Result<()> {
         self.position += frames;
         self.drain(found, true)?;
+        self.sync_lanes();
+        Ok(())
+    }
+
+    /// Set every detector's clock to the stream position.
+    fn sync_lanes(&mut self) {
         for lane in &mut self.lanes {
             lane.engine.fed =
                 (self.position as f64 * lane.engine.rate as f64 / self.rate as f64).round() as u64;
         }
-        Ok(())
     }
 
     /// Decode what is pending in every lane: the resamplers' tails first.
@@ -249,6 +282,29 @@ impl Engine {
     }
 }
 
+/// The scanner of a live source: made at its first start; after a reopen
+/// it carries on, restarted only if the format changed
+/// ([`Scanner::restart_if_changed`]). Returns the notes worth telling.
+pub fn start_live(
+    scanner: &mut Option<Scanner>,
+    key: Key,
+    profiles: &[Profile],
+    rate: u32,
+    channels: usize,
+    found: &mut Vec<Found>,
+) -> Result<Vec<String>> {
+    match scanner {
+        Some(s) => Ok(s
+            .restart_if_changed(rate, channels, found)?
+            .unwrap_or_default()),
+        None => {
+            let (s, notes) = Scanner::new(key, profiles, rate, channels)?;
+            *scanner = Some(s);
+            Ok(notes)
+        }
+    }
+}
+
 fn make_found(d: &Detection, profile: Profile, engine_rate: u32, source_rate: u32) -> Found {
     let start_s = d.start_sample as f64 / engine_rate as f64;
     let burst_s = Phy::new(profile, engine_rate)
@@ -260,5 +316,46 @@ fn make_found(d: &Detection, profile: Profile, engine_rate: u32, source_rate: u3
         start_s,
         end_s: start_s + burst_s,
         start_frame: (start_s * source_rate as f64).round() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsp_core::{EmbedConfig, Embedder, Id, Schedule};
+
+    #[test]
+    fn a_source_back_with_other_channels_is_split_by_its_new_count() {
+        let (key, rate) = (Key::PUBLIC_TEST, 48_000u32);
+        let id = Id::from_hex("2a").unwrap();
+        let (mut s, _) = Scanner::new(key, &[Profile::Ultrasonic], rate, 2).unwrap();
+        let mut found = Vec::new();
+        // 1 s of stereo silence; then the device comes back mono.
+        s.push(&vec![0.0; 2 * rate as usize], &mut found).unwrap();
+        assert!(s.restart_if_changed(rate, 2, &mut found).unwrap().is_none());
+        assert!(s.restart_if_changed(rate, 1, &mut found).unwrap().is_some());
+        assert!((s.position_s() - 1.0).abs() < 1e-9);
+        // Mono, with a burst 0.5 s in: found at 1.5 s of the stream only if
+        // frames are now split one sample each.
+        let mut config = EmbedConfig::new(id, key);
+        config.channels = 1;
+        config.schedule = Schedule::Interval {
+            every_ms: 10_000,
+            offset_ms: 500,
+        };
+        let mut mono = vec![0.0f32; 3 * rate as usize];
+        Embedder::new(&config)
+            .unwrap()
+            .process(0, &mut mono)
+            .unwrap();
+        s.push(&mono, &mut found).unwrap();
+        s.finish(&mut found).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].detection.id, id);
+        assert!(
+            (found[0].start_s - 1.5).abs() < 0.01,
+            "{}",
+            found[0].start_s
+        );
     }
 }

@@ -9,6 +9,11 @@
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::stderr;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -26,15 +31,24 @@ pub fn quiet() -> bool {
 /// Something the program decided or did that the user should know.
 pub fn note(msg: impl AsRef<str>) {
     if !quiet() {
-        eprintln!("hushmark: {}", msg.as_ref());
+        say("", msg.as_ref());
     }
 }
 
 /// Something probably wrong that did not stop the work.
 pub fn warn(msg: impl AsRef<str>) {
     if !quiet() {
-        eprintln!("hushmark: warning: {}", msg.as_ref());
+        say("warning: ", msg.as_ref());
     }
+}
+
+/// Something that failed; shown even with `--quiet`.
+pub fn error(msg: impl AsRef<str>) {
+    say("error: ", msg.as_ref());
+}
+
+fn say(kind: &str, msg: &str) {
+    stderr::write(format!("hushmark: {kind}{msg}\n").as_bytes());
 }
 
 /// True when stderr is a terminal a person watches (progress bars, status lines).
@@ -53,7 +67,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         _ => Level::TRACE,
     };
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| stderr::Writer)
         .with_max_level(level)
         .with_target(verbose >= 2)
         .with_ansi(std::io::stderr().is_terminal())
@@ -66,7 +80,7 @@ pub fn catch_interrupt() {
     HANDLER.call_once(|| {
         let result = ctrlc::set_handler(|| {
             if INTERRUPTS.fetch_add(1, Ordering::SeqCst) >= 1 {
-                eprintln!("\nhushmark: interrupted again, exiting now");
+                stderr::write(b"\nhushmark: interrupted again, exiting now\n");
                 std::process::exit(130);
             }
             STOP.store(true, Ordering::SeqCst);
@@ -82,9 +96,16 @@ pub fn stopping() -> bool {
     STOP.load(Ordering::Relaxed)
 }
 
-/// Ask every loop to stop, as Ctrl-C does (used by `--duration`).
-pub fn request_stop() {
-    STOP.store(true, Ordering::SeqCst);
+/// A stop condition: Ctrl-C, or `duration` seconds after now.
+pub fn stop_after(duration: Option<f64>) -> Result<impl Fn() -> bool> {
+    let end = match duration {
+        Some(d) if !d.is_finite() || d <= 0.0 => {
+            bail!("--duration must be a positive number of seconds")
+        }
+        Some(d) => Some(Instant::now() + Duration::from_secs_f64(d.min(1e9))),
+        None => None,
+    };
+    Ok(move || stopping() || end.is_some_and(|e| Instant::now() >= e))
 }
 
 thread_local! {

@@ -257,6 +257,30 @@ fn embed_then_detect_round_trip() {
 }
 
 #[test]
+fn no_burst_is_cut_off_at_the_end() {
+    let dir = tmp();
+    let key = key_file(dir.path());
+    // 6.5 s: the bursts at 0, 2 and 4 s fit; the one at 6 s would be cut off.
+    // 64 kHz takes the resampled-mark path.
+    for rate in [48_000u32, 64_000] {
+        let input = dir.path().join(format!("in-{rate}.wav"));
+        let out = dir.path().join(format!("out-{rate}.wav"));
+        music_wav(&input, rate, 1, 6.5, 3);
+        let note = embed(&input, &out, &key, &[]);
+        assert!(note.contains(": 3 burst(s)"), "{rate} Hz: {note}");
+        let (a, b) = (read_i16(&input), read_i16(&out));
+        assert_eq!(a.len(), b.len());
+        let last = a.iter().zip(&b).rposition(|(x, y)| x != y).unwrap();
+        assert!(
+            (last as f64) < 5.0 * rate as f64,
+            "{rate} Hz: sample {last} changed, after the last whole burst"
+        );
+        let (_, found, _) = detect_json(&out, &key, &[]);
+        assert_eq!(found.len(), 3, "{rate} Hz");
+    }
+}
+
+#[test]
 fn detect_exit_codes_follow_grep() {
     let dir = tmp();
     let key = key_file(dir.path());

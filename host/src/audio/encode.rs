@@ -63,6 +63,30 @@ impl Container {
     }
 }
 
+/// A sample type an output file holds: `i16`, `i32` (24-bit) or `f32`.
+pub trait PcmSample: hound::Sample + Copy {
+    /// As a FLAC sample; `None` for float, which FLAC cannot hold.
+    fn flac(self) -> Option<i32>;
+}
+
+impl PcmSample for i16 {
+    fn flac(self) -> Option<i32> {
+        Some(self as i32)
+    }
+}
+
+impl PcmSample for i32 {
+    fn flac(self) -> Option<i32> {
+        Some(self)
+    }
+}
+
+impl PcmSample for f32 {
+    fn flac(self) -> Option<i32> {
+        None
+    }
+}
+
 pub enum Writer {
     Wav(hound::WavWriter<BufWriter<File>>),
     Flac(Box<FlacWriter>),
@@ -110,7 +134,8 @@ impl Writer {
         }
     }
 
-    pub fn write_i16(&mut self, samples: &[i16]) -> Result<()> {
+    /// Write interleaved samples in the file's format.
+    pub fn write<T: PcmSample>(&mut self, samples: &[T]) -> Result<()> {
         match self {
             Writer::Wav(w) => {
                 for &s in samples {
@@ -118,31 +143,11 @@ impl Writer {
                 }
                 Ok(())
             }
-            Writer::Flac(f) => f.push(samples.iter().map(|&s| s as i32)),
-        }
-    }
-
-    pub fn write_i24(&mut self, samples: &[i32]) -> Result<()> {
-        match self {
-            Writer::Wav(w) => {
-                for &s in samples {
-                    w.write_sample(s).map_err(wav_error)?;
-                }
-                Ok(())
+            // A type is integer or not throughout: the first sample tells.
+            Writer::Flac(_) if samples.first().is_some_and(|s| s.flac().is_none()) => {
+                bail!("FLAC holds integer samples only")
             }
-            Writer::Flac(f) => f.push(samples.iter().copied()),
-        }
-    }
-
-    pub fn write_f32(&mut self, samples: &[f32]) -> Result<()> {
-        match self {
-            Writer::Wav(w) => {
-                for &s in samples {
-                    w.write_sample(s).map_err(wav_error)?;
-                }
-                Ok(())
-            }
-            Writer::Flac(_) => bail!("FLAC holds integer samples only"),
+            Writer::Flac(f) => f.push(samples.iter().filter_map(|s| s.flac())),
         }
     }
 

@@ -5,6 +5,9 @@
 //! time `n / rate_out`: event times found in resampled audio need no
 //! correction. At the end, [`StreamResampler::finish`] flushes the tail so the
 //! output holds exactly `round(input_frames * ratio)` frames.
+//!
+//! Nothing is allocated per chunk: rubato writes into a buffer made once
+//! (`process_into_buffer`), and input waits in one reused buffer.
 
 use anyhow::{anyhow, Result};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
@@ -21,7 +24,10 @@ pub struct StreamResampler {
     channels: usize,
     from: u32,
     to: u32,
+    /// Input not yet resampled: less than a chunk between calls.
     pending: Vec<f32>,
+    /// Rubato's output for one chunk.
+    chunk_out: Vec<f32>,
     /// Output frames still to drop (the resampler's delay).
     skip: usize,
     in_frames: u64,
@@ -59,12 +65,14 @@ impl StreamResampler {
         )
         .map_err(|e| anyhow!("cannot resample {from} Hz to {to} Hz: {e}"))?;
         let skip = inner.output_delay();
+        let chunk_out = vec![0.0; inner.output_frames_max() * channels];
         Ok(StreamResampler {
             inner,
             channels,
             from,
             to,
             pending: Vec::with_capacity(CHUNK * channels * 2),
+            chunk_out,
             skip,
             in_frames: 0,
             out_frames: 0,
@@ -79,27 +87,35 @@ impl StreamResampler {
     pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<()> {
         self.pending.extend_from_slice(input);
         self.in_frames += (input.len() / self.channels) as u64;
-        while self.pending.len() >= CHUNK * self.channels {
-            self.run_chunk(CHUNK, out)?;
-            self.pending.drain(..CHUNK * self.channels);
+        let chunk = CHUNK * self.channels;
+        let mut start = 0;
+        while self.pending.len() - start >= chunk {
+            self.run_chunk(start, CHUNK, out)?;
+            start += chunk;
         }
+        // One move of the remainder (under a chunk) per call, not per chunk.
+        self.pending.drain(..start);
         Ok(())
     }
 
-    fn run_chunk(&mut self, valid: usize, out: &mut Vec<f32>) -> Result<()> {
-        let frames = self.pending.len() / self.channels;
-        let adapter = InterleavedSlice::new(&self.pending[..], self.channels, frames)
+    /// Resample the chunk at `start` in `pending`, of which `valid` frames
+    /// are input (the rest is read as silence), appending to `out`.
+    fn run_chunk(&mut self, start: usize, valid: usize, out: &mut Vec<f32>) -> Result<()> {
+        let ch = self.channels;
+        let input = &self.pending[start..];
+        let adapter = InterleavedSlice::new(input, ch, input.len() / ch)
             .map_err(|e| anyhow!("resampler input: {e}"))?;
+        let out_frames = self.chunk_out.len() / ch;
+        let mut output = InterleavedSlice::new_mut(&mut self.chunk_out[..], ch, out_frames)
+            .map_err(|e| anyhow!("resampler output: {e}"))?;
         let indexing = Indexing::new().partial_len(valid);
-        let result = self
+        let (_, produced) = self
             .inner
-            .process(&adapter, Some(&indexing))
+            .process_into_buffer(&adapter, &mut output, Some(&indexing))
             .map_err(|e| anyhow!("resampler: {e}"))?;
-        let data = result.take_data();
-        let produced = data.len() / self.channels;
         let drop = self.skip.min(produced);
         self.skip -= drop;
-        out.extend_from_slice(&data[drop * self.channels..]);
+        out.extend_from_slice(&self.chunk_out[drop * ch..produced * ch]);
         self.out_frames += (produced - drop) as u64;
         Ok(())
     }
@@ -114,7 +130,7 @@ impl StreamResampler {
             if self.pending.len() < CHUNK * self.channels {
                 self.pending.resize(CHUNK * self.channels, 0.0);
             }
-            self.run_chunk(valid.min(CHUNK), out)?;
+            self.run_chunk(0, valid.min(CHUNK), out)?;
             self.pending.drain(..CHUNK * self.channels);
             guard += 1;
         }
@@ -153,6 +169,29 @@ mod tests {
             .unwrap()
             .0;
         assert!((peak as i64 - to as i64 / 2).abs() <= 1, "peak at {peak}");
+    }
+
+    #[test]
+    fn output_does_not_depend_on_how_input_is_cut() {
+        let x: Vec<f32> = (0..50_000)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
+        let run = |block: usize| {
+            let mut r = StreamResampler::new(44_100, 48_000, 2).unwrap();
+            let mut y = Vec::new();
+            for b in x.chunks(block) {
+                r.push(b, &mut y).unwrap();
+            }
+            r.finish(&mut y).unwrap();
+            y
+        };
+        let whole = run(x.len());
+        assert_eq!(
+            whole.len(),
+            2 * (25_000f64 * 48_000.0 / 44_100.0).round() as usize
+        );
+        assert_eq!(run(2 * 333), whole);
+        assert_eq!(run(2 * 4096), whole);
     }
 
     #[test]

@@ -1,32 +1,25 @@
 //! `hushmark devices`: every input and output with its rates and channels.
 
 use anyhow::Result;
-use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{Device, HostId, SupportedStreamConfigRange};
 use dsp_core::config::SAMPLE_RATES;
 
-use super::device_names;
-use crate::cli::{DevicesArgs, HostChoice};
+use super::format::{default_config, supported_configs};
+use super::host::{host_ids, open_id};
+use super::lookup::{default_device, device_names, devices, Direction};
+use crate::cli::DevicesArgs;
 use crate::report::print_line;
+use crate::stderr;
 use crate::Outcome;
 
 pub fn run(args: &DevicesArgs) -> Result<Outcome> {
-    let hosts: Vec<HostId> = match args.host {
-        HostChoice::Auto => cpal::available_hosts(),
-        HostChoice::Alsa => vec![HostId::Alsa],
-        HostChoice::Pulseaudio => vec![HostId::PulseAudio],
-    };
     let default_host = cpal::default_host().id();
     let verbose = tracing::enabled!(tracing::Level::INFO);
-    for id in hosts {
+    for id in host_ids(args.host) {
         let mark = if id == default_host { " (default)" } else { "" };
         print_line(&format!("{}{mark}", id.name()))?;
-        let choice = match id {
-            HostId::PulseAudio => HostChoice::Pulseaudio,
-            _ => HostChoice::Alsa,
-        };
         // Probing ALSA plugins is chatty on stderr; collect, then print.
-        let lines = super::hush_stderr(|| list_host(choice, verbose));
+        let lines = stderr::hush(|| list_host(id, verbose));
         for l in lines {
             print_line(&l)?;
         }
@@ -34,36 +27,29 @@ pub fn run(args: &DevicesArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn list_host(choice: HostChoice, verbose: bool) -> Vec<String> {
+fn list_host(id: HostId, verbose: bool) -> Vec<String> {
     let mut lines = Vec::new();
-    let host = match super::open_host(choice) {
+    let host = match open_id(id) {
         Ok(h) => h,
         Err(e) => {
             lines.push(format!("  not available: {e:#}"));
             return lines;
         }
     };
-    let default_in = host.default_input_device().map(|d| device_names(&d).0);
-    let default_out = host.default_output_device().map(|d| device_names(&d).0);
-    for (title, inputs) in [("inputs", true), ("outputs", false)] {
-        lines.push(format!("  {title}:"));
-        let list = if inputs {
-            host.input_devices().map(|d| d.collect::<Vec<_>>())
-        } else {
-            host.output_devices().map(|d| d.collect::<Vec<_>>())
-        };
-        let list = match list {
+    for dir in [Direction::Input, Direction::Output] {
+        lines.push(format!("  {}s:", dir.word()));
+        let list = match devices(&host, dir) {
             Ok(l) => l,
             Err(e) => {
-                lines.push(format!("    cannot list them: {e}"));
+                lines.push(format!("    {e:#}"));
                 continue;
             }
         };
-        let default = if inputs { &default_in } else { &default_out };
+        let default = default_device(&host, dir).map(|d| device_names(&d).0);
         let mut hidden = 0;
         let mut shown = 0;
         for d in &list {
-            match describe(d, inputs, default.as_deref()) {
+            match describe(d, dir, default.as_deref()) {
                 Some(text) => {
                     lines.push(text);
                     shown += 1;
@@ -88,26 +74,15 @@ fn list_host(choice: HostChoice, verbose: bool) -> Vec<String> {
 }
 
 /// Two lines for a usable device; `None` when it reports no format.
-fn describe(d: &Device, input: bool, default: Option<&str>) -> Option<String> {
+fn describe(d: &Device, dir: Direction, default: Option<&str>) -> Option<String> {
     let (id, description) = device_names(d);
     let star = if Some(id.as_str()) == default {
         "*"
     } else {
         " "
     };
-    let (def, ranges) = if input {
-        (
-            d.default_input_config().ok(),
-            d.supported_input_configs().map(|r| r.collect::<Vec<_>>()),
-        )
-    } else {
-        (
-            d.default_output_config().ok(),
-            d.supported_output_configs().map(|r| r.collect::<Vec<_>>()),
-        )
-    };
-    let ranges = ranges.ok().filter(|r| !r.is_empty())?;
-    let def = def
+    let ranges = supported_configs(d, dir).ok().filter(|r| !r.is_empty())?;
+    let def = default_config(d, dir)
         .map(|c| {
             format!(
                 "{} Hz {} ch {}",

@@ -5,16 +5,17 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 
-use super::{run_input, stop_after, InputEvent};
+use super::{run_input, InputEvent};
 use crate::airing::{utc, WallClock};
 use crate::cli::ListenArgs;
-use crate::scan::{Found, Scanner};
-use crate::{key, report, ui, Outcome};
+use crate::report::{self, Printer};
+use crate::scan::{start_live, Found, Scanner};
+use crate::{key, ui, Outcome};
 
 pub fn run(args: &ListenArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
-    let profiles = args.profile.profiles();
-    let stop = stop_after(args.duration)?;
+    let profiles = args.search.profiles();
+    let stop = ui::stop_after(args.duration)?;
     let status = crate::progress::status_line();
     let mut scanner: Option<Scanner> = None;
     let mut device = String::from("?");
@@ -24,25 +25,15 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
     };
     let mut found: Vec<Found> = Vec::new();
     let mut count = 0u64;
-    let mut header_done = false;
     let mut dev_rate = 0u32;
+    let mut printer = Printer::new(args.json, "UTC");
     let mut print = |f: &Found, clock: &WallClock, device: &str, rate: u32| -> Result<()> {
         let wall = utc(clock.at(f.start_s));
-        let line = if args.json {
-            let mut r = report::DetectionRecord::new(f, rate);
+        let place = |r: &mut report::DetectionRecord| {
             r.device = Some(device.to_string());
             r.utc = Some(wall.clone());
-            r.to_json_line()
-        } else {
-            let mut s = String::new();
-            if !header_done {
-                s.push_str(&report::table_header("UTC"));
-                s.push('\n');
-                header_done = true;
-            }
-            s.push_str(&report::table_row(f, &wall));
-            s
         };
+        let line = printer.line(f, rate, place, &wall);
         status.suspend(|| report::print_line(&line))?;
         Ok(())
     };
@@ -52,18 +43,8 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
                 device = capture.name.clone();
                 dev_rate = capture.chosen.rate();
                 let (rate, ch) = (capture.chosen.rate(), capture.chosen.channels());
-                let same = scanner
-                    .as_ref()
-                    .is_some_and(|s| s.rate() == rate && reopened);
-                if !same {
-                    if let Some(s) = scanner.as_mut() {
-                        s.finish(&mut found)?;
-                    }
-                    let (s, notes) = Scanner::new(key, &profiles, rate, ch)?;
-                    for n in notes {
-                        ui::note(format!("{}: {n}", capture.name));
-                    }
-                    scanner = Some(s);
+                for n in start_live(&mut scanner, key, &profiles, rate, ch, &mut found)? {
+                    ui::note(format!("{}: {n}", capture.name));
                 }
                 let verb = if reopened {
                     "listening again on"
@@ -84,10 +65,12 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
                         stream_s: s.position_s(),
                         wall: arrival,
                     };
-                    status.set_message(format!(
-                        "{device}: {} listened, {count} burst(s)",
-                        ui::duration(s.position_s())
-                    ));
+                    if !status.is_hidden() {
+                        status.set_message(format!(
+                            "{device}: {} listened, {count} burst(s)",
+                            ui::duration(s.position_s())
+                        ));
+                    }
                 }
             }
             InputEvent::Gap(frames) => {

@@ -15,20 +15,25 @@
 //!
 //! Added latency = capture (ADC to input callback) + queue + playback
 //! (output callback to DAC), from cpal's stream timestamps and the queue fill.
-//! If either device goes away, both streams are closed and reopened.
+//! If either device goes away, both streams are closed and reopened; the
+//! reopened session's embedder starts its schedule afresh. The summary adds
+//! up the bursts each session's embedder completed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::StreamTrait;
 use dsp_core::config::SAMPLE_RATES;
 
-use super::{
-    build_input, build_output, channel_preference, choose_config, device_names, find_device,
-    map_channels, open_host, sleep_unless, stop_after, Direction, StreamHealth,
+use super::format::{
+    channel_preference, choose_config, default_config, map_channels, rate_preference,
 };
+use super::host::open_host;
+use super::lookup::{device_names, find_device, Direction, Presence};
+use super::reconnect::sleep_unless;
+use super::stream::{build_input, build_output, push_frames, StreamHealth};
 use crate::cli::PassthroughArgs;
 use crate::embed::MarkPlan;
 use crate::{key, ui, Outcome};
@@ -43,6 +48,8 @@ struct Counters {
     queue_frames: AtomicU64,
     /// Output frames played (marked).
     played: AtomicU64,
+    /// Bursts the embedder completed.
+    bursts: AtomicU64,
     /// Input frames captured.
     captured: AtomicU64,
     /// Largest input callback so far, in frames.
@@ -52,16 +59,16 @@ struct Counters {
 }
 
 struct Session {
-    _input: cpal::Stream,
-    _output: cpal::Stream,
+    /// Input and output; dropping them stops them.
+    streams: Vec<cpal::Stream>,
     input_health: Arc<StreamHealth>,
     output_health: Arc<StreamHealth>,
     counters: Arc<Counters>,
     rate: u32,
     input_name: String,
     output_name: String,
-    /// PulseAudio moves streams of a vanished device elsewhere: watch names.
-    watch_names: bool,
+    input_presence: Presence,
+    output_presence: Presence,
 }
 
 impl Session {
@@ -72,10 +79,13 @@ impl Session {
         let (input_name, _) = device_names(&input);
         let (output_name, _) = device_names(&output);
         let min_rate = plan.profile.min_sample_rate();
+        let out_default = default_config(&output, Direction::Output);
+        let in_default = default_config(&input, Direction::Input);
         let rates: Vec<u32> = match args.rate {
             Some(r) => {
                 if !SAMPLE_RATES.contains(&r) {
-                    bail!("--rate {r}: passthrough runs at 44100, 48000, 88200 or 96000 Hz");
+                    let rates: Vec<String> = SAMPLE_RATES.iter().map(|r| r.to_string()).collect();
+                    bail!("--rate {r}: passthrough runs at {} Hz", rates.join(", "));
                 }
                 if r < min_rate {
                     bail!(
@@ -85,16 +95,10 @@ impl Session {
                 }
                 vec![r]
             }
-            None => super::rate_preference(
-                None,
-                super::hush_stderr(|| output.default_output_config().ok()).map(|c| c.sample_rate()),
-                |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
-            ),
+            None => rate_preference(None, out_default.as_ref().map(|c| c.sample_rate()), |r| {
+                SAMPLE_RATES.contains(&r) && r >= min_rate
+            }),
         };
-        let out_default =
-            super::hush_stderr(|| output.default_output_config().ok()).map(|c| c.channels());
-        let in_default =
-            super::hush_stderr(|| input.default_input_config().ok()).map(|c| c.channels());
         // Both devices must run at one rate: take the first both can do.
         let mut last_err = None;
         let mut pair = None;
@@ -104,14 +108,14 @@ impl Session {
                 &output,
                 Direction::Output,
                 &[rate],
-                &channel_preference(None, out_default),
+                &channel_preference(None, out_default.as_ref().map(|c| c.channels())),
                 Some(frames),
             );
             let i = choose_config(
                 &input,
                 Direction::Input,
                 &[rate],
-                &channel_preference(None, in_default),
+                &channel_preference(None, in_default.as_ref().map(|c| c.channels())),
                 Some(frames),
             );
             match (i, o) {
@@ -154,12 +158,9 @@ impl Session {
             c.captured.fetch_add(frames, Ordering::Relaxed);
             c.largest_input.fetch_max(frames, Ordering::Relaxed);
             map_channels(samples, in_ch, out_ch, &mut mapped);
-            let room = producer.slots() / out_ch * out_ch;
-            let n = mapped.len().min(room);
-            if n < mapped.len() {
+            if push_frames(&mut producer, &mapped, out_ch) > 0 {
                 c.overruns.fetch_add(1, Ordering::Relaxed);
             }
-            let _ = producer.push_partial_slice(&mapped[..n]);
         };
         let c = counters.clone();
         let mut now = 0u64;
@@ -198,6 +199,8 @@ impl Session {
             let _ = embedder.process(now, buf);
             now += need;
             c.played.store(now, Ordering::Relaxed);
+            c.bursts
+                .store(embedder.stats().completed, Ordering::Relaxed);
         };
         let out_stream = build_output(&output, &out_cfg, render, output_health.clone())
             .with_context(|| format!("cannot open {output_name} for playback"))?;
@@ -217,42 +220,56 @@ impl Session {
             plan.describe()
         ));
         Ok(Session {
-            _input: in_stream,
-            _output: out_stream,
+            streams: vec![in_stream, out_stream],
             input_health,
             output_health,
             counters,
             rate,
             input_name,
             output_name,
-            watch_names: host.id() == cpal::HostId::PulseAudio,
+            input_presence: Presence::new(
+                args.host.choice,
+                host.id(),
+                Direction::Input,
+                Some(&args.input),
+            ),
+            output_presence: Presence::new(
+                args.host.choice,
+                host.id(),
+                Direction::Output,
+                Some(&args.output),
+            ),
         })
     }
 
-    /// Are both devices still there (checked by name on PulseAudio)?
-    fn present(&self, args: &PassthroughArgs) -> Option<String> {
-        if !self.watch_names {
-            return None;
+    /// Why a device is gone (its stream failed, or it vanished), if it is.
+    fn lost(&mut self) -> Option<String> {
+        let input = self.input_health.lost().or_else(|| {
+            self.input_presence
+                .gone()
+                .then(|| "the device disappeared".into())
+        });
+        if let Some(r) = input {
+            return Some(format!("{}: {r}", self.input_name));
         }
-        let c = args.host.choice;
-        if !super::device_present(c, Direction::Input, &args.input) {
-            return Some(format!("{}: the device disappeared", self.input_name));
-        }
-        if !super::device_present(c, Direction::Output, &args.output) {
-            return Some(format!("{}: the device disappeared", self.output_name));
-        }
-        None
+        let output = self.output_health.lost().or_else(|| {
+            self.output_presence
+                .gone()
+                .then(|| "the device disappeared".into())
+        });
+        output.map(|r| format!("{}: {r}", self.output_name))
     }
 
-    fn lost(&self) -> Option<String> {
-        self.input_health
-            .lost()
-            .map(|r| format!("{}: {r}", self.input_name))
-            .or_else(|| {
-                self.output_health
-                    .lost()
-                    .map(|r| format!("{}: {r}", self.output_name))
-            })
+    /// Bursts this session's embedder completed.
+    fn bursts(&self) -> u64 {
+        self.counters.bursts.load(Ordering::Relaxed)
+    }
+
+    /// Stop both streams, then add their final counts to `done`.
+    fn close(mut self, done: &mut Closed) {
+        self.streams.clear();
+        done.xruns.add(self.xruns());
+        done.bursts += self.bursts();
     }
 
     fn xruns(&self) -> Xruns {
@@ -265,6 +282,14 @@ impl Session {
                 + self.output_health.xruns.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The counts of every session closed so far (a device lost, or the end):
+/// each reopening starts a new session with its own embedder.
+#[derive(Debug, Default)]
+struct Closed {
+    xruns: Xruns,
+    bursts: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -339,21 +364,19 @@ impl Latency {
 pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
     let plan = MarkPlan::from_args(&args.mark, key)?;
-    let stop = stop_after(args.duration)?;
+    let stop = ui::stop_after(args.duration)?;
     let status = crate::progress::status_line();
     let started = Instant::now();
     let mut session = Some(Session::open(args, &plan)?);
-    let mut xruns_done = Xruns::default();
+    let mut done = Closed::default();
     let mut latency = Latency::default();
-    let mut played_done = 0u64;
     let mut rate = session.as_ref().map(|s| s.rate).unwrap_or(48_000);
     let mut last_report = Instant::now();
     let mut last_xruns = 0u64;
     let mut reopenings = 0u32;
-    let mut last_presence = Instant::now();
     while !stop() {
         std::thread::sleep(Duration::from_millis(100));
-        let Some(s) = session.as_ref() else {
+        let Some(s) = session.as_mut() else {
             match Session::open(args, &plan) {
                 Ok(s) => {
                     rate = s.rate;
@@ -371,7 +394,7 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
         if s.counters.primed.load(Ordering::Relaxed) {
             latency.sample(s);
         }
-        let mut now_xruns = xruns_done;
+        let mut now_xruns = done.xruns;
         now_xruns.add(s.xruns());
         if now_xruns.total() > last_xruns {
             status.suspend(|| ui::warn(format!("xrun: {}", now_xruns.describe())));
@@ -402,15 +425,10 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
             now_xruns.total(),
             latency.describe()
         ));
-        let mut lost = s.lost();
-        if lost.is_none() && last_presence.elapsed() >= Duration::from_secs(2) {
-            last_presence = Instant::now();
-            lost = s.present(args);
-        }
-        if let Some(reason) = lost {
-            xruns_done.add(s.xruns());
-            played_done += s.counters.played.load(Ordering::Relaxed);
-            session = None;
+        if let Some(reason) = s.lost() {
+            if let Some(s) = session.take() {
+                s.close(&mut done);
+            }
             status.suspend(|| {
                 ui::warn(format!(
                     "{reason}; waiting for both devices to come back (Ctrl-C stops)"
@@ -419,18 +437,17 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
         }
     }
     if let Some(s) = session.take() {
-        xruns_done.add(s.xruns());
-        played_done += s.counters.played.load(Ordering::Relaxed);
+        s.close(&mut done);
     }
     status.finish_and_clear();
-    let bursts = plan.whole_bursts(rate, played_done)?.len();
     let line = format!(
-        "passthrough {} -> {}: {} at {rate} Hz, {bursts} whole burst(s) of ID {}, {}, {}{}",
+        "passthrough {} -> {}: {} at {rate} Hz, {} whole burst(s) of ID {}, {}, {}{}",
         args.input,
         args.output,
         ui::duration(started.elapsed().as_secs_f64()),
+        done.bursts,
         plan.id,
-        xruns_done.describe(),
+        done.xruns.describe(),
         latency.describe(),
         if reopenings > 0 {
             format!(", devices reopened {reopenings} time(s)")

@@ -5,22 +5,28 @@
 //! The output callback takes frames from the ring and marks them with the
 //! embedder clocked by the device's own frame count, so the mark follows the
 //! output clock exactly. If the decoder falls behind, the callback plays
-//! silence (still marked) and counts an underrun. If the device goes away,
-//! playback waits for it and carries on where it was, mark clock included.
+//! silence (still marked) and counts an underrun. Once the whole programme
+//! is queued its end is known and the embedder is told (`end_at`), so no
+//! burst is cut off there. If the device goes away, playback waits for it
+//! and carries on where it was, mark clock included. The summary reports
+//! the bursts the embedder completed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::StreamTrait;
 use dsp_core::config::SAMPLE_RATES;
 
-use super::{
-    build_output, channel_preference, choose_config, find_device, map_channels, open_host,
-    rate_preference, Direction, StreamHealth,
+use super::format::{
+    channel_preference, choose_config, default_config, map_channels, rate_preference, Chosen,
 };
+use super::host::open_host;
+use super::lookup::{device_names, find_device, Direction, Presence};
+use super::reconnect::sleep_unless;
+use super::stream::{build_output, StreamHealth};
 use crate::audio::decode::AudioFile;
 use crate::audio::resample::StreamResampler;
 use crate::cli::PlayArgs;
@@ -50,8 +56,8 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
 
     let host = open_host(args.host.choice)?;
     let device = find_device(&host, Direction::Output, args.device.as_deref())?;
-    let (device_name, _) = super::device_names(&device);
-    let default = super::hush_stderr(|| device.default_output_config().ok());
+    let (device_name, _) = device_names(&device);
+    let default = default_config(&device, Direction::Output);
     let min_rate = plan.profile.min_sample_rate();
     let rates = rate_preference(
         Some(info.rate),
@@ -85,10 +91,10 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let shared = Arc::new(Shared::default());
     let decoder = spawn_decoder(file, producer, rate, out_ch, shared.clone())?;
     let render = Arc::new(Mutex::new(Render {
-        burst_len: embedder.burst_samples(),
         consumer,
         embedder,
         now: 0,
+        end_known_at: None,
         out_ch,
     }));
 
@@ -116,22 +122,17 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let mut xruns = 0;
     let mut xruns_seen = 0;
     let mut reopenings = 0;
-    let watch = args
-        .device
-        .as_deref()
-        .filter(|n| *n != "default" && host.id() == cpal::HostId::PulseAudio);
-    let mut last_presence = Instant::now();
+    let mut presence = Presence::new(
+        args.host.choice,
+        host.id(),
+        Direction::Output,
+        args.device.as_deref(),
+    );
     while !shared.drained.load(Ordering::Acquire) && !ui::stopping() {
         thread::sleep(Duration::from_millis(50));
-        let mut lost = health.lost();
-        if let Some(n) = watch {
-            if lost.is_none() && last_presence.elapsed() >= Duration::from_secs(2) {
-                last_presence = Instant::now();
-                if !super::device_present(args.host.choice, Direction::Output, n) {
-                    lost = Some("the device disappeared".into());
-                }
-            }
-        }
+        let lost = health
+            .lost()
+            .or_else(|| presence.gone().then(|| "the device disappeared".into()));
         if let Some(reason) = lost {
             xruns += health.xruns.load(Ordering::Relaxed);
             drop(stream);
@@ -185,7 +186,12 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         .map_err(|_| anyhow!("the decoder thread failed"))?;
     decode_result?;
     let played = shared.played.load(Ordering::Relaxed);
-    let bursts = plan.whole_bursts(rate, played)?.len();
+    let bursts = render
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .embedder
+        .stats()
+        .completed;
     let underruns = shared.underruns.load(Ordering::Relaxed);
     ui::note(format!(
         "played {} of {} to {device_name}{}: {bursts} whole burst(s) of ID {}; {underruns} underrun(s), {xruns} device xrun(s){}",
@@ -199,23 +205,32 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
 }
 
 /// What the output callback owns. Behind a mutex only so a reopened stream
-/// can take it over; the callback uses `try_lock` and never waits.
+/// can take it over (mark clock and burst count included); the callback
+/// uses `try_lock` and never waits.
 struct Render {
     consumer: rtrb::Consumer<f32>,
     embedder: dsp_core::Embedder,
     /// Output frames so far: the embedder's clock.
     now: u64,
-    burst_len: u64,
+    /// When the whole programme was queued, so its end became known.
+    end_known_at: Option<u64>,
     out_ch: usize,
 }
 
 impl Render {
     fn fill(&mut self, buf: &mut [f32], shared: &Shared) {
         let out_ch = self.out_ch;
+        // Read `decoded` first: every frame queued before it is then visible.
+        let decoded = shared.decoded.load(Ordering::Acquire);
         let avail = self.consumer.slots() / out_ch * out_ch;
+        if decoded && self.end_known_at.is_none() {
+            // The programme ends `avail` frames from now: no burst that would
+            // run past its end starts.
+            self.embedder.end_at(self.now + (avail / out_ch) as u64);
+            self.end_known_at = Some(self.now);
+        }
         let n = avail.min(buf.len());
         let _ = self.consumer.pop_partial_slice(&mut buf[..n]);
-        let decoded = shared.decoded.load(Ordering::Acquire);
         if n < buf.len() && !decoded {
             shared.underruns.fetch_add(1, Ordering::Relaxed);
         }
@@ -223,22 +238,28 @@ impl Render {
             .played
             .fetch_add((n / out_ch) as u64, Ordering::Relaxed);
         let frames = (buf.len() / out_ch) as u64;
-        // After the programme, finish the burst under way, then stay silent.
-        let start = self.embedder.next_burst_start();
-        let in_burst = start < self.now && self.now < start + self.burst_len;
-        if !(decoded && n == 0) || in_burst {
+        let finishing = self.finishing_a_burst();
+        if !(decoded && n == 0) || finishing {
             let _ = self.embedder.process(self.now, buf);
         }
         self.now += frames;
-        if decoded && n == 0 && !in_burst {
+        if decoded && n == 0 && !finishing {
             shared.drained.store(true, Ordering::Release);
         }
+    }
+
+    /// A burst is under way that started before the programme's end was
+    /// known (the decoder fell behind): it is finished over silence.
+    fn finishing_a_burst(&self) -> bool {
+        let start = self.embedder.next_burst_start();
+        let under_way = start < self.now && self.now < start + self.embedder.burst_samples();
+        under_way && self.end_known_at.is_none_or(|known| start < known)
     }
 }
 
 fn start_stream(
     device: &cpal::Device,
-    chosen: &super::Chosen,
+    chosen: &Chosen,
     render: &Arc<Mutex<Render>>,
     shared: &Arc<Shared>,
 ) -> Result<(cpal::Stream, Arc<StreamHealth>)> {
@@ -264,12 +285,12 @@ fn start_stream(
 /// Wait for the output device to come back (same rate and channels).
 fn reopen(
     args: &PlayArgs,
-    chosen: &super::Chosen,
+    chosen: &Chosen,
     render: &Arc<Mutex<Render>>,
     shared: &Arc<Shared>,
 ) -> Option<(cpal::Stream, Arc<StreamHealth>)> {
     while !ui::stopping() {
-        super::sleep_unless(&ui::stopping, Duration::from_secs(1));
+        sleep_unless(&ui::stopping, Duration::from_secs(1));
         let attempt = (|| -> Result<_> {
             let host = open_host(args.host.choice)?;
             let device = find_device(&host, Direction::Output, args.device.as_deref())?;
