@@ -69,13 +69,19 @@ const SLOW_EVERY: u32 = 16;
 /// 1e-2) and the refined score that locks (noise: 6e-7 per attempt).
 const CANDIDATE_SCORE: f32 = 12.0;
 const LOCK_SCORE: f32 = 24.0;
-/// Tracking every 32 frames, on the last 62 aligned frames.
+/// Tracking every 32 frames, on the whole history.
 const TRACK_EVERY: u32 = 32;
-const TRACK_FRAMES: usize = 62;
 /// Decode attempts every 64 frames (0.5 s) while locked; a full search of
 /// classes and period phases at least every 4th attempt.
 const DECODE_EVERY: u32 = 64;
 const FULL_SEARCH_EVERY: u32 = 4;
+/// Long-term combining: each period position's slot sums decay by this
+/// factor per period (about 6 periods of memory), so a mark too weak for
+/// the 4 s history still decodes over 10–20 s.
+const COMBINE_DECAY: f32 = 0.85;
+/// Accumulator rows (the longest period).
+const COMBINE_ROWS: usize = super::layout::MAX_PERIOD_FRAMES;
+
 /// z-score a known ID's pattern must reach in a one-second window: its
 /// Gaussian tail is 4e-11.
 pub const PRESENCE_Z: f32 = 6.5;
@@ -258,6 +264,11 @@ pub struct Detector {
     since_decode: u32,
     decode_count: u32,
     found: Option<PeriodPhase>,
+    /// Slot sums per period position, per class (short, long), since the
+    /// lock; position of aligned frame d is ((d + combine_offset) / 2) mod P.
+    combined: [[[f32; SLOTS]; COMBINE_ROWS]; 2],
+    combine_offset: i64,
+    combined_frames: u32,
     known: heapless::Vec<Known, MAX_KNOWN>,
     /// Detector frame where the next confirmation window starts.
     presence_from: u64,
@@ -334,6 +345,9 @@ impl Detector {
             since_decode: 0,
             decode_count: 0,
             found: None,
+            combined: [[[0.0; SLOTS]; COMBINE_ROWS]; 2],
+            combine_offset: 0,
+            combined_frames: 0,
             known: heapless::Vec::new(),
             presence_from: 0,
             last_period: None,
@@ -539,7 +553,9 @@ impl Detector {
         let newest = self.frames - 1;
         if let Some(t) = self.lock {
             if t.aligned(newest) {
-                self.sums[(newest % RING as u64) as usize] = self.cell_sums(newest, &t);
+                let sums = self.cell_sums(newest, &t);
+                self.sums[(newest % RING as u64) as usize] = sums;
+                self.combine(newest, &sums);
             }
             self.since_track += 1;
             if self.since_track >= TRACK_EVERY {
@@ -680,9 +696,14 @@ impl Detector {
         };
         self.stats.candidates += 1;
         let oldest = self.first_aligned(&candidate);
-        let Some(t) = self.refine(candidate, oldest, 8, DRIFT_STEP / 4.0) else {
+        let Some(coarse) = self.refine(candidate, oldest, 8, DRIFT_STEP / 4.0, true) else {
             return;
         };
+        let Some(t) = self.refine(coarse, coarse.frame, 4, DRIFT_STEP / 16.0, false) else {
+            return;
+        };
+        #[cfg(feature = "trace")]
+        std::eprintln!("candidate {candidate:?} refined {t:?}");
         if t.score >= LOCK_SCORE {
             self.stats.locks += 1;
             self.lock = Some(t);
@@ -692,13 +713,40 @@ impl Detector {
             self.since_track = 0;
             self.presence_from = self.frames;
             self.recompute_sums();
+            self.combined = [[[0.0; SLOTS]; COMBINE_ROWS]; 2];
+            self.combine_offset = -(t.frame as i64);
+            self.combined_frames = 0;
+            let mut d = self.first_aligned(&t);
+            while d < self.frames {
+                let sums = self.sums[(d % RING as u64) as usize];
+                self.combine(d, &sums);
+                d += 2;
+            }
         }
     }
 
+    /// Add aligned frame d's sums into both classes' accumulators.
+    fn combine(&mut self, d: u64, sums: &Sums) {
+        if sums.cells == 0 {
+            return;
+        }
+        let e = (d as i64 + self.combine_offset).div_euclid(2);
+        for class in FrameClass::ALL {
+            let c = (class == FrameClass::Long) as usize;
+            let row = &mut self.combined[c][e.rem_euclid(period_frames(class) as i64) as usize];
+            for (acc, v) in row.iter_mut().zip(sums.slot) {
+                *acc = *acc * COMBINE_DECAY + v;
+            }
+        }
+        self.combined_frames += 1;
+    }
+
     /// Fine search around `t` over the aligned frames from `from` to the
-    /// newest: drift ± `span` steps of `step`, timing ±2 samples in
-    /// quarter steps. The result is referenced to frame `from`.
-    fn refine(&self, t: Timing, from: u64, span: i32, step: f32) -> Option<Timing> {
+    /// newest: drift ± `span` steps of `step`; for each, the timing either
+    /// anywhere within ±64 samples (`wide`, by inverse FFT) or within ±2
+    /// samples of `t`'s prediction in quarter steps. The result is
+    /// referenced to frame `from`.
+    fn refine(&self, t: Timing, from: u64, span: i32, step: f32, wide: bool) -> Option<Timing> {
         let last = t.last_aligned(self.frames - 1);
         if last < from {
             return None;
@@ -714,7 +762,23 @@ impl Detector {
             if cells <= 0.0 {
                 return None;
             }
-            let tau_c = t.tau_at(centre as u64);
+            let mut consider = |score: f32, lag: f32| {
+                if best.is_none_or(|b| score > b.score) {
+                    best = Some(Timing {
+                        frame: from,
+                        q: q_from,
+                        tau: lag - drift * (centre - from as f32),
+                        drift,
+                        score,
+                    });
+                }
+            };
+            if wide {
+                let (score, lag) = Self::best_lag(&mut spec, cells);
+                consider(score, lag);
+                continue;
+            }
+            let tau_c = t.tau + t.drift * (centre - t.frame as f32);
             for l in -8..=8 {
                 let lag = tau_c + l as f32 * 0.25;
                 let mut acc = Complex32::new(0.0, 0.0);
@@ -728,32 +792,27 @@ impl Detector {
                     acc.im += v.re * s + v.im * c;
                     rot += step_turns;
                 }
-                let score = acc.norm_sqr() / cells;
-                if best.is_none_or(|b| score > b.score) {
-                    best = Some(Timing {
-                        frame: from,
-                        q: q_from,
-                        tau: lag - drift * (centre - from as f32),
-                        drift,
-                        score,
-                    });
-                }
+                consider(acc.norm_sqr() / cells, lag);
             }
         }
         best.map(normalise)
     }
 
-    /// Follow the lock on the last second; drop it after three weak
-    /// refinements in a row. The cell sums follow the timing.
+    /// Follow the lock on the whole history (weak marks need all of it);
+    /// drop it after three weak refinements in a row. The cell sums follow
+    /// the timing.
     fn track(&mut self) {
         let Some(t) = self.lock else { return };
         let newest = t.last_aligned(self.frames - 1);
-        let from = newest
-            .saturating_sub(2 * (TRACK_FRAMES as u64 - 1))
-            .max(self.first_aligned(&t));
-        match self.refine(t, from, 2, DRIFT_STEP / 16.0) {
+        let from = self.first_aligned(&t);
+        match self.refine(t, from, 2, DRIFT_STEP / 16.0, false) {
             Some(n) if n.score >= LOCK_SCORE * 0.5 => {
                 self.misses = 0;
+                if n.aligned(newest) != t.aligned(newest) {
+                    // Frames now align one detector frame later (τ fell by
+                    // 128) or earlier: the embedder frames run on.
+                    self.combine_offset += if n.tau < t.tau_at(n.frame) { -1 } else { 1 };
+                }
                 let moved = (n.tau_at(newest) - t.tau_at(newest)).abs() > 0.3
                     || n.aligned(newest) != t.aligned(newest);
                 self.lock = Some(n);
@@ -835,20 +894,31 @@ impl Detector {
             }
         }
         for p in candidates[..n].iter().flatten() {
-            if let Some(ev) = self.try_period(&t, first, count, p) {
+            if let Some(ev) = self.try_period(&t, first, count, p, false) {
                 on_event(&Event::Decoded(ev));
                 return;
             }
         }
+        // More than the history has seen: the long-term accumulator.
+        if self.combined_frames as usize > count {
+            for p in candidates[..n].iter().flatten() {
+                if let Some(ev) = self.try_period(&t, first, count, p, true) {
+                    on_event(&Event::Decoded(ev));
+                    return;
+                }
+            }
+        }
     }
 
-    /// Block A (and the newest whole period's block B) under one period phase.
+    /// Block A (and the newest whole period's block B) under one period
+    /// phase, from the history or (`combined`) the long-term accumulator.
     fn try_period(
         &mut self,
         t: &Timing,
         first: u64,
         count: usize,
         p: &PeriodPhase,
+        combined: bool,
     ) -> Option<Decoded> {
         let class = p.class;
         let period = period_frames(class);
@@ -864,10 +934,27 @@ impl Detector {
             }
             pilot += s.pilot;
             cells += PILOTS as f32;
+            if combined {
+                continue;
+            }
             let f = (p.f + j) % period;
             for (slot, &v) in s.slot.iter().enumerate() {
                 if let Content::A(i) = map.content(f, slot) {
                     self.llr_a[i as usize] += v;
+                }
+            }
+        }
+        if combined {
+            // Accumulator row of aligned frame `first`, and its period frame.
+            let e = (first as i64 + self.combine_offset).div_euclid(2);
+            let c = (class == FrameClass::Long) as usize;
+            for j in 0..period {
+                let row = &self.combined[c][(e + j as i64).rem_euclid(period as i64) as usize];
+                let f = (p.f + j) % period;
+                for (slot, &v) in row.iter().enumerate() {
+                    if let Content::A(i) = map.content(f, slot) {
+                        self.llr_a[i as usize] += v;
+                    }
                 }
             }
         }
@@ -878,27 +965,29 @@ impl Detector {
         let (id, mac) = open_a(&self.keys, &BlockA::new_unchecked(&*bytes)).ok()?;
         // Every period phase that decodes is this one from now on.
         self.found = Some(*p);
-        // The newest whole period in the history (else the newest begun).
+        // The newest whole period in the history (else the newest begun):
+        // the aligned index of its frame 0 (negative: before the history).
         let f_last = (p.f + count - 1) % period;
-        let j_last = count - 1 - f_last;
-        let j0 = if j_last + period <= count || j_last < period {
-            j_last
+        let j_last = count as i64 - 1 - f_last as i64;
+        let j0 = if j_last + period as i64 > count as i64 && j_last >= period as i64 {
+            j_last - period as i64
         } else {
-            j_last - period
+            j_last
         };
-        let counter = if j0 + period <= count {
-            self.decode_b(class, first, j0)
+        let counter = if j0 >= 0 && j0 as usize + period <= count {
+            self.decode_b(class, first, j0 as usize)
                 .and_then(|b| open_b(&self.keys, &mac, &BlockB::new_unchecked(&b[..])).ok())
         } else {
             None
         };
-        let d0 = first + 2 * j0 as u64;
-        let centre = centre_of(d0) + t.tau_at(d0);
+        let d0 = first as i64 + 2 * j0;
+        let centre =
+            (DHOP as i64 * d0 + HOP as i64) as f32 + t.tau + t.drift * (d0 - t.frame as i64) as f32;
         let start = libm::roundf(self.origin as f32 + RATIO as f32 * centre).max(0.0) as u64;
         let phase = PeriodPhase {
             class,
-            frame: d0,
-            f: 0,
+            frame: first,
+            f: p.f,
         };
         if self.expect(&id) {
             if let Some(k) = self.known.iter_mut().find(|k| k.id == id) {
@@ -921,7 +1010,11 @@ impl Detector {
             period_start: start,
             snr_db: 10.0 * libm::log10f(snr.max(1e-9)),
             corrected_bits: dec.corrected_bits,
-            periods_x100: (count * 100 / period) as u16,
+            periods_x100: if combined {
+                (self.combined_frames as usize * 100 / period).min(u16::MAX as usize) as u16
+            } else {
+                (count * 100 / period) as u16
+            },
             clock_ppm: t.drift / DHOP as f32 * 1e6,
         })
     }

@@ -20,8 +20,12 @@
 //!   (the delay line keeps flowing, so no audio is lost or repeated).
 //! * **Never clips.** Where the delayed programme plus the mark would pass
 //!   full scale, the mark's gain is lowered smoothly (a 1 ms block gain,
-//!   interpolated), never the programme; the mark is in-band, so a
-//!   per-sample cut would be audible distortion.
+//!   interpolated), never the programme. Samples the programme itself holds
+//!   at full scale (|x| ≥ 0.98: clipped and limited masters) do not lower
+//!   it: there the mark is cut sample by sample to the room left (only its
+//!   sign towards zero survives), which keeps a mark in hard-clipped
+//!   programme at the cost of a distortion below the clipping the master
+//!   already has.
 
 use microfft::Complex32;
 
@@ -55,6 +59,9 @@ const HOP_PHASE: u64 = (RATIO * (HOP - 1) + ANALYSIS_DELAY) as u64;
 /// Mark samples (16 kHz) kept: final but not yet output, plus one frame
 /// still being added up.
 const MARK_RING: usize = 576;
+/// Programme at or above this (of full scale) is saturated: the clip guard
+/// cuts the mark there per sample instead of lowering it for the block.
+const SATURATED: f32 = 0.98;
 /// Output samples per gain decision of the clip guard (1 ms).
 const GUARD_BLOCK: usize = 48;
 /// ISS: share of the programme's own contribution cancelled, and the most
@@ -358,7 +365,7 @@ impl Embedder {
             let mut slot = first;
             for &m in self.ahead[c].iter() {
                 let x = self.ring[c][slot];
-                if m != 0.0 && x.abs() <= 1.0 && (x + m).abs() > 1.0 {
+                if m != 0.0 && x.abs() < SATURATED && (x + m).abs() > 1.0 {
                     let room = if m > 0.0 { 1.0 - x } else { 1.0 + x };
                     allowed = allowed.min((room / m.abs()).clamp(0.0, 1.0));
                 }

@@ -13,10 +13,11 @@
 //!    arithmetic mean of its bins) sets α ∈ [0, 1] (−25 dB or flatter than
 //!    that: fully tonal). A tone masks less than noise, so the threshold
 //!    sits α·(14.5 + z) + (1 − α)·5.5 dB below the spread energy.
-//! 4. **Absolute threshold.** Never below the threshold in quiet
-//!    (Terhardt), with a full-scale sine taken as 96 dB SPL; and frames whose
-//!    in-band power is under [`SILENCE_DB`] below a full-scale sine carry no
-//!    mark at all.
+//! 4. **Quiet.** Frames whose in-band power is under [`SILENCE_DB`] below
+//!    a full-scale sine carry no mark at all. The threshold in quiet is *not*
+//!    used to raise the mark in quiet bins: how loud a file plays is unknown,
+//!    and a mark above the programme's own level in a quiet passage is
+//!    measurably worse (ViSQOL on quiet real programme).
 //! 5. **Time.** The band threshold used for frame m is the smaller of
 //!    frame m's and frame m−1's: no pre-echo before an onset (backward
 //!    masking is short), a tail of at most one hop after an offset (forward
@@ -58,8 +59,6 @@ pub(crate) struct Model {
     spread: [f32; 2 * BANDS],
     /// log2 of the spreading gain of a flat spectrum per band.
     log2_norm: [f32; BANDS],
-    /// log2 of the absolute threshold per band (at the band's centre bin).
-    log2_quiet: [f32; BANDS],
     /// log2 of the silence floor (sum of in-band bin powers).
     log2_silence: f32,
 }
@@ -72,7 +71,6 @@ impl Model {
             bins: [0; BANDS],
             spread: [0.0; 2 * BANDS],
             log2_norm: [0.0; BANDS],
-            log2_quiet: [0.0; BANDS],
             log2_silence: 0.0,
         }
     }
@@ -102,15 +100,6 @@ impl Model {
                 gain += m.spread[b + BANDS - masker];
             }
             m.log2_norm[b] = log2_fast(gain);
-        }
-        let mut first = 1;
-        for (b, q) in m.log2_quiet.iter_mut().enumerate() {
-            let centre = first + m.bins[b] as usize / 2;
-            first += m.bins[b] as usize;
-            let f = centre as f32 * bin_hz / 1000.0;
-            let spl = 3.64 * libm::powf(f, -0.8) - 6.5 * libm::expf(-0.6 * (f - 3.3) * (f - 3.3))
-                + 1e-3 * f * f * f * f;
-            *q = log2_fast(FULL_SCALE_BIN_POWER) + (spl - 96.0) * DB_TO_LOG2;
         }
         m.log2_silence = log2_fast(FULL_SCALE_BIN_POWER) + SILENCE_DB * DB_TO_LOG2;
         m
@@ -156,7 +145,7 @@ impl Model {
             let k = FIRST_BIN + i;
             let b = self.band_of[k - 1] as usize;
             let per_bin = bands[b] - self.log2_bins[b];
-            *a = exp2_fast(0.5 * (per_bin.max(self.log2_quiet[b]) + mmr_log2));
+            *a = exp2_fast(0.5 * (per_bin + mmr_log2));
         }
     }
 }
