@@ -14,52 +14,81 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Sample, Schedule};
+use dsp_core::{Detector, EmbedConfig, Embedder, Profile, Sample, Schedule};
+use testkit::harness::{contract_id, detect_config, embed_config};
 use testkit::synth::{self, Kind};
 
-const KEY: Key = Key::from_bytes([0x42; 16]);
-
-fn id() -> Id {
-    Id::new(&[0xA5; 20]).unwrap()
+/// One benchmark: where Criterion files it and the stream it runs on.
+#[derive(Debug, Clone)]
+struct Case {
+    group: String,
+    label: String,
+    rate: u32,
+    channels: u16,
+    block: usize,
 }
 
-fn embed_config(rate: u32, channels: u16, back_to_back: bool) -> EmbedConfig {
-    let mut c = EmbedConfig::new(id(), KEY);
-    c.sample_rate = rate;
-    c.channels = channels;
+impl Case {
+    fn base(group: &str, label: &str, channels: u16) -> Case {
+        Case {
+            group: group.into(),
+            label: label.into(),
+            rate: 48_000,
+            channels,
+            block: 1024,
+        }
+    }
+}
+
+/// The base case of `path` (`embed` or `detect`) with one thing varied at a
+/// time: block size, rate, channels. Sample types are varied by the caller.
+fn variations(path: &str, channels: u16) -> Vec<Case> {
+    let base = |what: &str, value: &dyn std::fmt::Display| {
+        Case::base(&format!("{path}/{what}"), &value.to_string(), channels)
+    };
+    let blocks = [32, 256, 1024, 4096].map(|block| Case {
+        block,
+        ..base("block", &block)
+    });
+    let rates = [44_100, 48_000, 96_000].map(|rate| Case {
+        rate,
+        ..base("rate", &rate)
+    });
+    let layouts = [1, 2, 8].map(|channels| Case {
+        channels,
+        ..base("channels", &channels)
+    });
+    blocks.into_iter().chain(rates).chain(layouts).collect()
+}
+
+fn config(case: &Case, back_to_back: bool) -> EmbedConfig {
+    let mut c = embed_config(Profile::Ultrasonic, case.rate, case.channels, contract_id());
     if back_to_back {
         c.schedule = Schedule::BackToBack { offset_ms: 0 };
     }
     c
 }
 
-/// One second of music, interleaved over `channels`.
-fn programme<S: Sample>(rate: u32, channels: u16) -> Vec<S> {
-    synth::generate(Kind::Music, rate, rate as usize, 7)
-        .iter()
-        .flat_map(|&v| std::iter::repeat_n(S::from_unit(v), channels as usize))
-        .collect()
+/// `seconds` of music on every channel.
+fn music(case: &Case, seconds: usize, seed: u64) -> Vec<f32> {
+    let mono = synth::generate(Kind::Music, case.rate, case.rate as usize * seconds, seed);
+    synth::on_channels(&mono, case.channels)
 }
 
-fn bench_embed<S: Sample>(
-    c: &mut Criterion,
-    group: &str,
-    label: String,
-    rate: u32,
-    channels: u16,
-    block: usize,
-    back_to_back: bool,
-) {
-    let input: Vec<S> = programme(rate, channels);
+fn bench_embed<S: Sample>(c: &mut Criterion, case: &Case, back_to_back: bool) {
+    let input: Vec<S> = music(case, 1, 7).iter().map(|&v| S::from_unit(v)).collect();
     let mut output = input.clone();
-    let mut e = Embedder::new(&embed_config(rate, channels, back_to_back)).unwrap();
+    let mut e = Embedder::new(&config(case, back_to_back)).unwrap();
     let mut now = 0u64;
-    let ch = channels as usize;
-    let mut g = c.benchmark_group(group);
-    g.throughput(Throughput::Elements(rate as u64));
-    g.bench_function(BenchmarkId::from_parameter(label), |b| {
+    let ch = case.channels as usize;
+    let mut g = c.benchmark_group(&case.group);
+    g.throughput(Throughput::Elements(case.rate as u64));
+    g.bench_function(BenchmarkId::from_parameter(&case.label), |b| {
         b.iter(|| {
-            for (i, o) in input.chunks(block * ch).zip(output.chunks_mut(block * ch)) {
+            for (i, o) in input
+                .chunks(case.block * ch)
+                .zip(output.chunks_mut(case.block * ch))
+            {
                 e.process_into(now, i, o).unwrap();
                 now += (i.len() / ch) as u64;
             }
@@ -70,76 +99,35 @@ fn bench_embed<S: Sample>(
 }
 
 fn embed(c: &mut Criterion) {
-    for block in [32, 256, 1024, 4096] {
-        bench_embed::<i16>(
-            c,
-            "embed/block",
-            format!("{block}"),
-            48_000,
-            2,
-            block,
-            false,
-        );
+    for case in variations("embed", 2) {
+        bench_embed::<i16>(c, &case, false);
     }
-    for rate in [44_100, 48_000, 96_000] {
-        bench_embed::<i16>(c, "embed/rate", format!("{rate}"), rate, 2, 1024, false);
-    }
-    for channels in [1, 2, 8] {
-        bench_embed::<i16>(
-            c,
-            "embed/channels",
-            format!("{channels}"),
-            48_000,
-            channels,
-            1024,
-            false,
-        );
-    }
-    bench_embed::<f32>(c, "embed/type", "f32".into(), 48_000, 2, 1024, false);
-    bench_embed::<i16>(c, "embed/type", "i16".into(), 48_000, 2, 1024, false);
-    bench_embed::<i32>(c, "embed/type", "i24".into(), 48_000, 2, 1024, false);
-    bench_embed::<i16>(
-        c,
-        "embed/duty",
-        "back-to-back".into(),
-        48_000,
-        2,
-        1024,
-        true,
-    );
+    bench_embed::<f32>(c, &Case::base("embed/type", "f32", 2), false);
+    bench_embed::<i16>(c, &Case::base("embed/type", "i16", 2), false);
+    bench_embed::<i32>(c, &Case::base("embed/type", "i24", 2), false);
+    bench_embed::<i16>(c, &Case::base("embed/duty", "back-to-back", 2), true);
 }
 
-fn bench_detect<S: Sample>(
-    c: &mut Criterion,
-    group: &str,
-    label: String,
-    rate: u32,
-    channels: u16,
-    block: usize,
-) {
+fn bench_detect<S: Sample>(c: &mut Criterion, case: &Case) {
     // Four seconds of marked music, looped: two bursts per loop.
-    let cfg = embed_config(rate, channels, false);
-    let mut x: Vec<f32> = synth::generate(Kind::Music, rate, rate as usize * 4, 3)
-        .iter()
-        .flat_map(|&v| std::iter::repeat_n(v, channels as usize))
-        .collect();
-    Embedder::new(&cfg).unwrap().process(0, &mut x).unwrap();
+    let mut x = music(case, 4, 3);
+    Embedder::new(&config(case, false))
+        .unwrap()
+        .process(0, &mut x)
+        .unwrap();
     let input: Vec<S> = x.iter().map(|&v| S::from_unit(v)).collect();
-    let mut dc = DetectConfig::new(KEY);
-    dc.sample_rate = rate;
-    dc.channels = channels;
-    dc.profile = Profile::Ultrasonic;
+    let dc = detect_config(Profile::Ultrasonic, case.rate, case.channels);
     let mut d = Detector::new(&dc).unwrap();
-    let ch = channels as usize;
-    let second = rate as usize * ch;
+    let ch = case.channels as usize;
+    let second = case.rate as usize * ch;
     let mut now = 0u64;
     let mut found = 0u64;
-    let mut g = c.benchmark_group(group);
-    g.throughput(Throughput::Elements(rate as u64));
-    g.bench_function(BenchmarkId::from_parameter(label), |b| {
+    let mut g = c.benchmark_group(&case.group);
+    g.throughput(Throughput::Elements(case.rate as u64));
+    g.bench_function(BenchmarkId::from_parameter(&case.label), |b| {
         b.iter(|| {
             let start = (now as usize * ch) % input.len();
-            for blk in input[start..start + second].chunks(block * ch) {
+            for blk in input[start..start + second].chunks(case.block * ch) {
                 d.process(now, blk, |_| found += 1).unwrap();
                 now += (blk.len() / ch) as u64;
             }
@@ -150,25 +138,12 @@ fn bench_detect<S: Sample>(
 }
 
 fn detect(c: &mut Criterion) {
-    for block in [32, 256, 1024, 4096] {
-        bench_detect::<i16>(c, "detect/block", format!("{block}"), 48_000, 1, block);
+    for case in variations("detect", 1) {
+        bench_detect::<i16>(c, &case);
     }
-    for rate in [44_100, 48_000, 96_000] {
-        bench_detect::<i16>(c, "detect/rate", format!("{rate}"), rate, 1, 1024);
-    }
-    for channels in [1, 2, 8] {
-        bench_detect::<i16>(
-            c,
-            "detect/channels",
-            format!("{channels}"),
-            48_000,
-            channels,
-            1024,
-        );
-    }
-    bench_detect::<f32>(c, "detect/type", "f32".into(), 48_000, 1, 1024);
-    bench_detect::<i16>(c, "detect/type", "i16".into(), 48_000, 1, 1024);
-    bench_detect::<i32>(c, "detect/type", "i24".into(), 48_000, 1, 1024);
+    bench_detect::<f32>(c, &Case::base("detect/type", "f32", 1));
+    bench_detect::<i16>(c, &Case::base("detect/type", "i16", 1));
+    bench_detect::<i32>(c, &Case::base("detect/type", "i24", 1));
 }
 
 criterion_group! {

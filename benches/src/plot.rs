@@ -28,6 +28,12 @@ fn fonts() -> Result<(), String> {
     result
 }
 
+/// A legend entry: a line `len` pixels long in the series' style (short
+/// for dashed series, so they look dashed).
+fn legend_line(len: i32, style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + len, y)], style)
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -57,26 +63,20 @@ pub fn snr_curve(points: &[SnrPoint], caption: &str, out: &Path) -> Result<(), S
     let mut profiles: Vec<_> = points.iter().map(|p| p.profile).collect();
     profiles.dedup();
     for (i, profile) in profiles.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
+        let style = COLOURS[i % COLOURS.len()].stroke_width(2);
         let series: Vec<&SnrPoint> = points.iter().filter(|p| p.profile == *profile).collect();
+        let single = series.iter().map(|p| (p.snr_db, p.single));
+        let combined = series.iter().map(|p| (p.snr_db, p.combined));
         chart
-            .draw_series(LineSeries::new(
-                series.iter().map(|p| (p.snr_db, p.single)),
-                c.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new(single, style))
             .map_err(err)?
             .label(format!("{} single burst", profile.name()))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            .legend(legend_line(20, style));
         chart
-            .draw_series(DashedLineSeries::new(
-                series.iter().map(|p| (p.snr_db, p.combined)),
-                6,
-                4,
-                c.stroke_width(2),
-            ))
+            .draw_series(DashedLineSeries::new(combined, 6, 4, style))
             .map_err(err)?
             .label(format!("{} with combining", profile.name()))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
+            .legend(legend_line(8, style));
     }
     chart
         .configure_series_labels()
@@ -127,7 +127,7 @@ pub fn cost_per_block(results: &[BenchResult], caption: &str, out: &Path) -> Res
             .draw_series(LineSeries::new(s.clone(), c.stroke_width(2)))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            .legend(legend_line(20, c.stroke_width(2)));
         chart
             .draw_series(s.iter().map(|&p| Circle::new(p, 4, c.filled())))
             .map_err(err)?;

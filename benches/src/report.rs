@@ -3,11 +3,11 @@
 use std::fmt::Write;
 
 use dsp_core::Profile;
+use testkit::treat::Treatment;
 
 use crate::audible::SideEffects;
 use crate::bench::BenchResult;
 use crate::suite::{Cell, FalseAlarms, Material, SnrPoint};
-use crate::treat::Treatment;
 
 /// Everything one run measured.
 #[derive(Debug, Default)]
@@ -85,6 +85,19 @@ fn lowest_recovered(points: &[SnrPoint], profile: Profile) -> Option<f32> {
         .map(|p| p.snr_db)
 }
 
+/// A Markdown table's header: `text` columns left-aligned, then `numbers`
+/// right-aligned.
+fn table_head(w: &mut String, text: &[&str], numbers: &[&str]) {
+    let names: Vec<&str> = text.iter().chain(numbers).copied().collect();
+    let _ = writeln!(w, "| {} |", names.join(" | "));
+    let rules: Vec<&str> = text
+        .iter()
+        .map(|_| "---")
+        .chain(numbers.iter().map(|_| "---:"))
+        .collect();
+    let _ = writeln!(w, "|{}|", rules.join("|"));
+}
+
 pub fn render(ev: &Evidence) -> String {
     let mut s = String::new();
     let w = &mut s;
@@ -137,9 +150,9 @@ pub fn render(ev: &Evidence) -> String {
             }
         }
     }
-    let wrong: usize = ev.cells.iter().map(|c| c.wrong).sum::<usize>()
+    let wrong: usize = ev.cells.iter().map(|c| c.score.wrong_id).sum::<usize>()
         + ev.snr.iter().map(|p| p.wrong).sum::<usize>();
-    let total: usize = ev.cells.iter().map(|c| c.expected).sum();
+    let total: usize = ev.cells.iter().map(|c| c.score.expected).sum();
     let _ = writeln!(
         w,
         "* **Wrong IDs:** {wrong} in {} robustness cells ({total} bursts) and the SNR sweep.",
@@ -168,11 +181,11 @@ pub fn render(ev: &Evidence) -> String {
         let _ = writeln!(w, "No Criterion results were found for this run.");
     } else {
         let _ = writeln!(w, "{}\n", ev.bench_note);
-        let _ = writeln!(
+        table_head(
             w,
-            "| benchmark | case | time per second of audio | × real time per core |"
+            &["benchmark", "case"],
+            &["time per second of audio", "× real time per core"],
         );
-        let _ = writeln!(w, "|---|---|---:|---:|");
         for b in &ev.benches {
             let _ = writeln!(
                 w,
@@ -193,7 +206,7 @@ pub fn render(ev: &Evidence) -> String {
         w,
         "Bursts reported with the right ID (within 50 ms of where they were sent) out of bursts sent, {} per cell; \
          `(+n)`: n more bursts whose ID was recovered inside a soft-combined report; `✗n` marks wrong IDs. Treatments with a tool name ran that tool; the rest are models \
-         described in `benches/src/treat.rs`.\n",
+         described in `testkit/src/treat.rs`.\n",
         ev.bursts_per_cell
     );
     for p in Profile::ALL {
@@ -206,15 +219,12 @@ pub fn render(ev: &Evidence) -> String {
             .filter(|m| cells.iter().any(|c| c.material == *m))
             .collect();
         let _ = writeln!(w, "### {}\n", p.name());
-        let _ = write!(w, "| treatment |");
-        for m in &materials {
-            let _ = write!(w, " {} |", m.name());
-        }
-        let _ = write!(w, " mean corrected bits |\n|---|");
-        for _ in &materials {
-            let _ = write!(w, "---:|");
-        }
-        let _ = writeln!(w, "---:|");
+        let numbers: Vec<&str> = materials
+            .iter()
+            .map(|m| m.name())
+            .chain(["mean corrected bits"])
+            .collect();
+        table_head(w, &["treatment"], &numbers);
         for t in Treatment::ALL {
             let row: Vec<&&Cell> = cells.iter().filter(|c| c.treatment == t).collect();
             if row.is_empty() {
@@ -228,8 +238,9 @@ pub fn render(ev: &Evidence) -> String {
                             let _ = write!(w, " error: {e} |");
                         }
                         None => {
-                            let wrong = if c.wrong > 0 {
-                                format!(" ✗{}", c.wrong)
+                            let c = &c.score;
+                            let wrong = if c.wrong_id > 0 {
+                                format!(" ✗{}", c.wrong_id)
                             } else {
                                 String::new()
                             };
@@ -247,11 +258,15 @@ pub fn render(ev: &Evidence) -> String {
                     }
                 }
             }
-            let found: Vec<&&&Cell> = row.iter().filter(|c| c.found > 0).collect();
+            let found: Vec<&&&Cell> = row.iter().filter(|c| c.score.found > 0).collect();
             if found.is_empty() {
                 let _ = writeln!(w, " – |");
             } else {
-                let bits = found.iter().map(|c| c.corrected_bits).sum::<f32>() / found.len() as f32;
+                let bits = found
+                    .iter()
+                    .map(|c| c.score.mean_corrected_bits())
+                    .sum::<f32>()
+                    / found.len() as f32;
                 let _ = writeln!(w, " {bits:.1} |");
             }
         }
@@ -266,9 +281,10 @@ pub fn render(ev: &Evidence) -> String {
         "Single bursts: share decoded alone. With combining: share of bursts whose ID was recovered, \
          alone or within a soft-combined report.\n"
     );
-    let _ = writeln!(
+    table_head(
         w,
-        "| profile | SNR (dB) | single bursts | with combining |\n|---|---:|---:|---:|"
+        &["profile"],
+        &["SNR (dB)", "single bursts", "with combining"],
     );
     for p in &ev.snr {
         let _ = writeln!(
@@ -289,11 +305,22 @@ pub fn render(ev: &Evidence) -> String {
          (band edge − 1 kHz), where listeners are: for the mark alone, and as the change the mark makes to music \
          played through the same speaker. Payload = ID + burst counter.\n"
     );
-    let _ = writeln!(
+    table_head(
         w,
-        "| profile | mark power | residual below edge − 1 kHz | relative to residual | speaker products, mark alone | speaker products with music | relative to the music's own | burst | payload | payload rate in burst | at 2 s interval |"
+        &["profile"],
+        &[
+            "mark power",
+            "residual below edge − 1 kHz",
+            "relative to residual",
+            "speaker products, mark alone",
+            "speaker products with music",
+            "relative to the music's own",
+            "burst",
+            "payload",
+            "payload rate in burst",
+            "at 2 s interval",
+        ],
     );
-    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for e in &ev.side_effects {
         let _ = writeln!(
             w,

@@ -1,40 +1,36 @@
 //! The detector: finds every burst under the impairments a broadcast chain
 //! applies, with the right ID and start time, and nothing else.
 
-mod common;
-
-use common::*;
 use dsp_core::{
-    ChannelMask, DetectConfig, Detection, Detector, Embedder, Id, Phy, ProcessError, Profile,
+    ChannelMask, DetectConfig, Detection, Detector, Embedder, Id, Key, Phy, ProcessError, Profile,
     Schedule,
 };
 use proptest::prelude::*;
 use testkit::channel::{self, Noise};
+use testkit::harness::*;
+use testkit::score::{Score, TimeMap};
 use testkit::synth::{self, Kind};
 
 const BURSTS: usize = 10;
 
 /// Mark `kind` at `rate`, apply `treat` (which may change the rate and
-/// returns the time scale it applied), detect at the resulting rate.
+/// returns what it did to time), detect at the resulting rate.
 fn run(
     profile: Profile,
     rate: u32,
     kind: Kind,
     seed: u64,
-    treat: impl FnOnce(&mut Vec<f32>, &mut u32) -> f64,
+    treat: impl FnOnce(&mut Vec<f32>, &mut u32) -> TimeMap,
 ) -> (Score, Vec<Detection>) {
-    let cfg = embed_config(profile, rate, 1, contract_id(), KEY);
+    let cfg = embed_config(profile, rate, 1, contract_id());
     let len = rate as usize * (2 * BURSTS + 1);
     let mut x = synth::generate(kind, rate, len, seed);
     let starts = embed(&cfg, &mut x);
     assert_eq!(whole_bursts(&cfg, len as u64), starts.len());
     let mut out_rate = rate;
-    let scale = treat(&mut x, &mut out_rate);
-    let found = detect(&detect_config(profile, out_rate, 1, KEY), &x);
-    (
-        score(&found, &contract_id(), &starts, out_rate, scale),
-        found,
-    )
+    let map = treat(&mut x, &mut out_rate);
+    let found = detect(&detect_config(profile, out_rate, 1), &x);
+    (score_bursts(&found, &cfg, &starts, out_rate, &map), found)
 }
 
 fn assert_robust(what: &str, s: Score, min_found: usize) {
@@ -48,18 +44,10 @@ fn assert_robust(what: &str, s: Score, min_found: usize) {
     );
 }
 
+/// Noise at `snr_db` in the `ultrasonic` band.
 fn add_noise(x: &mut [f32], rate: u32, snr_db: f64, noise: Noise, seed: u64) {
-    let band = Phy::new(Profile::Ultrasonic, rate).unwrap().band;
-    let p = channel::mark_power(dsp_core::DEFAULT_LEVEL_DBFS) / 10f64.powf(snr_db / 10.0);
-    channel::add_band_noise(
-        x,
-        rate,
-        band.low_hz as f32,
-        band.high_hz as f32,
-        p,
-        noise,
-        seed,
-    );
+    let band = Layer::Ultrasonic(Profile::Ultrasonic).in_band(rate);
+    channel::add_noise_at_snr(x, rate, &band, snr_db, noise, seed);
 }
 
 #[test]
@@ -69,7 +57,7 @@ fn round_trip_for_every_profile_and_rate() {
             if Phy::new(profile, rate).is_err() {
                 continue;
             }
-            let (s, found) = run(profile, rate, Kind::Music, 1, |_, _| 1.0);
+            let (s, found) = run(profile, rate, Kind::Music, 1, |_, _| TimeMap::SAME);
             assert_robust(&format!("{profile} at {rate}"), s, s.expected);
             assert!(found
                 .iter()
@@ -85,7 +73,7 @@ fn integer_samples_and_several_channels() {
     let rate = 48_000;
     let mono = synth::generate(Kind::Speech, rate, rate as usize * 9, 5);
     // Stereo, mark on the left only; i16 and 24-bit-in-i32 programme.
-    let mut cfg = embed_config(Profile::Ultrasonic, rate, 2, contract_id(), KEY);
+    let mut cfg = embed_config(Profile::Ultrasonic, rate, 2, contract_id());
     cfg.marked_channels = ChannelMask::only(0);
     let mut x16: Vec<i16> = mono
         .iter()
@@ -100,7 +88,7 @@ fn integer_samples_and_several_channels() {
     let starts = schedule_starts(&cfg, mono.len() as u64);
     let whole = whole_bursts(&cfg, mono.len() as u64);
     for searched in [ChannelMask::ALL, ChannelMask::only(0)] {
-        let mut dc = detect_config(Profile::Ultrasonic, rate, 2, KEY);
+        let mut dc = detect_config(Profile::Ultrasonic, rate, 2);
         dc.searched_channels = searched;
         let mut found16 = Vec::new();
         let mut found24 = Vec::new();
@@ -114,8 +102,8 @@ fn integer_samples_and_several_channels() {
         }
         d16.finish(|d| found16.push(*d));
         d24.finish(|d| found24.push(*d));
-        let s16 = score(&found16, &contract_id(), &starts, rate, 1.0);
-        let s24 = score(&found24, &contract_id(), &starts, rate, 1.0);
+        let s16 = score_bursts(&found16, &cfg, &starts, rate, &TimeMap::SAME);
+        let s24 = score_bursts(&found24, &cfg, &starts, rate, &TimeMap::SAME);
         assert_robust("i16 stereo", s16, whole);
         assert_robust("i24 stereo", s24, whole);
     }
@@ -130,7 +118,7 @@ fn any_id_length_and_offset() {
                 .collect::<Vec<_>>(),
         )
         .unwrap();
-        let mut cfg = embed_config(Profile::Ultrasonic, 48_000, 1, id, KEY);
+        let mut cfg = embed_config(Profile::Ultrasonic, 48_000, 1, id);
         cfg.schedule = Schedule::Interval {
             every_ms: 1500,
             offset_ms,
@@ -140,13 +128,7 @@ fn any_id_length_and_offset() {
         channel::gain_db(&mut x, -20.0);
         embed(&cfg, &mut x);
         let starts = schedule_starts(&cfg, n as u64);
-        let s = score(
-            &detect(&detect_config(Profile::Ultrasonic, 48_000, 1, KEY), &x),
-            &id,
-            &starts,
-            48_000,
-            1.0,
-        );
+        let s = detect_and_score(&cfg, &x, &starts);
         assert_robust(
             &format!("{len}-byte ID, offset {offset_ms} ms"),
             s,
@@ -157,18 +139,12 @@ fn any_id_length_and_offset() {
 
 #[test]
 fn wrong_key_finds_nothing() {
-    let (_, found) = {
-        let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id(), KEY);
-        let mut x = synth::generate(Kind::Music, 48_000, 48_000 * 12, 3);
-        embed(&cfg, &mut x);
-        (
-            (),
-            detect(
-                &detect_config(Profile::Ultrasonic, 48_000, 1, OTHER_KEY),
-                &x,
-            ),
-        )
-    };
+    let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id());
+    let mut x = synth::generate(Kind::Music, 48_000, 48_000 * 12, 3);
+    embed(&cfg, &mut x);
+    let mut dc = detect_config_for(&cfg);
+    dc.key = OTHER_KEY;
+    let found = detect(&dc, &x);
     assert!(found.is_empty(), "{found:?}");
 }
 
@@ -179,7 +155,7 @@ fn survives_gain_from_minus_40_to_plus_20_db() {
             let (s, _) = run(Profile::Ultrasonic, rate, Kind::Speech, 2, |x, _| {
                 // Leave room so +20 dB does not clip the programme.
                 channel::gain_db(x, -26.0 + gain);
-                1.0
+                TimeMap::SAME
             });
             assert_robust(&format!("gain {gain} dB at {rate}"), s, s.expected);
         }
@@ -192,7 +168,7 @@ fn survives_sample_clock_mismatch_of_1000_ppm() {
         for ppm in [-1000.0, -300.0, 300.0, 1000.0] {
             let (s, found) = run(Profile::Ultrasonic, rate, Kind::Music, 3, |x, _| {
                 *x = channel::clock_drift(x, ppm);
-                1.0 / (1.0 + ppm * 1e-6)
+                TimeMap::Scale(1.0 / (1.0 + ppm * 1e-6))
             });
             assert_robust(&format!("{ppm} ppm at {rate}"), s, s.expected);
             for d in &found {
@@ -212,7 +188,7 @@ fn survives_white_and_pink_noise_at_minus_3_db_in_band() {
         for noise in [Noise::White, Noise::Pink] {
             let (s, found) = run(Profile::Ultrasonic, rate, Kind::Music, 4, |x, r| {
                 add_noise(x, *r, -3.0, noise, 11);
-                1.0
+                TimeMap::SAME
             });
             // Single bursts at −3 dB: nearly all; the rest are caught by combining.
             assert_robust(&format!("{noise:?} −3 dB at {rate}"), s, s.expected - 1);
@@ -229,7 +205,7 @@ fn survives_white_and_pink_noise_at_minus_3_db_in_band() {
 fn survives_programme_near_full_scale() {
     for rate in [48_000, 44_100] {
         let (s, _) = run(Profile::Ultrasonic, rate, Kind::NearFullScale, 5, |_, _| {
-            1.0
+            TimeMap::SAME
         });
         assert_robust(&format!("near full scale at {rate}"), s, s.expected);
     }
@@ -245,7 +221,7 @@ fn survives_16_bit_requantisation_even_at_minus_40_db() {
                     .iter()
                     .map(|&v| v as f32 / 32768.0)
                     .collect();
-                1.0
+                TimeMap::SAME
             });
             assert_robust(&format!("16-bit at {gain} dB, {rate}"), s, s.expected);
         }
@@ -258,14 +234,14 @@ fn survives_resampling_to_the_other_family_and_back() {
         let (s, _) = run(Profile::Ultrasonic, rate, Kind::Music, 7, |x, _| {
             let there = channel::resample(x, rate as f64, via as f64, None);
             *x = channel::resample(&there, via as f64, rate as f64, None);
-            1.0
+            TimeMap::SAME
         });
         assert_robust(&format!("{rate}→{via}→{rate}"), s, s.expected);
         // And detected at the other rate directly.
         let (s, _) = run(Profile::Ultrasonic, rate, Kind::Music, 7, |x, r| {
             *x = channel::resample(x, rate as f64, via as f64, None);
             *r = via;
-            via as f64 / rate as f64
+            TimeMap::Scale(via as f64 / rate as f64)
         });
         assert_robust(&format!("{rate}→{via}, detected at {via}"), s, s.expected);
     }
@@ -275,8 +251,9 @@ fn survives_resampling_to_the_other_family_and_back() {
 fn two_marks_with_different_keys_overlap_without_confusion() {
     for rate in [48_000, 44_100] {
         let other_id = Id::new(&[0xEE; 8]).unwrap();
-        let a = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
-        let mut b = embed_config(Profile::Ultrasonic, rate, 1, other_id, OTHER_KEY);
+        let a = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
+        let mut b = embed_config(Profile::Ultrasonic, rate, 1, other_id);
+        b.key = OTHER_KEY;
         b.schedule = Schedule::Interval {
             every_ms: 1700,
             offset_ms: 400,
@@ -285,20 +262,8 @@ fn two_marks_with_different_keys_overlap_without_confusion() {
         let mut x = synth::generate(Kind::Music, rate, len, 8);
         let starts_a = embed(&a, &mut x);
         let starts_b = embed(&b, &mut x);
-        let sa = score(
-            &detect(&detect_config(Profile::Ultrasonic, rate, 1, KEY), &x),
-            &contract_id(),
-            &starts_a,
-            rate,
-            1.0,
-        );
-        let sb = score(
-            &detect(&detect_config(Profile::Ultrasonic, rate, 1, OTHER_KEY), &x),
-            &other_id,
-            &starts_b,
-            rate,
-            1.0,
-        );
+        let sa = detect_and_score(&a, &x, &starts_a);
+        let sb = detect_and_score(&b, &x, &starts_b);
         // Where bursts overlap, each is same-band interference at 0 dB for the
         // other (about −4 dB in the matched filter's bandwidth): some are lost,
         // none is confused.
@@ -310,10 +275,9 @@ fn two_marks_with_different_keys_overlap_without_confusion() {
 #[test]
 fn bursts_cut_at_either_end_are_missed_or_right_never_wrong() {
     let rate = 48_000;
-    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
     let mut x = synth::generate(Kind::Music, rate, rate as usize * 7, 9);
     let starts = embed(&cfg, &mut x);
-    let dc = detect_config(Profile::Ultrasonic, rate, 1, KEY);
     for cut_start in (0..30_000).step_by(2_500) {
         for cut_end in [0usize, 10_000, 30_000, 45_000, 47_000] {
             let piece = &x[cut_start..x.len() - cut_end];
@@ -321,7 +285,7 @@ fn bursts_cut_at_either_end_are_missed_or_right_never_wrong() {
                 .iter()
                 .filter_map(|&s| s.checked_sub(cut_start as u64))
                 .collect();
-            let s = score(&detect(&dc, piece), &contract_id(), &shifted, rate, 1.0);
+            let s = detect_and_score(&cfg, piece, &shifted);
             assert_eq!(
                 s.wrong_id + s.bad_time,
                 0,
@@ -335,7 +299,7 @@ fn bursts_cut_at_either_end_are_missed_or_right_never_wrong() {
 fn single_bursts_need_about_minus_4_db_and_combining_reaches_6_db_lower() {
     let rate = 48_000;
     let bursts = 30;
-    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
     let len = rate as usize * (2 * bursts + 1);
     let mut clean = vec![0.0f32; len];
     let starts = embed(&cfg, &mut clean);
@@ -343,9 +307,9 @@ fn single_bursts_need_about_minus_4_db_and_combining_reaches_6_db_lower() {
     let at = |snr: f64, combining: bool| {
         let mut x = clean.clone();
         add_noise(&mut x, rate, snr, Noise::White, 21);
-        let mut dc = detect_config(Profile::Ultrasonic, rate, 1, KEY);
+        let mut dc = detect_config(Profile::Ultrasonic, rate, 1);
         dc.soft_combining = combining;
-        score(&detect(&dc, &x), &contract_id(), &starts, rate, 1.0)
+        score_bursts(&detect(&dc, &x), &cfg, &starts, rate, &TimeMap::SAME)
     };
     let single = at(-4.0, false);
     assert!(
@@ -369,7 +333,7 @@ fn single_bursts_need_about_minus_4_db_and_combining_reaches_6_db_lower() {
 fn start_times_are_within_a_millisecond_at_any_offset() {
     let rate = 44_100;
     for offset in [0usize, 1, 7, 333, 12_345, 40_001] {
-        let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+        let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
         let mut x = vec![0.0f32; offset + rate as usize * 5];
         let mut tail = x.split_off(offset);
         let starts: Vec<u64> = embed(&cfg, &mut tail)
@@ -378,13 +342,7 @@ fn start_times_are_within_a_millisecond_at_any_offset() {
             .collect();
         x.extend(tail);
         add_noise(&mut x, rate, 6.0, Noise::Pink, offset as u64);
-        let s = score(
-            &detect(&detect_config(Profile::Ultrasonic, rate, 1, KEY), &x),
-            &contract_id(),
-            &starts,
-            rate,
-            1.0,
-        );
+        let s = detect_and_score(&cfg, &x, &starts);
         assert_robust(&format!("offset {offset}"), s, starts.len());
     }
 }
@@ -400,7 +358,7 @@ fn memory_is_fixed_and_within_budget() {
 
 #[test]
 fn bad_blocks_are_errors_not_panics() {
-    let mut d = Detector::new(&detect_config(Profile::Ultrasonic, 48_000, 2, KEY)).unwrap();
+    let mut d = Detector::new(&detect_config(Profile::Ultrasonic, 48_000, 2)).unwrap();
     assert_eq!(
         d.process(0, &[0.0f32; 5], |_| {}),
         Err(ProcessError::PartialFrame {
@@ -415,10 +373,10 @@ fn bad_blocks_are_errors_not_panics() {
         Err(ProcessError::Unconfigured)
     );
     fresh
-        .configure(&detect_config(Profile::Ultrasonic, 48_000, 2, KEY))
+        .configure(&detect_config(Profile::Ultrasonic, 48_000, 2))
         .unwrap();
     assert_eq!(fresh.process(0, &[0.0f32; 2], |_| {}), Ok(()));
-    let mut bad = DetectConfig::new(KEY);
+    let mut bad = DetectConfig::new(Key::PUBLIC_TEST);
     bad.sync_threshold = f32::INFINITY;
     assert!(Detector::new(&bad).is_err());
     bad.sync_threshold = 1.0;
@@ -464,8 +422,8 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let rate = 48_000;
-        let mut d = Detector::new(&detect_config(Profile::Ultrasonic, rate, 1, KEY)).unwrap();
-        let mut e = Embedder::new(&embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY)).unwrap();
+        let mut d = Detector::new(&detect_config(Profile::Ultrasonic, rate, 1)).unwrap();
+        let mut e = Embedder::new(&embed_config(Profile::Ultrasonic, rate, 1, contract_id())).unwrap();
         let mut now = 0u64;
         let mut reports = Vec::new();
         for (i, &(kind, n, jump)) in blocks.iter().enumerate() {
@@ -478,7 +436,7 @@ proptest! {
         prop_assert!(reports.iter().all(|r| r.id == contract_id()));
         // Then a clean marked signal, on a fresh time line, is still found.
         let mut clean = vec![0.0f32; rate as usize * 3];
-        let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+        let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
         Embedder::new(&cfg).unwrap().process(0, &mut clean).unwrap();
         let mut found = 0;
         d.process(now + 1_000_000, &clean, |_| found += 1).unwrap();
@@ -491,7 +449,7 @@ proptest! {
         blocks in prop::collection::vec((0u8..8, 0usize..70_000, 0u64..200_000), 1..10),
         seed in any::<u64>(),
     ) {
-        let mut e = Embedder::new(&embed_config(Profile::NearUltrasonic, 44_100, 1, contract_id(), KEY)).unwrap();
+        let mut e = Embedder::new(&embed_config(Profile::NearUltrasonic, 44_100, 1, contract_id())).unwrap();
         for (i, &(kind, n, now)) in blocks.iter().enumerate() {
             let mut x = hostile_block(kind, n, seed ^ i as u64);
             let before = x.clone();
@@ -517,17 +475,18 @@ proptest! {
     ) {
         let key = dsp_core::Key::from_bytes(key);
         let id = Id::new(&id).unwrap();
-        let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, id, key);
+        let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, id);
+        cfg.key = key;
         cfg.schedule = Schedule::Interval { every_ms: 2000, offset_ms };
         let mut x = synth::generate(Kind::PinkNoise, rate, rate as usize * 5, 1);
         channel::gain_db(&mut x, -30.0);
         embed(&cfg, &mut x);
-        let dc = detect_config(Profile::Ultrasonic, rate, 1, key);
+        let dc = detect_config_for(&cfg);
         let reference = detect_blocks(&dc, &x, 4096);
         let other = detect_blocks(&dc, &x, block);
         prop_assert_eq!(&reference, &other);
         let starts = schedule_starts(&cfg, x.len() as u64);
-        let s = score(&other, &id, &starts, rate, 1.0);
+        let s = score_bursts(&other, &cfg, &starts, rate, &TimeMap::SAME);
         prop_assert!(s.found >= whole_bursts(&cfg, x.len() as u64));
         prop_assert_eq!(s.wrong_id + s.bad_time, 0);
     }

@@ -1,15 +1,13 @@
 //! The embedder: bit-exact outside bursts, partition-independent, causal,
 //! never clipping, spectrally contained, scheduled as configured.
 
-mod common;
-
-use common::*;
 use dsp_core::{
     ChannelMask, ConfigError, EmbedConfig, Embedder, FrameClass, Id, Phy, ProcessError, Profile,
     Schedule,
 };
 use proptest::prelude::*;
-use testkit::channel::band_power;
+use testkit::channel::{band_power, residual};
+use testkit::harness::*;
 use testkit::synth::{self, Kind};
 
 fn profiles_and_rates() -> Vec<(Profile, u32)> {
@@ -27,7 +25,7 @@ fn profiles_and_rates() -> Vec<(Profile, u32)> {
 #[test]
 fn residual_stays_in_band_and_90_db_below_it_in_the_audible_range() {
     for (profile, rate) in profiles_and_rates() {
-        let cfg = embed_config(profile, rate, 1, contract_id(), KEY);
+        let cfg = embed_config(profile, rate, 1, contract_id());
         let mut mark = vec![0.0f32; rate as usize * 3];
         embed(&cfg, &mut mark);
         let band = Phy::new(profile, rate).unwrap().band;
@@ -52,24 +50,20 @@ fn residual_stays_in_band_and_90_db_below_it_in_the_audible_range() {
 fn residual_over_programme_is_the_mark_alone() {
     // (output − input) over music, computed in f64, is as clean as the mark on silence.
     let rate = 48_000;
-    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
     let original = synth::generate(Kind::Music, rate, rate as usize * 3, 4);
     let mut marked = original.clone();
     embed(&cfg, &mut marked);
-    let residual: Vec<f32> = marked
-        .iter()
-        .zip(&original)
-        .map(|(&o, &i)| (o as f64 - i as f64) as f32)
-        .collect();
-    let total = band_power(&residual, rate, 0.0, 24_000.0);
-    let audible = band_power(&residual, rate, 0.0, 19_000.0);
+    let mark = residual(&marked, &original);
+    let total = band_power(&mark, rate, 0.0, 24_000.0);
+    let audible = band_power(&mark, rate, 0.0, 19_000.0);
     assert!(10.0 * (total / audible).log10() >= 90.0);
 }
 
 #[test]
 fn outside_bursts_every_sample_is_bit_identical() {
     let rate = 48_000;
-    let mut cfg = embed_config(Profile::Ultrasonic, rate, 2, contract_id(), KEY);
+    let mut cfg = embed_config(Profile::Ultrasonic, rate, 2, contract_id());
     cfg.schedule = Schedule::Interval {
         every_ms: 2000,
         offset_ms: 300,
@@ -154,11 +148,11 @@ proptest! {
         offset_ms in 0u32..700,
         seed in any::<u64>(),
     ) {
-        let mut cfg = embed_config(Profile::Ultrasonic, rate, channels, Id::new(&vec![0x5A; id_len]).unwrap(), KEY);
+        let mut cfg = embed_config(Profile::Ultrasonic, rate, channels, Id::new(&vec![0x5A; id_len]).unwrap());
         cfg.schedule = Schedule::BackToBack { offset_ms };
         let frames = rate as usize * 2;
         let mono = synth::generate(Kind::Music, rate, frames, seed);
-        let x: Vec<f32> = mono.iter().flat_map(|v| std::iter::repeat_n(*v, channels as usize)).collect();
+        let x = synth::on_channels(&mono, channels);
         let whole = partitioned(&cfg, &x, &[usize::MAX]);
         let pieces = partitioned(&cfg, &x, &cuts);
         prop_assert!(whole.iter().zip(&pieces).all(|(a, b)| a.to_bits() == b.to_bits()));
@@ -172,7 +166,7 @@ proptest! {
 #[test]
 fn output_sample_n_depends_only_on_input_up_to_n() {
     let rate = 48_000;
-    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
     let x = synth::generate(Kind::NearFullScale, rate, rate as usize * 2, 8);
     let mut a = x.clone();
     Embedder::new(&cfg).unwrap().process(0, &mut a).unwrap();
@@ -193,7 +187,7 @@ fn output_sample_n_depends_only_on_input_up_to_n() {
 #[test]
 fn never_clips_and_the_programme_is_never_altered_at_full_scale() {
     let rate = 48_000;
-    let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
     cfg.level_dbfs = -12.0; // loudest allowed: most likely to clip
     let n = rate as usize * 2;
     // Full-scale square wave, near-full-scale music, and a sine at 0 dBFS.
@@ -240,7 +234,7 @@ fn never_clips_and_the_programme_is_never_altered_at_full_scale() {
 #[test]
 fn the_mark_has_the_configured_peak_level() {
     for level in [-60.0f32, -30.0, -12.0] {
-        let mut cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id(), KEY);
+        let mut cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id());
         cfg.level_dbfs = level;
         let mut x = vec![0.0f32; 96_000];
         embed(&cfg, &mut x);
@@ -270,7 +264,7 @@ fn bursts_start_on_schedule_and_fit_the_documented_lengths() {
         },
         Schedule::BackToBack { offset_ms: 100 },
     ] {
-        let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+        let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
         cfg.schedule = schedule;
         let len = rate as u64 * 6;
         let mut x = vec![0.0f32; len as usize];
@@ -291,7 +285,7 @@ fn bursts_start_on_schedule_and_fit_the_documented_lengths() {
 
 #[test]
 fn invalid_configurations_say_what_is_wrong() {
-    let good = embed_config(Profile::Ultrasonic, 48_000, 2, contract_id(), KEY);
+    let good = embed_config(Profile::Ultrasonic, 48_000, 2, contract_id());
     let check = |f: &dyn Fn(&mut EmbedConfig), expected: ConfigError| {
         let mut c = good;
         f(&mut c);
@@ -399,7 +393,7 @@ fn invalid_configurations_say_what_is_wrong() {
 
 #[test]
 fn marks_only_the_chosen_channels() {
-    let mut cfg = embed_config(Profile::Ultrasonic, 48_000, 4, contract_id(), KEY);
+    let mut cfg = embed_config(Profile::Ultrasonic, 48_000, 4, contract_id());
     cfg.marked_channels = ChannelMask(0b0101);
     let mut x = vec![0.0f32; 4 * 48_000];
     Embedder::new(&cfg).unwrap().process(0, &mut x).unwrap();
@@ -411,7 +405,7 @@ fn marks_only_the_chosen_channels() {
 
 #[test]
 fn a_time_jump_skips_the_burst_under_way_instead_of_starting_it_mid_way() {
-    let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id(), KEY);
+    let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id());
     let mut e = Embedder::new(&cfg).unwrap();
     let mut a = vec![0.0f32; 1000];
     e.process(0, &mut a).unwrap();
@@ -436,7 +430,7 @@ fn a_time_jump_skips_the_burst_under_way_instead_of_starting_it_mid_way() {
 
 #[test]
 fn stats_count_whole_bursts_and_no_burst_is_cut_off_at_a_set_end() {
-    let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id(), KEY);
+    let cfg = embed_config(Profile::Ultrasonic, 48_000, 1, contract_id());
     // 7 s: bursts at 0, 2, 4 s are whole; the one at 6 s (993 ms) would be too.
     // Ending at 6.5 s instead leaves the 6 s burst out entirely.
     for (len, whole) in [(7 * 48_000usize, 4u64), (6 * 48_000 + 24_000, 3)] {
@@ -461,7 +455,7 @@ fn stats_count_whole_bursts_and_no_burst_is_cut_off_at_a_set_end() {
 
 #[test]
 fn burst_starts_round_to_the_nearest_sample() {
-    let mut cfg = embed_config(Profile::Ultrasonic, 44_100, 1, contract_id(), KEY);
+    let mut cfg = embed_config(Profile::Ultrasonic, 44_100, 1, contract_id());
     cfg.schedule = Schedule::Interval {
         every_ms: 1_501,
         offset_ms: 3,
@@ -476,7 +470,7 @@ fn burst_starts_round_to_the_nearest_sample() {
 #[test]
 fn changes_take_effect_at_the_next_burst_without_a_click() {
     let rate = 48_000;
-    let first = embed_config(Profile::Ultrasonic, rate, 1, contract_id(), KEY);
+    let first = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
     let new_id = Id::new(&[0x42; 8]).unwrap();
     let mut second = first;
     second.id = new_id;
@@ -516,7 +510,7 @@ fn changes_take_effect_at_the_next_burst_without_a_click() {
     assert!(10.0 * (total / audible).log10() >= 90.0);
     // A monitor sees: old ID for bursts 0 and 1, then the new ID from the
     // boundary (counter restarting at 0), then nothing for the old key.
-    let found = detect(&detect_config(Profile::Ultrasonic, rate, 1, KEY), &x);
+    let found = detect(&detect_config(Profile::Ultrasonic, rate, 1), &x);
     let summary: Vec<(bool, u64, Option<u16>)> = found
         .iter()
         .map(|d| (d.id == new_id, d.start_sample, d.counter))
@@ -533,7 +527,7 @@ fn changes_take_effect_at_the_next_burst_without_a_click() {
         summary.iter().all(|s| s.1 < 400_000 + 47_688),
         "{summary:?}"
     );
-    let with_new_key = detect(&detect_config(Profile::Ultrasonic, rate, 1, OTHER_KEY), &x);
+    let with_new_key = detect(&detect_config_for(&third), &x);
     assert!(
         !with_new_key.is_empty()
             && with_new_key

@@ -6,12 +6,9 @@
 //! test prints how many checks it made so the hours can be turned into a
 //! measured bound.
 
-mod common;
-
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use common::*;
-use dsp_core::{Detector, Id, Profile, Schedule};
+use dsp_core::{Id, Profile};
+use testkit::harness::{contract_id, detect_config, embed, other_key_config, scan};
+use testkit::par;
 use testkit::synth::{self, Kind};
 
 /// One source of unmarked material.
@@ -23,7 +20,6 @@ enum Source {
 }
 
 const MINUTES_PER_RUN: usize = 24;
-const BLOCK_SECONDS: usize = 30;
 
 fn sources() -> Vec<Source> {
     let mut v: Vec<Source> = Kind::ALL.iter().map(|&k| Source::Plain(k)).collect();
@@ -42,10 +38,7 @@ fn material(source: Source, rate: u32, n: usize, seed: u64) -> Vec<f32> {
             };
             let mut x = synth::generate(kind, rate, n, seed);
             let id = Id::new(&seed.to_le_bytes()).unwrap();
-            let mut cfg = embed_config(Profile::Ultrasonic, rate, 1, id, OTHER_KEY);
-            cfg.schedule = Schedule::BackToBack {
-                offset_ms: (seed % 1000) as u32,
-            };
+            let mut cfg = other_key_config(Profile::Ultrasonic, rate, id, (seed % 1000) as u32);
             embed(&cfg, &mut x);
             cfg.profile = Profile::NearUltrasonic;
             cfg.id = contract_id();
@@ -68,51 +61,31 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
             ]
         })
         .collect();
-    let seconds = AtomicU64::new(0);
-    let sync_hits = AtomicU64::new(0);
-    let mac_checks = AtomicU64::new(0);
-    let next = AtomicU64::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let events: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut events = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        let Some(&(source, profile, rate)) = runs.get(i) else {
-                            break;
-                        };
-                        let mut det = Detector::new(&detect_config(profile, rate, 1, KEY)).unwrap();
-                        let block = rate as usize * BLOCK_SECONDS;
-                        for b in 0..MINUTES_PER_RUN * 60 / BLOCK_SECONDS {
-                            let x = material(source, rate, block, (i * 1000 + b) as u64);
-                            det.process((b * block) as u64, &x, |d| {
-                                events.push(format!("{source:?} {profile} {rate}: {d}"))
-                            })
-                            .unwrap();
-                        }
-                        det.finish(|d| events.push(format!("{source:?} {profile} {rate}: {d}")));
-                        seconds.fetch_add((MINUTES_PER_RUN * 60) as u64, Ordering::Relaxed);
-                        sync_hits.fetch_add(det.stats().sync_hits, Ordering::Relaxed);
-                        mac_checks.fetch_add(det.stats().mac_checks, Ordering::Relaxed);
-                    }
-                    events
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
+    let scans = par::map(&runs, |i, &(source, profile, rate)| {
+        let dc = detect_config(profile, rate, 1);
+        scan(&dc, MINUTES_PER_RUN * 60, |b, _, n| {
+            material(source, rate, n, (i * 1000 + b) as u64)
+        })
     });
-    let hours = seconds.load(Ordering::Relaxed) as f64 / 3600.0;
+    let events: Vec<String> = runs
+        .iter()
+        .zip(&scans)
+        .flat_map(|((source, profile, rate), s)| {
+            s.events
+                .iter()
+                .map(move |d| format!("{source:?} {profile} {rate}: {d}"))
+        })
+        .collect();
+    let seconds: f64 = runs
+        .iter()
+        .zip(&scans)
+        .map(|((_, _, rate), s)| s.frames as f64 / *rate as f64)
+        .sum();
+    let hours = seconds / 3600.0;
     println!(
         "false-alarm run: {hours:.1} h of audio, {} preamble hits, {} MAC checks, {} events",
-        sync_hits.load(Ordering::Relaxed),
-        mac_checks.load(Ordering::Relaxed),
+        scans.iter().map(|s| s.sync_hits).sum::<u64>(),
+        scans.iter().map(|s| s.mac_checks).sum::<u64>(),
         events.len()
     );
     assert!(hours >= 10.0, "only {hours} h");

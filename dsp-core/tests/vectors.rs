@@ -9,18 +9,14 @@
 //! With `HUSHMARK_WRITE_VECTORS=1` (what `cargo xtask vectors` sets) the
 //! regeneration test writes the files instead of comparing them.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Sample, Schedule};
 use serde_json::{json, Value};
+use testkit::harness::{embed_config, nth_start, schedule_starts, CONTRACT, OTHER_KEY};
 use testkit::synth::{self, Kind};
 
-/// The public test key of the vectors (never use it for real content).
-const VECTOR_KEY: [u8; 16] = *Key::PUBLIC_TEST.as_bytes();
-const OTHER_KEY: [u8; 16] = [0xF0; 16];
-const CONTRACT: &str = "d8da6bf26964af9d7eed9e03e53415d37aa96045";
+/// A short (8-byte) transaction number.
 const TRANSACTION: &str = "00000000075bcd15";
 
 struct Vector {
@@ -29,51 +25,54 @@ struct Vector {
     rate: u32,
     channels: u16,
     kind: Kind,
-    /// Length of an unmarked vector; marked ones end with (or 50 ms after) their last burst.
-    seconds: f32,
-    /// `None`: unmarked negative.
-    mark: Option<Mark>,
+    content: Content,
+}
+
+enum Content {
+    /// A negative, this long.
+    Unmarked { seconds: f32 },
+    /// Ends with (or 50 ms after) its last burst.
+    Marked(Mark),
 }
 
 struct Mark {
     id: &'static str,
-    key: [u8; 16],
+    /// [`Key::PUBLIC_TEST`] (the vectors detect with it) or [`OTHER_KEY`].
+    key: Key,
     schedule: Schedule,
     bursts: u64,
 }
 
-fn interval(every_ms: u32, offset_ms: u32) -> Schedule {
-    Schedule::Interval {
-        every_ms,
-        offset_ms,
+impl Mark {
+    /// The usual mark: the contract address twice, 1.4 s apart from 0.2 s.
+    fn contract() -> Mark {
+        Mark {
+            id: CONTRACT,
+            key: Key::PUBLIC_TEST,
+            schedule: Schedule::Interval {
+                every_ms: 1400,
+                offset_ms: 200,
+            },
+            bursts: 2,
+        }
     }
 }
 
-fn marked(id: &'static str, schedule: Schedule, bursts: u64) -> Option<Mark> {
-    Some(Mark {
-        id,
-        key: VECTOR_KEY,
-        schedule,
-        bursts,
-    })
-}
-
-fn embed_config(v: &Vector, m: &Mark) -> EmbedConfig {
-    let mut cfg = EmbedConfig::new(Id::new(&unhex(m.id)).unwrap(), Key::from_bytes(m.key));
-    cfg.profile = v.profile;
-    cfg.sample_rate = v.rate;
-    cfg.channels = v.channels;
+fn mark_config(v: &Vector, m: &Mark) -> EmbedConfig {
+    let id = Id::from_hex(m.id).unwrap();
+    let mut cfg = embed_config(v.profile, v.rate, v.channels, id);
+    cfg.key = m.key;
     cfg.schedule = m.schedule;
     cfg
 }
 
 fn frames(v: &Vector) -> usize {
-    match &v.mark {
-        None => (v.seconds * v.rate as f32) as usize,
-        Some(m) => {
-            let cfg = embed_config(v, m);
-            let last_end = common::nth_start(&cfg, m.bursts - 1)
-                + Embedder::new(&cfg).unwrap().burst_samples();
+    match &v.content {
+        Content::Unmarked { seconds } => (seconds * v.rate as f32) as usize,
+        Content::Marked(m) => {
+            let cfg = mark_config(v, m);
+            let last_end =
+                nth_start(&cfg, m.bursts - 1) + Embedder::new(&cfg).unwrap().burst_samples();
             // Back-to-back bursts never pause, so such a file ends with its last burst.
             let tail = match m.schedule {
                 Schedule::BackToBack { .. } => 0,
@@ -84,149 +83,35 @@ fn frames(v: &Vector) -> usize {
     }
 }
 
+// Not formatted: one vector a line reads as the table it is.
+#[rustfmt::skip]
 fn vectors() -> Vec<Vector> {
     use Profile::*;
-    let v = |name, profile, rate, channels, kind, seconds, mark| Vector {
-        name,
-        profile,
-        rate,
-        channels,
-        kind,
-        seconds,
-        mark,
-    };
+    let v = |name, profile, rate, channels, kind, content| Vector { name, profile, rate, channels, kind, content };
+    let interval = |every_ms, offset_ms| Schedule::Interval { every_ms, offset_ms };
+    let contract = || Content::Marked(Mark::contract());
+    let with = |m: Mark| Content::Marked(m);
+    let wide = Mark { schedule: interval(1000, 200), ..Mark::contract() };
+    let short = Mark { id: TRANSACTION, schedule: interval(1000, 100), ..Mark::contract() };
+    // Short bursts at 88.2 and 96 kHz: ten of them, back to back.
+    let fast = || Mark { schedule: Schedule::BackToBack { offset_ms: 50 }, bursts: 10, ..Mark::contract() };
+    let other_key = Mark { key: OTHER_KEY, ..Mark::contract() };
+    let unmarked = |seconds| Content::Unmarked { seconds };
     vec![
-        v(
-            "ultrasonic-44100-speech",
-            Ultrasonic,
-            44_100,
-            1,
-            Kind::Speech,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "ultrasonic-48000-music-stereo",
-            Ultrasonic,
-            48_000,
-            2,
-            Kind::Music,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "ultrasonic-48000-short-id",
-            Ultrasonic,
-            48_000,
-            1,
-            Kind::PinkNoise,
-            3.0,
-            marked(TRANSACTION, interval(1000, 100), 2),
-        ),
-        v(
-            "ultrasonic-88200-music",
-            Ultrasonic,
-            88_200,
-            1,
-            Kind::Music,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "ultrasonic-96000-music",
-            Ultrasonic,
-            96_000,
-            1,
-            Kind::Music,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "near-ultrasonic-44100-music",
-            NearUltrasonic,
-            44_100,
-            1,
-            Kind::Music,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "near-ultrasonic-48000-speech",
-            NearUltrasonic,
-            48_000,
-            1,
-            Kind::Speech,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "near-ultrasonic-96000-music",
-            NearUltrasonic,
-            96_000,
-            1,
-            Kind::Music,
-            3.0,
-            marked(CONTRACT, interval(1400, 200), 2),
-        ),
-        v(
-            "ultrasonic-wide-48000-music",
-            UltrasonicWide,
-            48_000,
-            1,
-            Kind::Music,
-            3.0,
-            marked(CONTRACT, interval(1000, 200), 2),
-        ),
-        v(
-            "ultrasonic-wide-88200-music",
-            UltrasonicWide,
-            88_200,
-            1,
-            Kind::Music,
-            1.46,
-            marked(CONTRACT, Schedule::BackToBack { offset_ms: 50 }, 10),
-        ),
-        v(
-            "ultrasonic-wide-96000-music",
-            UltrasonicWide,
-            96_000,
-            1,
-            Kind::Music,
-            1.46,
-            marked(CONTRACT, Schedule::BackToBack { offset_ms: 50 }, 10),
-        ),
-        v(
-            "unmarked-48000-music",
-            Ultrasonic,
-            48_000,
-            1,
-            Kind::Music,
-            8.0,
-            None,
-        ),
-        v(
-            "unmarked-44100-speech",
-            Ultrasonic,
-            44_100,
-            1,
-            Kind::Speech,
-            3.0,
-            None,
-        ),
-        v(
-            "other-key-48000-music",
-            Ultrasonic,
-            48_000,
-            1,
-            Kind::Music,
-            3.0,
-            Some(Mark {
-                id: CONTRACT,
-                key: OTHER_KEY,
-                schedule: interval(1400, 200),
-                bursts: 2,
-            }),
-        ),
+        v("ultrasonic-44100-speech", Ultrasonic, 44_100, 1, Kind::Speech, contract()),
+        v("ultrasonic-48000-music-stereo", Ultrasonic, 48_000, 2, Kind::Music, contract()),
+        v("ultrasonic-48000-short-id", Ultrasonic, 48_000, 1, Kind::PinkNoise, with(short)),
+        v("ultrasonic-88200-music", Ultrasonic, 88_200, 1, Kind::Music, contract()),
+        v("ultrasonic-96000-music", Ultrasonic, 96_000, 1, Kind::Music, contract()),
+        v("near-ultrasonic-44100-music", NearUltrasonic, 44_100, 1, Kind::Music, contract()),
+        v("near-ultrasonic-48000-speech", NearUltrasonic, 48_000, 1, Kind::Speech, contract()),
+        v("near-ultrasonic-96000-music", NearUltrasonic, 96_000, 1, Kind::Music, contract()),
+        v("ultrasonic-wide-48000-music", UltrasonicWide, 48_000, 1, Kind::Music, with(wide)),
+        v("ultrasonic-wide-88200-music", UltrasonicWide, 88_200, 1, Kind::Music, with(fast())),
+        v("ultrasonic-wide-96000-music", UltrasonicWide, 96_000, 1, Kind::Music, with(fast())),
+        v("unmarked-48000-music", Ultrasonic, 48_000, 1, Kind::Music, unmarked(8.0)),
+        v("unmarked-44100-speech", Ultrasonic, 44_100, 1, Kind::Speech, unmarked(3.0)),
+        v("other-key-48000-music", Ultrasonic, 48_000, 1, Kind::Music, with(other_key)),
     ]
 }
 
@@ -236,13 +121,6 @@ fn dir() -> PathBuf {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 /// The WAV bytes and the expected-events JSON of one vector.
@@ -269,21 +147,18 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
         "profile": v.profile.name(),
         "programme": v.kind.name(),
     });
-    if let Some(m) = &v.mark {
-        let cfg = embed_config(v, m);
+    if let Content::Marked(m) = &v.content {
+        let cfg = mark_config(v, m);
         let mut e = Embedder::new(&cfg).unwrap();
         let burst = e.burst_samples();
-        for (counter, start) in common::schedule_starts(&cfg, frames as u64)
-            .into_iter()
-            .enumerate()
-        {
+        for (counter, start) in schedule_starts(&cfg, frames as u64).into_iter().enumerate() {
             // Vectors hold whole bursts only: a cut one may or may not decode.
             assert!(
                 start + burst <= frames as u64,
                 "{}: burst at {start} is cut",
                 v.name
             );
-            if m.key == VECTOR_KEY {
+            if m.key == Key::PUBLIC_TEST {
                 expected.push(json!({ "id": m.id, "counter": counter, "start_sample": start }));
             }
         }
@@ -292,14 +167,14 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
             e.process(i as u64 * 480, block).unwrap();
         }
         manifest["marked_with"] = json!({
-            "key": hex(&m.key),
+            "key": hex(m.key.as_bytes()),
             "id": m.id,
             "level_dbfs": cfg.level_dbfs,
             "schedule": format!("{:?}", m.schedule),
             "burst_samples": burst,
         });
     }
-    manifest["detect_with_key"] = json!(hex(&VECTOR_KEY));
+    manifest["detect_with_key"] = json!(hex(Key::PUBLIC_TEST.as_bytes()));
     manifest["expected"] = Value::Array(expected);
     let pcm: Vec<i16> = x.iter().map(|&v| i16::from_unit(v)).collect();
     let wav = testkit::wav::i16_to_bytes(&pcm, v.rate, v.channels).unwrap();
@@ -352,11 +227,8 @@ fn every_vector_gives_exactly_its_expected_events() {
         .unwrap();
         let (pcm, rate, channels) =
             testkit::wav::read_i16(&dir().join(format!("{}.wav", v.name))).unwrap();
-        let mut cfg = DetectConfig::new(Key::from_bytes(
-            unhex(json["detect_with_key"].as_str().unwrap())
-                .try_into()
-                .unwrap(),
-        ));
+        let mut cfg =
+            DetectConfig::new(Key::from_hex(json["detect_with_key"].as_str().unwrap()).unwrap());
         cfg.profile = Profile::from_name(json["profile"].as_str().unwrap()).unwrap();
         cfg.sample_rate = rate;
         cfg.channels = channels;

@@ -1,5 +1,6 @@
-//! Channel impairments: what happens to a marked signal on its way to a
-//! monitor. All take and return mono `f32` at a given rate.
+//! Channel impairments and models: what happens to a marked signal on its
+//! way to a monitor, computed here (no external tools; those are in
+//! [`codec`](crate::codec)). All take and return mono `f32` at a given rate.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
@@ -58,6 +59,28 @@ pub fn band_power(x: &[f32], fs: u32, lo: f32, hi: f32) -> f64 {
 pub enum Noise {
     White,
     Pink,
+}
+
+/// Where a mark lives and how strong it is: the reference of an in-band SNR.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InBand {
+    pub low_hz: f32,
+    pub high_hz: f32,
+    /// Power of the mark during its bursts (see [`mark_power`]).
+    pub mark_power: f64,
+}
+
+/// Add noise at `snr_db` below the mark's power, measured in its band.
+pub fn add_noise_at_snr(
+    x: &mut [f32],
+    fs: u32,
+    band: &InBand,
+    snr_db: f64,
+    noise: Noise,
+    seed: u64,
+) {
+    let power = band.mark_power / 10f64.powf(snr_db / 10.0);
+    add_band_noise(x, fs, band.low_hz, band.high_hz, power, noise, seed);
 }
 
 /// Add noise whose power between `lo` and `hi` Hz is `band_power`.
@@ -129,16 +152,89 @@ pub fn clock_drift(x: &[f32], ppm: f64) -> Vec<f32> {
     resample(x, 1.0 + ppm * 1e-6, 1.0, Some(0.99))
 }
 
+/// `marked − original`, subtracted in f64 so the residual is the mark's
+/// alone, not the rounding of two nearly equal f32s.
+pub fn residual(marked: &[f32], original: &[f32]) -> Vec<f32> {
+    marked
+        .iter()
+        .zip(original)
+        .map(|(&a, &b)| (a as f64 - b as f64) as f32)
+        .collect()
+}
+
+/// A small speaker driven hard: y = x + 0.1x² + 0.05x³, at 4× oversampling
+/// so the products above Nyquist do not fold back.
+pub fn speaker(x: &[f32], fs: u32) -> Vec<f32> {
+    let (fs, up) = (fs as f64, 4.0 * fs as f64);
+    let bent: Vec<f32> = resample(x, fs, up, Some(0.95))
+        .iter()
+        .map(|&v| v + 0.1 * v * v + 0.05 * v * v * v)
+        .collect();
+    resample(&bent, up, fs, Some(0.95))
+}
+
+/// A synthetic room: the direct sound, then exponentially decaying noise
+/// (reverberant energy equal to the direct sound's) from 5 ms on.
+pub fn room_impulse(rt60: f32, fs: u32, seed: u64) -> Vec<f32> {
+    let fs = fs as f32;
+    let n = (rt60 * fs * 1.2) as usize;
+    let mut r = Rng::new(seed ^ 0x5EED);
+    let decay = -6.908 / (rt60 * fs);
+    let onset = fs as usize / 200;
+    let mut h: Vec<f32> = (0..n)
+        .map(|i| {
+            if i < onset {
+                0.0
+            } else {
+                r.gaussian() * (decay * (i - onset) as f32).exp()
+            }
+        })
+        .collect();
+    let tail: f32 = h.iter().map(|v| v * v).sum();
+    let g = 1.0 / tail.sqrt();
+    h.iter_mut().for_each(|v| *v *= g);
+    h[0] = 1.0;
+    // Keep the overall level: direct + reverberant energy = 2, scale to 1.
+    h.iter_mut()
+        .for_each(|v| *v *= std::f32::consts::FRAC_1_SQRT_2);
+    h
+}
+
+/// Linear convolution by FFT, trimmed to the input's length.
+pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
+    let n = (x.len() + h.len()).next_power_of_two();
+    let mut planner = FftPlanner::<f32>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let pad = |v: &[f32]| {
+        let mut b: Vec<Complex32> = v.iter().map(|&s| Complex32::new(s, 0.0)).collect();
+        b.resize(n, Complex32::new(0.0, 0.0));
+        b
+    };
+    let (mut a, mut b) = (pad(x), pad(h));
+    fwd.process(&mut a);
+    fwd.process(&mut b);
+    for (p, q) in a.iter_mut().zip(&b) {
+        *p *= q;
+    }
+    inv.process(&mut a);
+    a[..x.len()].iter().map(|c| c.re / n as f32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `n` samples of a sine at `freq` and amplitude `amp`.
+    fn tone(freq: f32, amp: f32, fs: u32, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| amp * (std::f32::consts::TAU * freq * i as f32 / fs as f32).sin())
+            .collect()
+    }
+
     #[test]
     fn band_power_of_a_tone_is_half_its_square_amplitude() {
         let fs = 48_000;
-        let x: Vec<f32> = (0..96_000)
-            .map(|i| 0.5 * (std::f32::consts::TAU * 1000.0 * i as f32 / fs as f32).sin())
-            .collect();
+        let x = tone(1000.0, 0.5, fs, 96_000);
         let p = band_power(&x, fs, 900.0, 1100.0);
         assert!((p - 0.125).abs() < 0.002, "{p}");
         assert!(band_power(&x, fs, 2000.0, 20_000.0) < 1e-6);
@@ -155,10 +251,7 @@ mod tests {
 
     #[test]
     fn resampling_round_trip_keeps_a_20k_tone() {
-        let fs = 48_000.0;
-        let x: Vec<f32> = (0..96_000)
-            .map(|i| 0.5 * (std::f32::consts::TAU * 20_500.0 * i as f32 / fs).sin())
-            .collect();
+        let x = tone(20_500.0, 0.5, 48_000, 96_000);
         let down = resample(&x, 48_000.0, 44_100.0, None);
         assert!((down.len() as f64 - 88_200.0).abs() < 2.0, "{}", down.len());
         let back = resample(&down, 44_100.0, 48_000.0, None);
@@ -170,9 +263,7 @@ mod tests {
     #[test]
     fn drift_moves_a_tone_by_the_ppm() {
         let fs = 48_000;
-        let x: Vec<f32> = (0..192_000)
-            .map(|i| (std::f32::consts::TAU * 1000.0 * i as f32 / fs as f32).sin())
-            .collect();
+        let x = tone(1000.0, 1.0, fs, 192_000);
         let y = clock_drift(&x, 1000.0);
         assert!(
             (y.len() as f64 - 192_000.0 / 1.001).abs() < 3.0,
@@ -186,5 +277,19 @@ mod tests {
             .count();
         let freq = crossings as f64 * fs as f64 / 189_000.0;
         assert!((freq - 1001.0).abs() < 0.5, "{freq}");
+    }
+
+    #[test]
+    fn convolution_with_a_delta_is_identity() {
+        let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.1).sin()).collect();
+        let y = convolve(&x, &[1.0]);
+        assert!(x.iter().zip(&y).all(|(a, b)| (a - b).abs() < 1e-4));
+    }
+
+    #[test]
+    fn room_impulse_keeps_energy_near_one() {
+        let h = room_impulse(0.5, 48_000, 1);
+        let e: f32 = h.iter().map(|v| v * v).sum();
+        assert!((e - 1.0).abs() < 0.01, "{e}");
     }
 }

@@ -86,6 +86,13 @@ pub fn generate(kind: Kind, fs: u32, n: usize, seed: u64) -> Vec<f32> {
     }
 }
 
+/// Mono `x` on every one of `channels` channels, interleaved.
+pub fn on_channels(x: &[f32], channels: u16) -> Vec<f32> {
+    x.iter()
+        .flat_map(|&v| std::iter::repeat_n(v, channels as usize))
+        .collect()
+}
+
 const TABLE_BITS: u32 = 12;
 const TABLE_LEN: usize = 1 << TABLE_BITS;
 
@@ -108,6 +115,27 @@ fn sin_u32(phase: u32) -> f32 {
     let f = (phase & ((1 << (32 - TABLE_BITS)) - 1)) as f32
         * (1.0 / (1u32 << (32 - TABLE_BITS)) as f32);
     t[i] + (t[i + 1] - t[i]) * f
+}
+
+/// Sine of a phase in turns (`[0, 1)`).
+#[inline]
+fn sin_turns(phase: f64) -> f32 {
+    sin_u32((phase * 4_294_967_296.0) as u32)
+}
+
+/// A phase accumulator whose frequency may change every sample (sweeps,
+/// chirps, FSK), in f64 so long glides do not drift.
+#[derive(Debug, Clone, Copy, Default)]
+struct Glide {
+    phase: f64,
+}
+
+impl Glide {
+    #[inline]
+    fn next(&mut self, freq: f32, fs: f32) -> f32 {
+        self.phase = (self.phase + (freq / fs) as f64).fract();
+        sin_turns(self.phase)
+    }
 }
 
 fn increment(freq: f32, fs: f32) -> u32 {
@@ -163,10 +191,14 @@ impl Biquad {
         }
     }
 
-    pub fn lowpass(f: f32, q: f32, fs: f32) -> Biquad {
+    /// cos ω and α of the cookbook's designs at `f` Hz.
+    fn cos_alpha(f: f32, q: f32, fs: f32) -> (f32, f32) {
         let w = TAU * f / fs;
-        let (s, c) = (libm::sinf(w), libm::cosf(w));
-        let alpha = s / (2.0 * q);
+        (libm::cosf(w), libm::sinf(w) / (2.0 * q))
+    }
+
+    pub fn lowpass(f: f32, q: f32, fs: f32) -> Biquad {
+        let (c, alpha) = Biquad::cos_alpha(f, q, fs);
         Biquad::from_coefs(
             [(1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0],
             [1.0 + alpha, -2.0 * c, 1.0 - alpha],
@@ -174,9 +206,7 @@ impl Biquad {
     }
 
     pub fn highpass(f: f32, q: f32, fs: f32) -> Biquad {
-        let w = TAU * f / fs;
-        let (s, c) = (libm::sinf(w), libm::cosf(w));
-        let alpha = s / (2.0 * q);
+        let (c, alpha) = Biquad::cos_alpha(f, q, fs);
         Biquad::from_coefs(
             [(1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0],
             [1.0 + alpha, -2.0 * c, 1.0 - alpha],
@@ -185,9 +215,7 @@ impl Biquad {
 
     /// Band-pass with 0 dB peak gain.
     pub fn bandpass(f: f32, q: f32, fs: f32) -> Biquad {
-        let w = TAU * f / fs;
-        let (s, c) = (libm::sinf(w), libm::cosf(w));
-        let alpha = s / (2.0 * q);
+        let (c, alpha) = Biquad::cos_alpha(f, q, fs);
         Biquad::from_coefs([alpha, 0.0, -alpha], [1.0 + alpha, -2.0 * c, 1.0 - alpha])
     }
 
@@ -485,13 +513,11 @@ pub fn sweep(fs: f32, n: usize) -> Vec<f32> {
     let period = (8.0 * fs) as usize;
     let (f0, f1) = (20.0f32, 0.48 * fs);
     let k = libm::logf(f1 / f0);
-    let mut phase = 0.0f64;
+    let mut glide = Glide::default();
     (0..n)
         .map(|i| {
             let t = (i % period) as f32 / period as f32;
-            let f = f0 * libm::expf(k * t);
-            phase = (phase + (f / fs) as f64).fract();
-            0.5 * sin_u32((phase * 4_294_967_296.0) as u32)
+            0.5 * glide.next(f0 * libm::expf(k * t), fs)
         })
         .collect()
 }
@@ -511,13 +537,11 @@ pub fn chirps(fs: f32, n: usize, seed: u64) -> Vec<f32> {
             (hi, lo)
         };
         let amp = r.range(0.05, 0.5);
-        let mut phase = 0.0f64;
+        let mut glide = Glide::default();
         for i in 0..len.min(n - t) {
             let x = i as f32 / len as f32;
-            let f = a + (b - a) * x;
-            phase = (phase + (f / fs) as f64).fract();
             let env = libm::sinf(PI * x);
-            out[t + i] += amp * env * sin_u32((phase * 4_294_967_296.0) as u32);
+            out[t + i] += amp * env * glide.next(a + (b - a) * x, fs);
         }
         t += len + (r.range(0.0, 0.5) * fs) as usize;
     }
@@ -595,7 +619,7 @@ pub fn data_over_sound(fs: f32, n: usize, seed: u64) -> Vec<f32> {
         let amp = r.range(0.005, 0.1);
         let sps = fs / rate;
         let ramp = (0.01 * fs) as usize;
-        let mut phase = 0.0f64;
+        let mut glide = Glide::default();
         let mut sym = 0usize;
         let mut level = 0usize;
         for i in 0..len.min(n - t) {
@@ -605,10 +629,9 @@ pub fn data_over_sound(fs: f32, n: usize, seed: u64) -> Vec<f32> {
                 level = r.below(levels as u64) as usize;
             }
             let f = centre + spacing * (level as f32 - (levels as f32 - 1.0) / 2.0);
-            phase = (phase + (f / fs) as f64).fract();
             let e = (i.min(len - i) as f32 / ramp as f32).min(1.0);
             let env = 0.5 - 0.5 * libm::cosf(PI * e);
-            out[t + i] += amp * env * sin_u32((phase * 4_294_967_296.0) as u32);
+            out[t + i] += amp * env * glide.next(f, fs);
         }
         t += len + (r.range(0.05, 1.5) * fs) as usize;
     }

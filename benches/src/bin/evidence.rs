@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use dsp_core::Profile;
 use evidence::report::{self, Evidence};
 use evidence::suite::{self, Cell, Material};
-use evidence::treat::Treatment;
 use evidence::{audible, bench, machine, plot};
+use testkit::treat::Treatment;
 
 struct Args {
     quick: bool,
@@ -136,14 +136,14 @@ fn check(cells: &[Cell]) -> Vec<String> {
         );
         if let Some(e) = &c.error {
             bad.push(format!("{what}: {e}"));
-        } else if c.wrong > 0 {
-            bad.push(format!("{what}: {} wrong IDs", c.wrong));
+        } else if c.score.wrong_id > 0 {
+            bad.push(format!("{what}: {} wrong IDs", c.score.wrong_id));
         } else if let Some(min) = expected_min(c) {
-            if c.rate() < min {
+            if c.score.rate() < min {
                 bad.push(format!(
                     "{what}: {}/{} found, expected at least {:.0} %",
-                    c.found,
-                    c.expected,
+                    c.score.found,
+                    c.score.expected,
                     100.0 * min
                 ));
             }
@@ -184,9 +184,9 @@ fn run() -> Result<bool, String> {
             c.profile.name(),
             c.material.name(),
             c.treatment.name(),
-            c.found,
-            c.expected,
-            c.wrong,
+            c.score.found,
+            c.score.expected,
+            c.score.wrong_id,
             c.error
                 .as_deref()
                 .map(|e| format!("  ERROR {e}"))
