@@ -4,7 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::error::{ConfigError, ParseIdError, ParseKeyError};
+use crate::error::{ConfigError, ParseIdError, ParseKeyError, ParseProfileError};
 use crate::hex::{self, Digits};
 use crate::layout::FrameClass;
 
@@ -38,7 +38,18 @@ pub const MIN_SYNC_THRESHOLD: f32 = 6.0;
 /// Highest accepted preamble threshold: above it only clean bursts sync.
 pub const MAX_SYNC_THRESHOLD: f32 = 100.0;
 
-/// Where in the spectrum the mark lives.
+/// Which of the engine's two marks a profile belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Layer {
+    /// A keyed CPM burst above (or near) 20 kHz ([`ultrasonic`](crate::ultrasonic)).
+    Ultrasonic,
+    /// A masked in-band mark at 344 Hz–7 kHz ([`robust`](crate::robust)).
+    Robust,
+}
+
+/// A mark the engine can make: the ultrasonic layer in one of its bands, or
+/// the robust layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Profile {
@@ -49,17 +60,22 @@ pub enum Profile {
     /// 20 kHz up to 0.46·fs: for digital chains and 88.2/96 kHz systems. The
     /// symbol rate grows with the band, so bursts are shorter; needs ≥ 48 kHz.
     UltrasonicWide,
-    /// 18.0–19.4 kHz: survives lossy codecs that cut at 20 kHz (MP3, Opus).
-    /// Some listeners, mostly young ones, can hear energy here.
+    /// 18.0–19.4 kHz: survives MP3 at 192 kbit/s and up, AAC at 256k. Some
+    /// listeners, mostly young ones, can hear energy here.
     NearUltrasonic,
+    /// The in-band layer under the programme's masking threshold: survives
+    /// MP3, AAC, Opus, Vorbis, MP2, AC-3 and E-AC-3 at broadcast and
+    /// streaming rates, rooms and re-recording. Runs at 48 kHz.
+    Robust,
 }
 
 impl Profile {
     /// Every profile, in the order command lines list them.
-    pub const ALL: [Profile; 3] = [
+    pub const ALL: [Profile; 4] = [
         Profile::Ultrasonic,
         Profile::UltrasonicWide,
         Profile::NearUltrasonic,
+        Profile::Robust,
     ];
 
     /// The name used on command lines and in file formats.
@@ -68,6 +84,7 @@ impl Profile {
             Profile::Ultrasonic => "ultrasonic",
             Profile::UltrasonicWide => "ultrasonic-wide",
             Profile::NearUltrasonic => "near-ultrasonic",
+            Profile::Robust => "robust",
         }
     }
 
@@ -76,18 +93,161 @@ impl Profile {
         Profile::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// The layer the profile's mark belongs to.
+    pub const fn layer(self) -> Layer {
+        match self {
+            Profile::Robust => Layer::Robust,
+            _ => Layer::Ultrasonic,
+        }
+    }
+
     /// Lowest supported sample rate that fits the profile.
     pub const fn min_sample_rate(self) -> u32 {
         match self {
             Profile::Ultrasonic | Profile::NearUltrasonic => 44_100,
-            Profile::UltrasonicWide => 48_000,
+            Profile::UltrasonicWide | Profile::Robust => 48_000,
         }
+    }
+
+    /// Whether the engine runs the profile at `rate` (the robust layer runs
+    /// at 48 kHz only; hosts resample other rates).
+    pub const fn runs_at(self, rate: u32) -> bool {
+        let supported = matches!(rate, 44_100 | 48_000 | 88_200 | 96_000);
+        match self {
+            Profile::Robust => rate == crate::robust::STREAM_RATE,
+            _ => supported && rate >= self.min_sample_rate(),
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
     }
 }
 
 impl fmt::Display for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A set of profiles: what an embedder marks (at most one ultrasonic band,
+/// and optionally the robust layer: `ultrasonic+robust` is a set-top box's
+/// recommended setting) or what a detector searches. Written as names
+/// joined by `+`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Profiles(u8);
+
+impl Profiles {
+    /// No profile.
+    pub const NONE: Profiles = Profiles(0);
+
+    /// Just `profile`.
+    pub const fn only(profile: Profile) -> Profiles {
+        Profiles(profile.bit())
+    }
+
+    /// This set and `profile`.
+    pub const fn with(self, profile: Profile) -> Profiles {
+        Profiles(self.0 | profile.bit())
+    }
+
+    /// Whether `profile` is in the set.
+    pub const fn contains(self, profile: Profile) -> bool {
+        self.0 & profile.bit() != 0
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The profiles in the set, in [`Profile::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Profile> {
+        Profile::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+
+    /// The first ultrasonic-layer profile in the set.
+    pub fn ultrasonic(self) -> Option<Profile> {
+        self.iter().find(|p| p.layer() == Layer::Ultrasonic)
+    }
+
+    /// Whether the robust layer is in the set.
+    pub const fn robust(self) -> bool {
+        self.contains(Profile::Robust)
+    }
+
+    /// Check a set one embedder or detector can run: not empty, at most one
+    /// ultrasonic band, every profile runnable at `rate`.
+    pub fn check(self, rate: u32) -> Result<(), ConfigError> {
+        if self.is_empty() {
+            return Err(ConfigError::NoProfile);
+        }
+        let mut ultrasonic = self.iter().filter(|p| p.layer() == Layer::Ultrasonic);
+        if let (Some(a), Some(b)) = (ultrasonic.next(), ultrasonic.next()) {
+            return Err(ConfigError::TwoBands { a, b });
+        }
+        for p in self.iter() {
+            if !SAMPLE_RATES.contains(&rate) {
+                return Err(ConfigError::UnsupportedSampleRate { rate });
+            }
+            if !p.runs_at(rate) {
+                return Err(ConfigError::RateTooLowForProfile {
+                    profile: p,
+                    rate,
+                    min_rate: p.min_sample_rate(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Profiles {
+    /// The ultrasonic layer in its default band.
+    fn default() -> Profiles {
+        Profiles::only(Profile::Ultrasonic)
+    }
+}
+
+impl From<Profile> for Profiles {
+    fn from(p: Profile) -> Profiles {
+        Profiles::only(p)
+    }
+}
+
+impl fmt::Display for Profiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str("+")?;
+            }
+            f.write_str(p.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Profiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Profiles({self})")
+    }
+}
+
+impl FromStr for Profiles {
+    type Err = ParseProfileError;
+
+    /// Names joined by `+`, e.g. `ultrasonic+robust`.
+    fn from_str(text: &str) -> Result<Profiles, ParseProfileError> {
+        let mut set = Profiles::NONE;
+        for (i, name) in text.split('+').enumerate() {
+            let p = Profile::from_name(name.trim()).ok_or(ParseProfileError::Unknown { index: i })?;
+            if set.contains(p) {
+                return Err(ParseProfileError::Repeated { profile: p });
+            }
+            set = set.with(p);
+        }
+        Ok(set)
     }
 }
 
@@ -133,6 +293,9 @@ pub struct Phy {
 impl Phy {
     /// The parameters of `profile` at `sample_rate`, or why it cannot run there.
     pub fn new(profile: Profile, sample_rate: u32) -> Result<Phy, ConfigError> {
+        if profile.layer() != Layer::Ultrasonic {
+            return Err(ConfigError::NotUltrasonic { profile });
+        }
         if !SAMPLE_RATES.contains(&sample_rate) {
             return Err(ConfigError::UnsupportedSampleRate { rate: sample_rate });
         }
@@ -153,6 +316,7 @@ impl Phy {
                 88_200 => (band(20_000, 40_572), 30_200, 4_410),
                 _ => (band(20_000, 44_160), 32_000, 4_800),
             },
+            Profile::Robust => unreachable_robust(),
         };
         let decimation = sample_rate / (4 * symbol_rate);
         Ok(Phy {
@@ -185,6 +349,11 @@ impl Phy {
     pub(crate) fn ms_to_samples(&self, ms: u32) -> u64 {
         (ms as u64 * self.sample_rate as u64 + 500) / 1000
     }
+}
+
+/// `Phy::new` returned early for the robust profile.
+const fn unreachable_robust() -> (Band, u32, u32) {
+    (band(0, 0), 0, 1)
 }
 
 const fn band(low_hz: u32, high_hz: u32) -> Band {
@@ -436,11 +605,15 @@ pub struct EmbedConfig {
     pub channels: u16,
     /// Channels the mark is added to.
     pub marked_channels: ChannelMask,
-    /// Band profile of the mark.
-    pub profile: Profile,
-    /// Peak level of the mark in dBFS.
+    /// The marks to make: one ultrasonic band, the robust layer, or both.
+    pub profiles: Profiles,
+    /// Peak level of the ultrasonic mark in dBFS.
     pub level_dbfs: f32,
-    /// When bursts are sent.
+    /// The robust mark's distance from the masking threshold, dB (0: at the
+    /// threshold; see [`robust`](crate::robust)).
+    pub robust_mmr_db: f32,
+    /// When bursts are sent (the robust layer's periods run back to back
+    /// from the schedule's offset).
     pub schedule: Schedule,
     /// The transaction ID every burst carries.
     pub id: Id,
@@ -455,8 +628,9 @@ impl EmbedConfig {
             sample_rate: 48_000,
             channels: 2,
             marked_channels: ChannelMask::ALL,
-            profile: Profile::Ultrasonic,
+            profiles: Profiles::default(),
             level_dbfs: DEFAULT_LEVEL_DBFS,
+            robust_mmr_db: crate::robust::DEFAULT_MMR_DB,
             schedule: Schedule::default(),
             id,
             key,
@@ -474,12 +648,13 @@ pub struct DetectConfig {
     pub channels: u16,
     /// Channels summed before detection.
     pub searched_channels: ChannelMask,
-    /// Band profile searched.
-    pub profile: Profile,
+    /// The marks searched: at most one ultrasonic band, and the robust layer.
+    pub profiles: Profiles,
     /// The secret key.
     pub key: Key,
-    /// Preamble detection threshold (normalised correlation, see
-    /// [`Detector`](crate::Detector)); lower finds weaker bursts at more CPU cost.
+    /// Ultrasonic preamble detection threshold (normalised correlation, see
+    /// [`ultrasonic::Detector`](crate::ultrasonic::Detector)); lower finds
+    /// weaker bursts at more CPU cost.
     pub sync_threshold: f32,
     /// Combine repeated bursts of the same ID when single bursts fail.
     pub soft_combining: bool,
@@ -492,7 +667,7 @@ impl DetectConfig {
             sample_rate: 48_000,
             channels: 2,
             searched_channels: ChannelMask::ALL,
-            profile: Profile::Ultrasonic,
+            profiles: Profiles::default(),
             key,
             sync_threshold: DEFAULT_SYNC_THRESHOLD,
             soft_combining: true,
@@ -550,6 +725,40 @@ mod tests {
         assert!(matches!(
             Key::from_hex("g0"),
             Err(ParseKeyError::NotHex { position: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn profile_sets_parse_print_and_check() {
+        let both: Profiles = "ultrasonic+robust".parse().unwrap();
+        assert!(both.robust() && both.ultrasonic() == Some(Profile::Ultrasonic));
+        assert_eq!(std::format!("{both}"), "ultrasonic+robust");
+        assert_eq!(both.check(48_000), Ok(()));
+        assert_eq!(
+            both.check(44_100),
+            Err(ConfigError::RateTooLowForProfile {
+                profile: Profile::Robust,
+                rate: 44_100,
+                min_rate: 48_000
+            })
+        );
+        assert_eq!(
+            "robust+robust".parse::<Profiles>(),
+            Err(ParseProfileError::Repeated {
+                profile: Profile::Robust
+            })
+        );
+        assert_eq!(
+            "ultrasonic+loud".parse::<Profiles>(),
+            Err(ParseProfileError::Unknown { index: 1 })
+        );
+        let two: Profiles = "ultrasonic+near-ultrasonic".parse().unwrap();
+        assert!(matches!(two.check(48_000), Err(ConfigError::TwoBands { .. })));
+        assert_eq!(Profiles::NONE.check(48_000), Err(ConfigError::NoProfile));
+        assert_eq!(Profiles::default(), Profiles::only(Profile::Ultrasonic));
+        assert!(matches!(
+            Phy::new(Profile::Robust, 48_000),
+            Err(ConfigError::NotUltrasonic { .. })
         ));
     }
 }

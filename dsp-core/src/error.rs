@@ -73,6 +73,31 @@ pub enum ConfigError {
         /// The threshold asked for.
         value: f32,
     },
+    /// A configuration needs at least one profile.
+    NoProfile,
+    /// One embedder or detector runs one ultrasonic band.
+    TwoBands {
+        /// One band asked for.
+        a: Profile,
+        /// The other.
+        b: Profile,
+    },
+    /// The profile is not an ultrasonic band (it has no [`Phy`](crate::Phy)).
+    NotUltrasonic {
+        /// The profile asked for.
+        profile: Profile,
+    },
+    /// The robust mark-to-mask ratio must lie in
+    /// `MIN_MMR_DB..=MAX_MMR_DB` (see [`robust`](crate::robust)).
+    RobustStrength {
+        /// The ratio asked for, dB.
+        mmr_db: f32,
+    },
+    /// The robust embedder marks mono or stereo streams.
+    RobustChannels {
+        /// Channels asked for.
+        channels: u16,
+    },
     /// `set_config` cannot change the stream format (rate or channel count)
     /// under a running embedder: the caller's buffers change with it.
     StreamFormatChange {
@@ -106,11 +131,20 @@ impl fmt::Display for ConfigError {
                 profile,
                 rate,
                 min_rate,
-            } => write!(
-                f,
-                "profile {} needs a sample rate of at least {min_rate} Hz, got {rate} Hz",
-                profile.name()
-            ),
+            } => {
+                if profile.layer() == crate::config::Layer::Robust {
+                    write!(
+                        f,
+                        "profile robust runs at {min_rate} Hz, got {rate} Hz (resample first)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "profile {} needs a sample rate of at least {min_rate} Hz, got {rate} Hz",
+                        profile.name()
+                    )
+                }
+            }
             ConfigError::ChannelCount { channels } => {
                 write!(f, "{channels} channels: 1 to {MAX_CHANNELS} are supported")
             }
@@ -152,6 +186,25 @@ impl fmt::Display for ConfigError {
                 f,
                 "cannot switch a running embedder from {from_rate} Hz × {from_channels} to \
                  {to_rate} Hz × {to_channels}; create a new embedder for a new stream format"
+            ),
+            ConfigError::NoProfile => f.write_str("no profile given: name one, e.g. ultrasonic"),
+            ConfigError::TwoBands { a, b } => write!(
+                f,
+                "{a} and {b} are both ultrasonic bands; one mark takes one (add robust, not a second band)"
+            ),
+            ConfigError::NotUltrasonic { profile } => {
+                write!(f, "{profile} is not an ultrasonic band")
+            }
+            ConfigError::RobustStrength { mmr_db } => write!(
+                f,
+                "robust mark-to-mask ratio {mmr_db} dB is outside {}..={} dB",
+                crate::robust::MIN_MMR_DB,
+                crate::robust::MAX_MMR_DB
+            ),
+            ConfigError::RobustChannels { channels } => write!(
+                f,
+                "the robust layer marks mono or stereo streams, not {channels} channels \
+                 (downmix, or use an ultrasonic profile)"
             ),
             ConfigError::SyncThreshold { value } => write!(
                 f,
@@ -264,6 +317,38 @@ impl fmt::Display for ParseIdError {
     }
 }
 
+/// Text that is not a set of profiles (`ultrasonic+robust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ParseProfileError {
+    /// The name at this position (0-based, between `+`) is no profile.
+    Unknown {
+        /// Position of the name.
+        index: usize,
+    },
+    /// A profile named twice.
+    Repeated {
+        /// The profile.
+        profile: Profile,
+    },
+}
+
+impl fmt::Display for ParseProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ParseProfileError::Unknown { index } => {
+                write!(f, "name {} is not a profile (", index + 1)?;
+                for (i, p) in Profile::ALL.iter().enumerate() {
+                    write!(f, "{}{}", if i > 0 { ", " } else { "" }, p.name())?;
+                }
+                f.write_str(")")
+            }
+            ParseProfileError::Repeated { profile } => write!(f, "{profile} is named twice"),
+        }
+    }
+}
+
 /// Text that is not a key ([`Key::from_hex`](crate::Key::from_hex)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -304,3 +389,4 @@ impl core::error::Error for ConfigError {}
 impl core::error::Error for ProcessError {}
 impl core::error::Error for ParseIdError {}
 impl core::error::Error for ParseKeyError {}
+impl core::error::Error for ParseProfileError {}

@@ -1,10 +1,8 @@
 //! The detector: finds every burst under the impairments a broadcast chain
 //! applies, with the right ID and start time, and nothing else.
 
-use dsp_core::{
-    ChannelMask, DetectConfig, Detection, Detector, Embedder, Id, Key, Phy, ProcessError, Profile,
-    Schedule,
-};
+use dsp_core::ultrasonic::{Detector, Embedder};
+use dsp_core::{ChannelMask, DetectConfig, Detection, Id, Key, Phy, ProcessError, Profile, Schedule};
 use proptest::prelude::*;
 use testkit::channel::{self, Noise};
 use testkit::harness::*;
@@ -46,7 +44,7 @@ fn assert_robust(what: &str, s: Score, min_found: usize) {
 
 /// Noise at `snr_db` in the `ultrasonic` band.
 fn add_noise(x: &mut [f32], rate: u32, snr_db: f64, noise: Noise, seed: u64) {
-    let band = Layer::Ultrasonic(Profile::Ultrasonic).in_band(rate);
+    let band = in_band(Profile::Ultrasonic, rate);
     channel::add_noise_at_snr(x, rate, &band, snr_db, noise, seed);
 }
 
@@ -323,8 +321,10 @@ fn single_bursts_need_about_minus_4_db_and_combining_reaches_6_db_lower() {
     );
     let combined = at(-10.0, true);
     assert_eq!(combined.wrong_id + combined.bad_time, 0, "{combined:?}");
+    // Where no single burst decodes, combining recovers the ID: reported,
+    // and standing for at least two bursts' worth of evidence.
     assert!(
-        combined.found >= 2,
+        combined.found >= 1 && combined.covered >= 2,
         "combining found too little at −10 dB: {combined:?}"
     );
 }

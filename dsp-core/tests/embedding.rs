@@ -1,9 +1,9 @@
 //! The embedder: bit-exact outside bursts, partition-independent, causal,
 //! never clipping, spectrally contained, scheduled as configured.
 
+use dsp_core::ultrasonic::Embedder;
 use dsp_core::{
-    ChannelMask, ConfigError, EmbedConfig, Embedder, FrameClass, Id, Phy, ProcessError, Profile,
-    Schedule,
+    ChannelMask, ConfigError, EmbedConfig, FrameClass, Id, Phy, ProcessError, Profile, Schedule,
 };
 use proptest::prelude::*;
 use testkit::channel::{band_power, residual};
@@ -299,7 +299,7 @@ fn invalid_configurations_say_what_is_wrong() {
     );
     check(
         &|c| {
-            c.profile = Profile::UltrasonicWide;
+            c.profiles = Profile::UltrasonicWide.into();
             c.sample_rate = 44_100
         },
         ConfigError::RateTooLowForProfile {

@@ -1,12 +1,14 @@
-//! False alarms: more than ten hours of unmarked and wrong-key audio, of every
-//! kind the test kit makes, through detectors of both audio profiles at 44.1
-//! and 48 kHz. Not one event may come out.
+//! False alarms: more than ten hours of unmarked, wrong-key and other-layer
+//! audio, of every kind the test kit makes, through detectors of both
+//! layers (ultrasonic in two bands at 44.1 and 48 kHz, robust at 48 kHz).
+//! Not one event may come out: no decoded ID and no confirmed presence of
+//! an ID the robust detector was told to expect.
 //!
-//! The design bound is per MAC check (2^-32, times the header check); the
-//! test prints how many checks it made so the hours can be turned into a
-//! measured bound.
+//! The design bound is per MAC check (2^-32, times the header check) and
+//! per confirmation (z ≥ 6.5); the test prints how many of each it made so
+//! the hours can be turned into a measured bound.
 
-use dsp_core::{Id, Profile};
+use dsp_core::{Id, Profile, Profiles};
 use testkit::harness::{contract_id, detect_config, embed, other_key_config, scan};
 use testkit::par;
 use testkit::synth::{self, Kind};
@@ -15,8 +17,11 @@ use testkit::synth::{self, Kind};
 #[derive(Clone, Copy, Debug)]
 enum Source {
     Plain(Kind),
-    /// Music and pink noise marked with another key (and other IDs).
+    /// Music and pink noise marked with another key (and other IDs), in
+    /// both layers.
     OtherKey,
+    /// Music marked with the public key in the layer the run does not search.
+    OtherLayer,
 }
 
 const MINUTES_PER_RUN: usize = 24;
@@ -27,7 +32,7 @@ fn sources() -> Vec<Source> {
     v
 }
 
-fn material(source: Source, rate: u32, n: usize, seed: u64) -> Vec<f32> {
+fn material(source: Source, searched: Profiles, rate: u32, n: usize, seed: u64) -> Vec<f32> {
     match source {
         Source::Plain(kind) => synth::generate(kind, rate, n, seed),
         Source::OtherKey => {
@@ -38,10 +43,27 @@ fn material(source: Source, rate: u32, n: usize, seed: u64) -> Vec<f32> {
             };
             let mut x = synth::generate(kind, rate, n, seed);
             let id = Id::new(&seed.to_le_bytes()).unwrap();
-            let mut cfg = other_key_config(Profile::Ultrasonic, rate, id, (seed % 1000) as u32);
+            let first = if rate == 48_000 {
+                Profiles::only(Profile::Ultrasonic).with(Profile::Robust)
+            } else {
+                Profile::Ultrasonic.into()
+            };
+            let mut cfg = other_key_config(first, rate, id, (seed % 1000) as u32);
             embed(&cfg, &mut x);
-            cfg.profile = Profile::NearUltrasonic;
+            cfg.profiles = Profile::NearUltrasonic.into();
             cfg.id = contract_id();
+            embed(&cfg, &mut x);
+            x
+        }
+        Source::OtherLayer => {
+            let mut x = synth::generate(Kind::Music, rate, n, seed);
+            let other = if searched.robust() {
+                Profile::Ultrasonic
+            } else {
+                Profile::Robust
+            };
+            let mut cfg = other_key_config(other, rate, contract_id(), 0);
+            cfg.key = dsp_core::Key::PUBLIC_TEST;
             embed(&cfg, &mut x);
             x
         }
@@ -50,44 +72,53 @@ fn material(source: Source, rate: u32, n: usize, seed: u64) -> Vec<f32> {
 
 #[test]
 fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
-    let runs: Vec<(Source, Profile, u32)> = sources()
+    let both = Profiles::only(Profile::Ultrasonic).with(Profile::Robust);
+    let mut runs: Vec<(Source, Profiles, u32)> = sources()
         .into_iter()
         .enumerate()
         .flat_map(|(i, s)| {
             let rate = if i % 2 == 0 { 48_000 } else { 44_100 };
-            [
-                (s, Profile::Ultrasonic, rate),
-                (s, Profile::NearUltrasonic, rate),
-            ]
+            let first = if rate == 48_000 { both } else { Profile::Ultrasonic.into() };
+            [(s, first, rate), (s, Profile::NearUltrasonic.into(), rate)]
         })
         .collect();
-    let scans = par::map(&runs, |i, &(source, profile, rate)| {
-        let dc = detect_config(profile, rate, 1);
-        scan(&dc, MINUTES_PER_RUN * 60, |b, _, n| {
-            material(source, rate, n, (i * 1000 + b) as u64)
+    runs.push((Source::OtherLayer, Profile::Robust.into(), 48_000));
+    runs.push((Source::OtherLayer, Profile::Ultrasonic.into(), 48_000));
+    let scans = par::map(&runs, |i, &(source, profiles, rate)| {
+        let dc = detect_config(profiles, rate, 1);
+        // The robust detector also tests an issued ID every second.
+        scan(&dc, &[contract_id()], MINUTES_PER_RUN * 60, |b, _, n| {
+            material(source, profiles, rate, n, (i * 1000 + b) as u64)
         })
     });
     let events: Vec<String> = runs
         .iter()
         .zip(&scans)
-        .flat_map(|((source, profile, rate), s)| {
+        .flat_map(|((source, profiles, rate), s)| {
             s.events
                 .iter()
-                .map(move |d| format!("{source:?} {profile} {rate}: {d}"))
+                .map(move |d| format!("{source:?} {profiles} {rate}: {d:?}"))
         })
         .collect();
-    let seconds: f64 = runs
-        .iter()
-        .zip(&scans)
-        .map(|((_, _, rate), s)| s.frames as f64 / *rate as f64)
-        .sum();
-    let hours = seconds / 3600.0;
+    let hours = |robust: bool| -> f64 {
+        runs.iter()
+            .zip(&scans)
+            .filter(|((_, p, _), _)| !robust || p.robust())
+            .map(|((_, _, rate), s)| s.frames as f64 / *rate as f64)
+            .sum::<f64>()
+            / 3600.0
+    };
     println!(
-        "false-alarm run: {hours:.1} h of audio, {} preamble hits, {} MAC checks, {} events",
+        "false-alarm run: {:.1} h of audio ({:.1} h through the robust detector), {} preamble hits, \
+         {} MAC checks, {} confirmations tried, {} events",
+        hours(false),
+        hours(true),
         scans.iter().map(|s| s.sync_hits).sum::<u64>(),
         scans.iter().map(|s| s.mac_checks).sum::<u64>(),
+        scans.iter().map(|s| s.presence_checks).sum::<u64>(),
         events.len()
     );
-    assert!(hours >= 10.0, "only {hours} h");
+    assert!(hours(false) >= 10.0, "only {} h", hours(false));
+    assert!(hours(true) >= 4.0, "only {} h through the robust detector", hours(true));
     assert!(events.is_empty(), "false events:\n{}", events.join("\n"));
 }

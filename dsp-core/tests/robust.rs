@@ -4,8 +4,8 @@
 //! Real codecs and real programme are exercised in the host's tests and the
 //! robustness suite.
 
-use dsp_core::robust::{self, Decoded, Event, Presence, LATENCY};
-use dsp_core::{DetectConfig, EmbedConfig, Id, Key};
+use dsp_core::robust::{self, LATENCY};
+use dsp_core::{DetectConfig, Detection as Decoded, EmbedConfig, Event, Id, Key, Presence, Profile};
 use testkit::channel::{band_power, clock_drift, gain_db, resample};
 use testkit::synth::{self, Kind};
 
@@ -19,12 +19,14 @@ fn contract() -> Id {
 fn embed_config(channels: u16) -> EmbedConfig {
     let mut c = EmbedConfig::new(contract(), Key::PUBLIC_TEST);
     c.channels = channels;
+    c.profiles = Profile::Robust.into();
     c
 }
 
 fn detect_config(channels: u16, key: Key) -> DetectConfig {
     let mut c = DetectConfig::new(key);
     c.channels = channels;
+    c.profiles = Profile::Robust.into();
     c
 }
 
@@ -50,7 +52,7 @@ fn detect(x: &[f32], key: Key, expect: Option<Id>) -> (Vec<Decoded>, Vec<Presenc
     }
     let (mut dec, mut pres) = (Vec::new(), Vec::new());
     let mut on = |e: &Event| match e {
-        Event::Decoded(x) => dec.push(*x),
+        Event::Detection(x) => dec.push(*x),
         Event::Presence(p) => pres.push(*p),
     };
     for (i, b) in x.chunks(4000).enumerate() {
@@ -156,11 +158,11 @@ fn decodes_the_id_with_counters_and_exact_period_starts() {
     assert!(dec.len() >= 3, "{dec:?}");
     for d in &dec {
         assert_eq!(d.id, contract());
-        let k = (d.period_start + PERIOD / 2) / PERIOD;
+        let k = (d.start_sample + PERIOD / 2) / PERIOD;
         assert!(
-            d.period_start.abs_diff(k * PERIOD) <= 2,
+            d.start_sample.abs_diff(k * PERIOD) <= 2,
             "start {}",
-            d.period_start
+            d.start_sample
         );
         // A counter, when the period was whole in the history, is its index.
         assert!(d.counter.is_none_or(|c| c == k as u16), "{d:?}");

@@ -11,7 +11,10 @@
 
 use std::path::{Path, PathBuf};
 
-use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Sample, Schedule};
+use dsp_core::{
+    ultrasonic, DetectConfig, Detector, EmbedConfig, Embedder, Event, Id, Key, Profile, Sample,
+    Schedule,
+};
 use serde_json::{json, Value};
 use testkit::harness::{embed_config, nth_start, schedule_starts, CONTRACT, OTHER_KEY};
 use testkit::synth::{self, Kind};
@@ -72,7 +75,7 @@ fn frames(v: &Vector) -> usize {
         Content::Marked(m) => {
             let cfg = mark_config(v, m);
             let last_end =
-                nth_start(&cfg, m.bursts - 1) + Embedder::new(&cfg).unwrap().burst_samples();
+                nth_start(&cfg, m.bursts - 1) + ultrasonic::Embedder::new(&cfg).unwrap().burst_samples();
             // Back-to-back bursts never pause, so such a file ends with its last burst.
             let tail = match m.schedule {
                 Schedule::BackToBack { .. } => 0,
@@ -150,7 +153,7 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
     if let Content::Marked(m) = &v.content {
         let cfg = mark_config(v, m);
         let mut e = Embedder::new(&cfg).unwrap();
-        let burst = e.burst_samples();
+        let burst = e.ultrasonic().unwrap().burst_samples();
         for (counter, start) in schedule_starts(&cfg, frames as u64).into_iter().enumerate() {
             // Vectors hold whole bursts only: a cut one may or may not decode.
             assert!(
@@ -229,16 +232,20 @@ fn every_vector_gives_exactly_its_expected_events() {
             testkit::wav::read_i16(&dir().join(format!("{}.wav", v.name))).unwrap();
         let mut cfg =
             DetectConfig::new(Key::from_hex(json["detect_with_key"].as_str().unwrap()).unwrap());
-        cfg.profile = Profile::from_name(json["profile"].as_str().unwrap()).unwrap();
+        cfg.profiles = json["profile"].as_str().unwrap().parse().unwrap();
         cfg.sample_rate = rate;
         cfg.channels = channels;
         let mut det = Detector::new(&cfg).unwrap();
         let mut found = Vec::new();
+        let mut keep = |e: &Event| {
+            if let Event::Detection(d) = e {
+                found.push(*d)
+            }
+        };
         for (i, block) in pcm.chunks(1000 * channels as usize).enumerate() {
-            det.process(i as u64 * 1000, block, |d| found.push(*d))
-                .unwrap();
+            det.process(i as u64 * 1000, block, &mut keep).unwrap();
         }
-        det.finish(|d| found.push(*d));
+        det.finish(&mut keep);
         let expected = json["expected"].as_array().unwrap();
         assert_eq!(found.len(), expected.len(), "{}: {found:?}", v.name);
         for (d, e) in found.iter().zip(expected) {

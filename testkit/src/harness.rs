@@ -4,14 +4,13 @@
 //! unmarked material for false alarms.
 //!
 //! The public test key is [`Key::PUBLIC_TEST`]; [`OTHER_KEY`] is the one
-//! other key, for wrong-key material. dsp-core's mark is one [`Layer`]; a
-//! layer with its own embedder and detector gets a variant of its own and
-//! the same [`Mark`]/[`Report`] conversions, so suites score every layer
-//! with one [`score`](crate::score::score).
+//! other key, for wrong-key material. Marks and reports carry the
+//! [`Profile`] that made or read them, so suites score both layers with one
+//! [`score`](crate::score::score).
 
 use dsp_core::{
-    DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key, Phy, Profile, Schedule,
-    DEFAULT_LEVEL_DBFS,
+    DetectConfig, Detection, Detector, EmbedConfig, Embedder, Event, Id, Key, Phy, Profile,
+    Profiles, Schedule, DEFAULT_LEVEL_DBFS,
 };
 
 use crate::channel::{self, InBand};
@@ -29,45 +28,39 @@ pub fn contract_id() -> Id {
     Id::from_hex(CONTRACT).expect("40 hex digits")
 }
 
-/// A watermark layer: which embedder made a mark and which detector reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Layer {
-    /// dsp-core's CPM mark above (or near) 20 kHz, in one band profile.
-    Ultrasonic(Profile),
-}
-
-impl Layer {
-    /// The mark's band at `rate` and its power at the default level: the
-    /// reference of an in-band SNR.
-    pub fn in_band(self, rate: u32) -> InBand {
-        match self {
-            Layer::Ultrasonic(profile) => {
-                let band = Phy::new(profile, rate)
-                    .unwrap_or_else(|e| panic!("{profile} at {rate} Hz: {e}"))
-                    .band;
-                InBand {
-                    low_hz: band.low_hz as f32,
-                    high_hz: band.high_hz as f32,
-                    mark_power: channel::mark_power(DEFAULT_LEVEL_DBFS),
-                }
-            }
-        }
+/// The band an ultrasonic `profile`'s mark occupies at `rate` and its power
+/// at the default level: the reference of an in-band SNR. (The robust
+/// layer's mark follows the programme, so its impairments are set against
+/// the programme instead.)
+pub fn in_band(profile: Profile, rate: u32) -> InBand {
+    let band = Phy::new(profile, rate)
+        .unwrap_or_else(|e| panic!("{profile} at {rate} Hz: {e}"))
+        .band;
+    InBand {
+        low_hz: band.low_hz as f32,
+        high_hz: band.high_hz as f32,
+        mark_power: channel::mark_power(DEFAULT_LEVEL_DBFS),
     }
 }
 
 /// Marking `id` with the public test key (set `key` for another).
-pub fn embed_config(profile: Profile, rate: u32, channels: u16, id: Id) -> EmbedConfig {
+pub fn embed_config(
+    profiles: impl Into<Profiles>,
+    rate: u32,
+    channels: u16,
+    id: Id,
+) -> EmbedConfig {
     let mut c = EmbedConfig::new(id, Key::PUBLIC_TEST);
-    c.profile = profile;
+    c.profiles = profiles.into();
     c.sample_rate = rate;
     c.channels = channels;
     c
 }
 
 /// Searching with the public test key (set `key` for another).
-pub fn detect_config(profile: Profile, rate: u32, channels: u16) -> DetectConfig {
+pub fn detect_config(profiles: impl Into<Profiles>, rate: u32, channels: u16) -> DetectConfig {
     let mut c = DetectConfig::new(Key::PUBLIC_TEST);
-    c.profile = profile;
+    c.profiles = profiles.into();
     c.sample_rate = rate;
     c.channels = channels;
     c
@@ -75,8 +68,13 @@ pub fn detect_config(profile: Profile, rate: u32, channels: u16) -> DetectConfig
 
 /// Wrong-key material: `id` under [`OTHER_KEY`] in mono, bursts back to
 /// back from `offset_ms` (as much of the mark as a stream can hold).
-pub fn other_key_config(profile: Profile, rate: u32, id: Id, offset_ms: u32) -> EmbedConfig {
-    let mut c = embed_config(profile, rate, 1, id);
+pub fn other_key_config(
+    profiles: impl Into<Profiles>,
+    rate: u32,
+    id: Id,
+    offset_ms: u32,
+) -> EmbedConfig {
+    let mut c = embed_config(profiles, rate, 1, id);
     c.key = OTHER_KEY;
     c.schedule = Schedule::BackToBack { offset_ms };
     c
@@ -84,45 +82,68 @@ pub fn other_key_config(profile: Profile, rate: u32, id: Id, offset_ms: u32) -> 
 
 /// The detector that reads what `config` marks: same key, profile and stream.
 pub fn detect_config_for(config: &EmbedConfig) -> DetectConfig {
-    let mut c = detect_config(config.profile, config.sample_rate, config.channels);
+    let mut c = detect_config(config.profiles, config.sample_rate, config.channels);
     c.key = config.key;
     c
 }
 
-/// Mark interleaved `x` in place (blocks of 1024 frames); returns the starts
-/// of the bursts that began in it (the last may be cut short).
+/// Mark interleaved `x` in place (blocks of 1024 frames), with the
+/// embedder's latency taken out (the output keeps `x`'s length and
+/// alignment); returns the starts of the ultrasonic bursts that began in it
+/// (the last may be cut short), or of the robust periods.
 pub fn embed(config: &EmbedConfig, x: &mut [f32]) -> Vec<u64> {
     let mut e = Embedder::new(config).expect("valid embed config");
     let ch = config.channels as usize;
-    for (i, block) in x.chunks_mut(1024 * ch).enumerate() {
+    let latency = e.latency() as usize;
+    let mut y = Vec::with_capacity(x.len() + latency * ch);
+    y.extend_from_slice(x);
+    y.resize(x.len() + latency * ch, 0.0);
+    for (i, block) in y.chunks_mut(1024 * ch).enumerate() {
         e.process((i * 1024) as u64, block).expect("whole frames");
     }
+    x.copy_from_slice(&y[latency * ch..]);
     schedule_starts(config, (x.len() / ch) as u64)
 }
 
-/// Start of burst `k` of a schedule anchored at sample 0, as the embedder has it.
+/// Start of mark `k` (ultrasonic burst, else robust period) of a schedule
+/// anchored at sample 0, as the embedder has it.
 pub fn nth_start(config: &EmbedConfig, k: u64) -> u64 {
-    Embedder::new(config)
-        .expect("valid embed config")
-        .burst_start(k)
+    let e = Embedder::new(config).expect("valid embed config");
+    match e.ultrasonic() {
+        Some(u) => u.burst_start(k),
+        None => robust_period_start(config, k),
+    }
 }
 
-/// Starts of the bursts that begin within `len` samples (the last may be cut).
+/// Start of robust period `k`: its frame 0's centre, 768·P samples apart
+/// from the schedule's offset.
+pub fn robust_period_start(config: &EmbedConfig, k: u64) -> u64 {
+    let offset = (config.schedule.offset_ms() as u64 * config.sample_rate as u64 + 500) / 1000;
+    offset + k * robust_period(config)
+}
+
+/// Samples per robust period for `config`'s ID.
+pub fn robust_period(config: &EmbedConfig) -> u64 {
+    dsp_core::robust::period_samples(config.id.class())
+}
+
+/// Starts of the marks that begin within `len` samples (the last may be cut).
 pub fn schedule_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
-    let e = Embedder::new(config).expect("valid embed config");
     (0..)
-        .map(|k| e.burst_start(k))
+        .map(|k| nth_start(config, k))
         .take_while(|&s| s < len)
         .collect()
 }
 
-/// Starts of the bursts that fit whole in `len` samples.
+/// Starts of the marks that fit whole in `len` samples.
 pub fn whole_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
-    let burst = Embedder::new(config)
-        .expect("valid embed config")
-        .burst_samples();
+    let e = Embedder::new(config).expect("valid embed config");
+    let span = match e.ultrasonic() {
+        Some(u) => u.burst_samples(),
+        None => robust_period(config),
+    };
     let mut starts = schedule_starts(config, len);
-    starts.retain(|&s| s + burst <= len);
+    starts.retain(|&s| s + span <= len);
     starts
 }
 
@@ -136,8 +157,19 @@ pub fn detect(config: &DetectConfig, x: &[f32]) -> Vec<Detection> {
     detect_blocks(config, x, 4096)
 }
 
-/// Everything a detector reports over `x`, fed in blocks of `block` frames.
+/// Every detection a detector reports over `x`, fed in blocks of `block` frames.
 pub fn detect_blocks(config: &DetectConfig, x: &[f32], block: usize) -> Vec<Detection> {
+    detect_events(config, x, block)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Detection(d) => Some(d),
+            Event::Presence(_) => None,
+        })
+        .collect()
+}
+
+/// Every event (detections and confirmations) over `x`, in blocks of `block` frames.
+pub fn detect_events(config: &DetectConfig, x: &[f32], block: usize) -> Vec<Event> {
     let mut d = Detector::new(config).expect("valid detect config");
     let mut out = Vec::new();
     let ch = config.channels as usize;
@@ -149,25 +181,25 @@ pub fn detect_blocks(config: &DetectConfig, x: &[f32], block: usize) -> Vec<Dete
     out
 }
 
-/// The marks `config` sent at `starts`.
+/// The marks `config` sent at `starts`, as the layer that made them.
 pub fn marks(config: &EmbedConfig, starts: &[u64]) -> Vec<Mark> {
-    let layer = Layer::Ultrasonic(config.profile);
+    let profile = config.profiles.ultrasonic().unwrap_or(Profile::Robust);
     starts
         .iter()
         .map(|&start| Mark {
-            layer,
+            profile,
             id: config.id,
             start,
         })
         .collect()
 }
 
-/// What a detector of `profile` reported, as layer-independent reports.
-pub fn reports(profile: Profile, found: &[Detection]) -> Vec<Report> {
+/// What detectors reported, as layer-independent reports.
+pub fn reports(found: &[Detection]) -> Vec<Report> {
     found
         .iter()
         .map(|d| Report {
-            layer: Layer::Ultrasonic(profile),
+            profile: d.profile,
             id: d.id,
             start: d.start_sample,
             combined: d.bursts_combined,
@@ -187,7 +219,7 @@ pub fn score_bursts(
     map: &TimeMap,
 ) -> Score {
     score::score(
-        &reports(config.profile, found),
+        &reports(found),
         &marks(config, starts),
         map,
         rate as f64 / 1000.0,
@@ -209,8 +241,11 @@ pub struct Scan {
     pub sync_hits: u64,
     /// MAC checks made: each passes by chance with probability 2^-32.
     pub mac_checks: u64,
-    /// Everything reported: every one a false alarm.
-    pub events: Vec<Detection>,
+    /// Robust confirmations tried (a false one below 4e-11 each).
+    pub presence_checks: u64,
+    /// Everything reported: every one a false alarm (a denied confirmation
+    /// is not reported here).
+    pub events: Vec<Event>,
 }
 
 /// Material a false-alarm scan makes at a time: short enough to keep memory
@@ -219,26 +254,48 @@ const SCAN_BLOCK_SECONDS: usize = 30;
 
 /// Run `config`'s detector over `seconds` of material, made
 /// [`SCAN_BLOCK_SECONDS`] at a time by `block(index, first_frame, frames)`
-/// (interleaved, `config.channels` per frame).
+/// (interleaved, `config.channels` per frame); the robust detector, if it
+/// runs, also tests `expect` (issued IDs) every second.
 pub fn scan(
     config: &DetectConfig,
+    expect: &[Id],
     seconds: usize,
     block: impl Fn(usize, u64, usize) -> Vec<f32>,
 ) -> Scan {
     let mut d = Detector::new(config).expect("valid detect config");
+    if let Some(r) = d.robust_mut() {
+        for id in expect {
+            r.expect(id);
+        }
+    }
     let mut scan = Scan::default();
     let (mut left, mut index) = (seconds, 0);
     while left > 0 {
         let now = left.min(SCAN_BLOCK_SECONDS);
         let frames = config.sample_rate as usize * now;
         let x = block(index, scan.frames, frames);
-        d.process(scan.frames, &x, |e| scan.events.push(*e))
-            .expect("whole frames");
+        d.process(scan.frames, &x, |e| {
+            if !matches!(e, Event::Presence(p) if !p.present) {
+                scan.events.push(*e)
+            }
+        })
+        .expect("whole frames");
         scan.frames += frames as u64;
         left -= now;
         index += 1;
     }
-    d.finish(|e| scan.events.push(*e));
-    (scan.sync_hits, scan.mac_checks) = (d.stats().sync_hits, d.stats().mac_checks);
+    d.finish(|e| {
+        if !matches!(e, Event::Presence(p) if !p.present) {
+            scan.events.push(*e)
+        }
+    });
+    if let Some(u) = d.ultrasonic() {
+        scan.sync_hits += u.stats().sync_hits;
+        scan.mac_checks += u.stats().mac_checks;
+    }
+    if let Some(r) = d.robust() {
+        scan.mac_checks += r.stats().mac_checks;
+        scan.presence_checks += r.stats().presence_checks;
+    }
     scan
 }

@@ -7,12 +7,12 @@
 
 use dsp_core::Id;
 
-use crate::harness::Layer;
+use dsp_core::Profile;
 
 /// One mark that was sent: `id` at sample `start` of the embedder's stream.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mark {
-    pub layer: Layer,
+    pub profile: Profile,
     pub id: Id,
     pub start: u64,
 }
@@ -20,7 +20,7 @@ pub struct Mark {
 /// One report by a detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Report {
-    pub layer: Layer,
+    pub profile: Profile,
     pub id: Id,
     /// Where the detector says the mark starts, in its own stream's samples.
     pub start: u64,
@@ -116,7 +116,7 @@ pub fn score(reports: &[Report], sent: &[Mark], map: &TimeMap, tolerance: f64) -
     };
     let mut hit = vec![false; sent.len()];
     for r in reports {
-        let same = |m: &Mark| m.layer == r.layer && m.id == r.id;
+        let same = |m: &Mark| m.profile == r.profile && m.id == r.id;
         if !sent.iter().any(same) {
             s.wrong_id += 1;
             continue;
@@ -166,12 +166,12 @@ mod tests {
     fn reports_match_marks_of_their_layer_id_and_time() {
         let (a, b) = (Id::new(&[1]).unwrap(), Id::new(&[2]).unwrap());
         let (us, near) = (
-            Layer::Ultrasonic(Profile::Ultrasonic),
-            Layer::Ultrasonic(Profile::NearUltrasonic),
+            Profile::Ultrasonic,
+            Profile::NearUltrasonic,
         );
-        let mark = |layer, id, start| Mark { layer, id, start };
-        let report = |layer, id, start, combined| Report {
-            layer,
+        let mark = |profile, id, start| Mark { profile, id, start };
+        let report = |profile, id, start, combined| Report {
+            profile,
             id,
             start,
             combined,

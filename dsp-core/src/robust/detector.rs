@@ -34,7 +34,8 @@
 
 use microfft::Complex32;
 
-use crate::config::{check_channels, DetectConfig, Id};
+use crate::config::{check_channels, DetectConfig, Id, Profile, Profiles};
+use crate::event::{Detection, Event, Presence};
 use crate::error::{ConfigError, ProcessError};
 use crate::fec::{encode, Viterbi};
 use crate::frame::{open_a, open_b, seal_a, BlockA, BlockB, B_BYTES, MAX_A_BYTES};
@@ -46,7 +47,7 @@ use super::layout::{cell_phases, period_frames, Cells, Content, PeriodMap, Role}
 use super::masking::{DB_TO_LOG2, FULL_SCALE_BIN_POWER, SILENCE_DB};
 use super::rate::{dot, ANALYSIS, ANALYSIS_DELAY, ANALYSIS_TAPS, RATIO};
 use super::spectrum::{atan2_turns, ifft_unscaled, log2_fast, UNIT, WINDOW};
-use super::{BINS, FIRST_BIN, FRAME, HOP, LAST_BIN, PHASE_CYCLE, PILOTS, SLOTS, STREAM_RATE};
+use super::{BINS, FIRST_BIN, FRAME, HOP, LAST_BIN, PHASE_CYCLE, PILOTS, SLOTS};
 
 /// Detector hop, mark samples (half the embedder's).
 const DHOP: usize = HOP / 2;
@@ -93,50 +94,6 @@ pub const MAX_KNOWN: usize = 4;
 const IN_HIST: usize = 64;
 /// Variance of one cell's correlation when nothing is there.
 const CELL_NOISE: f32 = 0.5;
-
-/// A robust-layer event.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Event {
-    /// An ID decoded and authenticated.
-    Decoded(Decoded),
-    /// A known ID's presence in one window, confirmed or denied.
-    Presence(Presence),
-}
-
-/// An ID read from the robust layer.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Decoded {
-    /// The ID.
-    pub id: Id,
-    /// The period counter, if that period's block B verified.
-    pub counter: Option<u16>,
-    /// Stream sample where the newest whole period in the history starts
-    /// (the centre of its frame 0).
-    pub period_start: u64,
-    /// Pilot correlation per cell, as an SNR in dB.
-    pub snr_db: f32,
-    /// Coded bits the Viterbi decoder corrected.
-    pub corrected_bits: u16,
-    /// Periods the decode combined, ×100.
-    pub periods_x100: u16,
-    /// Estimated sample-clock offset of the stream against the embedder's.
-    pub clock_ppm: f32,
-}
-
-/// Whether a known ID was present in a window.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Presence {
-    /// The ID.
-    pub id: Id,
-    /// First stream sample of the window.
-    pub start_sample: u64,
-    /// One past the last.
-    pub end_sample: u64,
-    /// Correlation with the ID's pattern over the window, as a z-score.
-    pub z: f32,
-    /// `z >= PRESENCE_Z`.
-    pub present: bool,
-}
 
 /// Counters for logs and false-alarm accounting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -231,6 +188,14 @@ struct Sums {
     cells: u8,
 }
 
+impl Sums {
+    const ZERO: Sums = Sums {
+        slot: [0.0; SLOTS],
+        pilot: 0.0,
+        cells: 0,
+    };
+}
+
 /// Streaming robust-layer detector. See the module docs.
 #[derive(Clone)]
 pub struct Detector {
@@ -291,41 +256,26 @@ impl core::fmt::Debug for Detector {
 }
 
 impl Detector {
-    /// A configured detector, or why the configuration cannot run.
-    pub fn new(config: &DetectConfig) -> Result<Detector, ConfigError> {
-        if config.sample_rate != STREAM_RATE {
-            return Err(ConfigError::UnsupportedSampleRate {
-                rate: config.sample_rate,
-            });
-        }
-        check_channels(config.channels)?;
-        let mask = config.searched_channels.resolve(config.channels)?;
-        let keys = KeySchedule::new(&config.key);
-        let cells = Cells::new(&keys);
-        let mut phases = [[0u8; BINS]; PHASE_CYCLE];
-        let mut pilots = [[(0u8, 0i8); PILOTS]; PHASE_CYCLE];
-        for q in 0..PHASE_CYCLE {
-            cell_phases(&keys, q, |b, v| phases[q][b] = v);
-            let mut n = 0;
-            for b in 0..BINS {
-                if let Role::Pilot(s) = cells.role(q, b) {
-                    pilots[q][n] = (b as u8, s);
-                    n += 1;
-                }
-            }
-        }
-        let mut d = Detector {
-            config: *config,
-            mask,
-            mix_gain: 1.0 / mask.count_ones() as f32,
-            maps: [
-                PeriodMap::new(&keys, FrameClass::Short),
-                PeriodMap::new(&keys, FrameClass::Long),
-            ],
-            cells,
-            phases,
-            pilots,
-            keys,
+    /// A detector that must be [`configure`](Detector::configure)d before
+    /// use; `const` and all zero bytes, so a `static` of it lands in `.bss`.
+    pub const fn unconfigured() -> Detector {
+        Detector {
+            config: DetectConfig {
+                sample_rate: 0,
+                channels: 0,
+                searched_channels: crate::config::ChannelMask(0),
+                profiles: Profiles::NONE,
+                key: crate::config::Key::from_bytes([0; 16]),
+                sync_threshold: 0.0,
+                soft_combining: false,
+            },
+            mask: 0,
+            mix_gain: 0.0,
+            keys: KeySchedule::zeroed(),
+            cells: Cells::zeroed(),
+            maps: [PeriodMap::zeroed(), PeriodMap::zeroed()],
+            phases: [[0; BINS]; PHASE_CYCLE],
+            pilots: [[(0, 0); PILOTS]; PHASE_CYCLE],
             input: [0.0; 2 * IN_HIST],
             in_pos: 0,
             in_count: 0,
@@ -334,7 +284,7 @@ impl Detector {
             u_count: 0,
             history: [[0; PHASE_BYTES]; RING],
             silent: [0; RING / 64],
-            sums: [Sums::default(); RING],
+            sums: [Sums::ZERO; RING],
             frames: 0,
             origin: 0,
             lock: None,
@@ -355,10 +305,63 @@ impl Detector {
             llr_a: [0.0; MAX_A_CODED],
             llr_b: [0.0; B_CODED],
             expected_now: None,
-            stats: Stats::default(),
-        };
-        d.restart(0);
+            stats: Stats {
+                frames: 0,
+                acquisitions: 0,
+                candidates: 0,
+                locks: 0,
+                mac_checks: 0,
+                presence_checks: 0,
+                decoded: 0,
+            },
+        }
+    }
+
+    /// A configured detector, or why the configuration cannot run.
+    pub fn new(config: &DetectConfig) -> Result<Detector, ConfigError> {
+        let mut d = Detector::unconfigured();
+        d.configure(config)?;
         Ok(d)
+    }
+
+    /// Whether the robust detector can run with `config`.
+    pub fn check(config: &DetectConfig) -> Result<u8, ConfigError> {
+        Profiles::only(Profile::Robust).check(config.sample_rate)?;
+        check_channels(config.channels)?;
+        config.searched_channels.resolve(config.channels)
+    }
+
+    /// (Re)configure in place and forget all state (known IDs too). On
+    /// error nothing changes.
+    pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
+        let mask = Self::check(config)?;
+        let keys = KeySchedule::new(&config.key);
+        self.cells = Cells::new(&keys);
+        for q in 0..PHASE_CYCLE {
+            let phases = &mut self.phases[q];
+            cell_phases(&keys, q, |b, v| phases[b] = v);
+            let mut n = 0;
+            for b in 0..BINS {
+                if let Role::Pilot(s) = self.cells.role(q, b) {
+                    self.pilots[q][n] = (b as u8, s);
+                    n += 1;
+                }
+            }
+        }
+        self.maps = [
+            PeriodMap::new(&keys, FrameClass::Short),
+            PeriodMap::new(&keys, FrameClass::Long),
+        ];
+        self.keys = keys;
+        self.config = *config;
+        self.mask = mask;
+        self.mix_gain = 1.0 / mask.count_ones() as f32;
+        self.known.clear();
+        self.last_period = None;
+        self.stats = Stats::default();
+        self.restart(0);
+        self.expected_now = None;
+        Ok(())
     }
 
     /// The configuration in force.
@@ -374,6 +377,32 @@ impl Detector {
     /// Whether the detector holds a lock on a mark's timing.
     pub fn locked(&self) -> bool {
         self.lock.is_some()
+    }
+
+    /// Worst-case samples from the end of the audio that decodes a period
+    /// to its report: one decode interval plus the analysis frame.
+    pub const fn latency_samples(&self) -> u64 {
+        ((DECODE_EVERY as usize * DHOP + FRAME) * RATIO) as u64
+    }
+
+    /// The mark's strength per aligned frame still in the history, under
+    /// the lock: (stream sample of the frame's centre, mean pilot
+    /// correlation per cell: about 0 unmarked, 0.05–0.3 marked). Writes up
+    /// to `out.len()` entries, oldest first, and returns how many; none
+    /// without a lock.
+    pub fn strengths(&self, out: &mut [(u64, f32)]) -> usize {
+        let Some(t) = self.lock else { return 0 };
+        let mut n = 0;
+        let mut d = self.first_aligned(&t);
+        while d < self.frames && n < out.len() {
+            let s = &self.sums[(d % RING as u64) as usize];
+            let centre = self.origin as f32 + RATIO as f32 * (centre_of(d) + t.tau_at(d));
+            let strength = if s.cells > 0 { s.pilot / PILOTS as f32 } else { 0.0 };
+            out[n] = (centre.max(0.0) as u64, strength);
+            n += 1;
+            d += 2;
+        }
+        n
     }
 
     /// Confirm `id` every second from now on (an issued ID from a list, or
@@ -406,6 +435,9 @@ impl Detector {
         mut on_event: impl FnMut(&Event),
     ) -> Result<(), ProcessError> {
         let ch = self.config.channels as usize;
+        if ch == 0 {
+            return Err(ProcessError::Unconfigured);
+        }
         if frames.len() % ch != 0 {
             return Err(ProcessError::PartialFrame {
                 len: frames.len(),
@@ -895,7 +927,7 @@ impl Detector {
         }
         for p in candidates[..n].iter().flatten() {
             if let Some(ev) = self.try_period(&t, first, count, p, false) {
-                on_event(&Event::Decoded(ev));
+                on_event(&Event::Detection(ev));
                 return;
             }
         }
@@ -903,7 +935,7 @@ impl Detector {
         if self.combined_frames as usize > count {
             for p in candidates[..n].iter().flatten() {
                 if let Some(ev) = self.try_period(&t, first, count, p, true) {
-                    on_event(&Event::Decoded(ev));
+                    on_event(&Event::Detection(ev));
                     return;
                 }
             }
@@ -919,7 +951,7 @@ impl Detector {
         count: usize,
         p: &PeriodPhase,
         combined: bool,
-    ) -> Option<Decoded> {
+    ) -> Option<Detection> {
         let class = p.class;
         let period = period_frames(class);
         let map = &self.maps[(class == FrameClass::Long) as usize];
@@ -1004,17 +1036,15 @@ impl Detector {
         self.stats.decoded += 1;
         let mean = if cells > 0.0 { pilot / cells } else { 0.0 };
         let snr = mean * mean / (CELL_NOISE - mean * mean).max(1e-6);
-        Some(Decoded {
+        let frames = if combined { self.combined_frames as usize } else { count };
+        Some(Detection {
+            profile: Profile::Robust,
             id,
             counter,
-            period_start: start,
+            start_sample: start,
             snr_db: 10.0 * libm::log10f(snr.max(1e-9)),
             corrected_bits: dec.corrected_bits,
-            periods_x100: if combined {
-                (self.combined_frames as usize * 100 / period).min(u16::MAX as usize) as u16
-            } else {
-                (count * 100 / period) as u16
-            },
+            bursts_combined: frames.div_ceil(period).min(u8::MAX as usize) as u8,
             clock_ppm: t.drift / DHOP as f32 * 1e6,
         })
     }

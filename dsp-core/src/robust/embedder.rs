@@ -29,7 +29,7 @@
 
 use microfft::Complex32;
 
-use crate::config::{check_channels, EmbedConfig, MAX_INTERVAL_MS};
+use crate::config::{check_channels, EmbedConfig, Profile, Profiles, MAX_INTERVAL_MS};
 use crate::error::{ConfigError, ProcessError};
 use crate::fec::encode;
 use crate::frame::{seal_a, seal_b, SealedA};
@@ -38,7 +38,7 @@ use crate::layout::{B_CODED, MAX_A_CODED};
 use crate::sample::Sample;
 
 use super::layout::{cell_phases, Cells, Content, PeriodMap, Role};
-use super::masking::{Model, BANDS, DB_TO_LOG2, DEFAULT_MMR_DB};
+use super::masking::{Model, BANDS, DB_TO_LOG2, MAX_MMR_DB, MIN_MMR_DB};
 use super::rate::{
     dot, ANALYSIS, ANALYSIS_DELAY, ANALYSIS_TAPS, DELAY, PHASE_TAPS, POLYPHASE, RATIO,
 };
@@ -68,6 +68,14 @@ const GUARD_BLOCK: usize = 48;
 /// a slot's mark may grow over its masked amplitude.
 const ISS_LAMBDA: f32 = 0.8;
 const ISS_CAP: f32 = 1.41;
+
+/// The mark-to-mask ratio in log2 power units, or why it is out of range.
+fn mmr_log2(db: f32) -> Result<f32, ConfigError> {
+    if !(MIN_MMR_DB..=MAX_MMR_DB).contains(&db) {
+        return Err(ConfigError::RobustStrength { mmr_db: db });
+    }
+    Ok(db * DB_TO_LOG2)
+}
 
 /// Bits, in u64 words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,14 +168,10 @@ impl core::fmt::Debug for Embedder {
 impl Embedder {
     /// A configured embedder, or why the configuration cannot run.
     pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
-        if config.sample_rate != STREAM_RATE {
-            return Err(ConfigError::UnsupportedSampleRate {
-                rate: config.sample_rate,
-            });
-        }
+        Profiles::only(Profile::Robust).check(config.sample_rate)?;
         check_channels(config.channels)?;
         if config.channels > MAX_CHANNELS {
-            return Err(ConfigError::ChannelCount {
+            return Err(ConfigError::RobustChannels {
                 channels: config.channels,
             });
         }
@@ -190,7 +194,7 @@ impl Embedder {
             coded_period: None,
             sealed,
             keys,
-            mmr_log2: DEFAULT_MMR_DB * DB_TO_LOG2,
+            mmr_log2: mmr_log2(config.robust_mmr_db)?,
             start: (offset_ms as u64 * STREAM_RATE as u64 + 500) / 1000,
             ring: [[0.0; LATENCY + 1]; MAX_CHANNELS as usize],
             head: 0,
@@ -226,12 +230,6 @@ impl Embedder {
         &self.stats
     }
 
-    /// Set the mark-to-mask ratio in dB (default [`DEFAULT_MMR_DB`]).
-    pub fn set_mmr_db(&mut self, mmr_db: f32) {
-        if mmr_db.is_finite() {
-            self.mmr_log2 = mmr_db.clamp(-30.0, 6.0) * DB_TO_LOG2;
-        }
-    }
 
     /// Delay `frames` (interleaved) by [`LATENCY`] and add the mark, in
     /// place; `now` is the stream sample index of the first frame.

@@ -134,6 +134,13 @@ pub(crate) struct PeriodMap {
 }
 
 impl PeriodMap {
+    pub const fn zeroed() -> PeriodMap {
+        PeriodMap {
+            class: FrameClass::Long,
+            slot: [0; MAX_PERIOD_SLOTS],
+        }
+    }
+
     pub fn new(keys: &KeySchedule, class: FrameClass) -> PeriodMap {
         let n = period_frames(class) * SLOTS;
         let mut order = [0u16; MAX_PERIOD_SLOTS];

@@ -37,6 +37,10 @@ const MODEL_BINS: usize = 256;
 /// Default mark-to-mask ratio, dB: the mark sits this far from the masking
 /// threshold (measured with ViSQOL on real programme; see REPORT.md).
 pub const DEFAULT_MMR_DB: f32 = -4.0;
+/// Quietest accepted mark-to-mask ratio, dB.
+pub const MIN_MMR_DB: f32 = -20.0;
+/// Loudest accepted mark-to-mask ratio, dB: at the threshold itself.
+pub const MAX_MMR_DB: f32 = 0.0;
 /// Frames quieter than this (in-band power against a full-scale sine's
 /// peak bin, dB) are silence: no mark, and the detector ignores them.
 pub const SILENCE_DB: f32 = -70.0;

@@ -89,11 +89,15 @@ pub(crate) mod masking;
 pub(crate) mod rate;
 pub(crate) mod spectrum;
 
-pub use detector::{
-    Decoded, Detector, Event, Presence, Stats as DetectStats, MAX_KNOWN, PRESENCE_Z,
-};
+pub use detector::{Detector, Stats as DetectStats, MAX_KNOWN, PRESENCE_Z};
 pub use embedder::{Embedder, Stats as EmbedStats, LATENCY};
-pub use masking::{DEFAULT_MMR_DB, SILENCE_DB};
+pub use masking::{DEFAULT_MMR_DB, MAX_MMR_DB, MIN_MMR_DB, SILENCE_DB};
+
+/// Stream samples (at [`STREAM_RATE`]) of one period of an ID's class:
+/// 128 frames (2.048 s) for IDs over 8 bytes, 80 (1.28 s) otherwise.
+pub const fn period_samples(class: crate::layout::FrameClass) -> u64 {
+    (layout::period_frames(class) * HOP * (STREAM_RATE / MARK_RATE) as usize) as u64
+}
 
 /// The mark's sample rate: the robust layer is defined on this grid.
 pub const MARK_RATE: u32 = 16_000;

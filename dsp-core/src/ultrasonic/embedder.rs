@@ -20,7 +20,7 @@
 //!   only the level or marked channels change, the schedule carries on;
 //!   otherwise it restarts at the change (counter back to 0).
 
-use crate::burst::{precoded, BurstBits};
+use super::burst::{precoded, BurstBits};
 use crate::config::{
     check_channels, EmbedConfig, Phy, Schedule, MAX_INTERVAL_MS, MAX_LEVEL_DBFS, MIN_INTERVAL_MS,
     MIN_LEVEL_DBFS,
@@ -30,7 +30,7 @@ use crate::frame::{seal_a, SealedA};
 use crate::key::KeySchedule;
 use crate::layout::RAMP_SYMBOLS;
 use crate::math::{cos_turns, db_to_amplitude, sin_turns};
-use crate::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
+use super::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
 use crate::sample::Sample;
 
 /// A configuration checked and turned into sample counts.
@@ -61,7 +61,7 @@ struct Plan {
 
 impl Plan {
     fn new(config: &EmbedConfig) -> Result<Plan, ConfigError> {
-        let phy = Phy::new(config.profile, config.sample_rate)?;
+        let phy = Phy::new(config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?, config.sample_rate)?;
         check_channels(config.channels)?;
         let mask = config.marked_channels.resolve(config.channels)?;
         let every_channel = mask == crate::config::ChannelMask::ALL.resolve(config.channels)?;
@@ -121,7 +121,7 @@ impl Plan {
     /// (`set_config` has already refused a change of rate or channels).
     fn continues_into(&self, next: &Plan) -> bool {
         let (a, b) = (&self.config, &next.config);
-        a.id == b.id && a.key == b.key && a.profile == b.profile && a.schedule == b.schedule
+        a.id == b.id && a.key == b.key && a.profiles == b.profiles && a.schedule == b.schedule
     }
 
     /// Start of burst `k` of a schedule anchored at `anchor`.

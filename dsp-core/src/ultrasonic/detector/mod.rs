@@ -33,8 +33,10 @@ use core::fmt;
 use heapless::Vec;
 
 use crate::config::{
-    check_channels, DetectConfig, Id, Phy, Profile, MAX_SYNC_THRESHOLD, MIN_SYNC_THRESHOLD,
+    check_channels, DetectConfig, Id, Phy, Profile, Profiles, MAX_SYNC_THRESHOLD,
+    MIN_SYNC_THRESHOLD,
 };
+use crate::event::Detection;
 use crate::error::{ConfigError, ProcessError};
 use crate::fec::Viterbi;
 use crate::frame::MAX_A_BYTES;
@@ -52,56 +54,6 @@ use ring::Ring;
 const MAX_CANDIDATES: usize = 4;
 /// Input beyond ±64 full scale is clamped (keeps sums finite).
 const INPUT_LIMIT: f32 = 64.0;
-
-/// One burst found and authenticated.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Detection {
-    /// The ID the burst carries.
-    pub id: Id,
-    /// Burst counter, if this burst's own counter block verified.
-    pub counter: Option<u16>,
-    /// Sample index of the burst's first sample (start of the ramp).
-    pub start_sample: u64,
-    /// Estimated SNR in the profile's band (mark power / noise power), dB.
-    pub snr_db: f32,
-    /// Channel bits the code corrected.
-    pub corrected_bits: u16,
-    /// 1 for a single burst, more when soft combining was needed.
-    pub bursts_combined: u8,
-    /// Estimated sample-clock offset of the stream against the embedder's.
-    pub clock_ppm: f32,
-}
-
-impl fmt::Display for Detection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "id {} at sample {}", self.id, self.start_sample)?;
-        match self.counter {
-            Some(c) => write!(f, ", counter {c}")?,
-            None => write!(f, ", counter ?")?,
-        }
-        write!(
-            f,
-            ", SNR {:.1} dB, {} bits corrected, {} burst(s), {:+.0} ppm",
-            self.snr_db, self.corrected_bits, self.bursts_combined, self.clock_ppm
-        )
-    }
-}
-
-#[cfg(feature = "defmt")]
-impl defmt::Format for Detection {
-    fn format(&self, f: defmt::Formatter) {
-        defmt::write!(
-            f,
-            "id {} at {} counter {} snr {} dB corrected {} combined {}",
-            self.id,
-            self.start_sample,
-            self.counter,
-            self.snr_db,
-            self.corrected_bits,
-            self.bursts_combined
-        )
-    }
-}
 
 /// What the detector has done so far (for logs and false-alarm accounting).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -171,7 +123,7 @@ impl Detector {
                 sample_rate: 0,
                 channels: 0,
                 searched_channels: crate::config::ChannelMask(0),
-                profile: Profile::Ultrasonic,
+                profiles: Profiles::only(Profile::Ultrasonic),
                 key: crate::config::Key::from_bytes([0; 16]),
                 sync_threshold: 0.0,
                 soft_combining: false,
@@ -226,7 +178,7 @@ impl Detector {
 
     /// (Re)configure in place and forget all state. On error nothing changes.
     pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
-        let phy = Phy::new(config.profile, config.sample_rate)?;
+        let phy = Phy::new(config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?, config.sample_rate)?;
         check_channels(config.channels)?;
         let mask = config.searched_channels.resolve(config.channels)?;
         let t = config.sync_threshold;

@@ -19,12 +19,12 @@
 
 use core::f32::consts::TAU;
 
-use crate::burst::known_bit;
+use super::super::burst::known_bit;
 use crate::config::Phy;
 use crate::key::KeySchedule;
 use crate::layout::{FrameClass, SymbolRole, MAX_PILOT_GROUPS, PILOTS_PER_GROUP, PREAMBLE_SYMBOLS};
 use crate::math::Complex;
-use crate::modulator::laurent_c0;
+use super::super::modulator::laurent_c0;
 
 use super::preamble::parabolic;
 use super::ring::Ring;

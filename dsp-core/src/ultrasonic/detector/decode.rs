@@ -13,7 +13,8 @@ use crate::math::power_to_db;
 use super::combine::{agreement, Reception, Selection};
 use super::demod::Estimate;
 use super::preamble::SyncHit;
-use super::{Detection, Detector};
+use super::Detector;
+use crate::event::Detection;
 use crate::config::Id;
 
 /// Pilot quality gate on A²/σ² per symbol. Noise and sidelobe candidates
@@ -91,6 +92,7 @@ impl Detector {
                 let (counter, corrected_b) = self.decode_b(&mac, est.variant);
                 let r = self.reception(&est);
                 let det = Detection {
+                    profile: self.config.profiles.ultrasonic().unwrap_or_default(),
                     id,
                     counter,
                     start_sample: r.start_sample,
@@ -174,6 +176,7 @@ impl Detector {
             None
         };
         Some(Detection {
+            profile: self.config.profiles.ultrasonic().unwrap_or_default(),
             id,
             counter,
             start_sample: reception.start_sample,

@@ -18,12 +18,12 @@
 //! frequency. For a burst length afterwards, hits weaker than 0.3 of it are
 //! taken as its sidelobes.
 
-use crate::burst::{known_bit, precoded};
+use super::super::burst::{known_bit, precoded};
 use crate::config::Phy;
 use crate::key::KeySchedule;
 use crate::layout::{SymbolRole, MAX_BURST_SYMBOLS, PREAMBLE_SYMBOLS, RAMP_SYMBOLS};
 use crate::math::{cos_turns, Complex};
-use crate::modulator::{sincos_quarter, PhaseTrack};
+use super::super::modulator::{sincos_quarter, PhaseTrack};
 
 use super::ring::Ring;
 

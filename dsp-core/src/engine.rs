@@ -1,0 +1,216 @@
+//! One embedder and one detector for both layers: what a set-top box and a
+//! monitoring agent run. [`EmbedConfig::profiles`] and
+//! [`DetectConfig::profiles`] say which layers; each layer keeps its own
+//! engine ([`ultrasonic`](crate::ultrasonic), [`robust`](crate::robust)).
+//!
+//! * **Embedding both layers.** The robust embedder runs first (it delays
+//!   the stream by its [`latency`](Embedder::latency)); the ultrasonic
+//!   embedder then marks the delayed stream on the output's own clock, so
+//!   its bursts fall where its schedule says in the output.
+//! * **Detecting both layers.** Both detectors read every frame and report
+//!   through one callback; each [`Detection`](crate::Detection) names its
+//!   profile.
+
+use crate::config::{DetectConfig, EmbedConfig};
+use crate::error::{ConfigError, ProcessError};
+use crate::event::Event;
+use crate::sample::Sample;
+use crate::{robust, ultrasonic};
+
+/// Embeds the layers an [`EmbedConfig`] asks for.
+#[derive(Debug, Clone)]
+pub struct Embedder {
+    config: EmbedConfig,
+    ultrasonic: Option<ultrasonic::Embedder>,
+    robust: Option<robust::Embedder>,
+}
+
+impl Embedder {
+    /// A configured embedder, or why the configuration cannot run.
+    pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
+        config.profiles.check(config.sample_rate)?;
+        let ultrasonic = match config.profiles.ultrasonic() {
+            Some(_) => Some(ultrasonic::Embedder::new(config)?),
+            None => None,
+        };
+        let robust = match config.profiles.robust() {
+            true => Some(robust::Embedder::new(config)?),
+            false => None,
+        };
+        Ok(Embedder {
+            config: *config,
+            ultrasonic,
+            robust,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EmbedConfig {
+        &self.config
+    }
+
+    /// Output sample n is input sample n − latency, plus the marks (0 for
+    /// the ultrasonic layer alone).
+    pub fn latency(&self) -> u64 {
+        self.robust.as_ref().map_or(0, |r| r.latency())
+    }
+
+    /// The ultrasonic layer's embedder, if it runs.
+    pub fn ultrasonic(&self) -> Option<&ultrasonic::Embedder> {
+        self.ultrasonic.as_ref()
+    }
+
+    /// The ultrasonic layer's embedder, mutably (to set a stream end).
+    pub fn ultrasonic_mut(&mut self) -> Option<&mut ultrasonic::Embedder> {
+        self.ultrasonic.as_mut()
+    }
+
+    /// The robust layer's embedder, if it runs.
+    pub fn robust(&self) -> Option<&robust::Embedder> {
+        self.robust.as_ref()
+    }
+
+    /// Mark `frames` (interleaved) in place; `now` is the sample index of
+    /// the first input frame. With the robust layer the output is delayed
+    /// by [`latency`](Embedder::latency).
+    pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {
+        let ch = self.config.channels as usize;
+        if frames.len() % ch != 0 {
+            return Err(ProcessError::PartialFrame {
+                len: frames.len(),
+                channels: self.config.channels,
+            });
+        }
+        if let Some(r) = self.robust.as_mut() {
+            r.process(now, frames)?;
+        }
+        if let Some(u) = self.ultrasonic.as_mut() {
+            // The frames now hold the output's stream time now − latency;
+            // the first `before` of them precede the stream (silence).
+            let latency = self.robust.as_ref().map_or(0, |r| r.latency());
+            let before = latency.saturating_sub(now).min((frames.len() / ch) as u64) as usize;
+            let start = (now + before as u64) - latency;
+            u.process(start, &mut frames[before * ch..])?;
+        }
+        Ok(())
+    }
+
+    /// Like [`Embedder::process`], reading `input` and writing `output`.
+    pub fn process_into<S: Sample>(
+        &mut self,
+        now: u64,
+        input: &[S],
+        output: &mut [S],
+    ) -> Result<(), ProcessError> {
+        if input.len() != output.len() {
+            return Err(ProcessError::OutputLength {
+                expected: input.len(),
+                actual: output.len(),
+            });
+        }
+        output.copy_from_slice(input);
+        self.process(now, output)
+    }
+}
+
+/// Detects the layers a [`DetectConfig`] asks for. `const` and all-zero
+/// when unconfigured, so a `static` of it lands in `.bss`.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    ultrasonic: ultrasonic::Detector,
+    robust: robust::Detector,
+    run_ultrasonic: bool,
+    run_robust: bool,
+}
+
+impl Detector {
+    /// A detector that must be [`configure`](Detector::configure)d before use.
+    pub const fn unconfigured() -> Detector {
+        Detector {
+            ultrasonic: ultrasonic::Detector::unconfigured(),
+            robust: robust::Detector::unconfigured(),
+            run_ultrasonic: false,
+            run_robust: false,
+        }
+    }
+
+    /// A configured detector, or why the configuration cannot run.
+    pub fn new(config: &DetectConfig) -> Result<Detector, ConfigError> {
+        let mut d = Detector::unconfigured();
+        d.configure(config)?;
+        Ok(d)
+    }
+
+    /// (Re)configure in place and forget all state. On error nothing changes.
+    pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
+        config.profiles.check(config.sample_rate)?;
+        let (u, r) = (config.profiles.ultrasonic().is_some(), config.profiles.robust());
+        // Check both before changing either, so an error changes nothing.
+        if r {
+            robust::Detector::check(config)?;
+        }
+        if u {
+            self.ultrasonic.configure(config)?;
+        }
+        if r {
+            self.robust.configure(config)?;
+        }
+        self.run_ultrasonic = u;
+        self.run_robust = r;
+        Ok(())
+    }
+
+    /// The ultrasonic layer's detector (configured if it runs).
+    pub fn ultrasonic(&self) -> Option<&ultrasonic::Detector> {
+        self.run_ultrasonic.then_some(&self.ultrasonic)
+    }
+
+    /// The robust layer's detector, if it runs.
+    pub fn robust(&self) -> Option<&robust::Detector> {
+        self.run_robust.then_some(&self.robust)
+    }
+
+    /// The robust layer's detector, mutably (to expect known IDs).
+    pub fn robust_mut(&mut self) -> Option<&mut robust::Detector> {
+        self.run_robust.then_some(&mut self.robust)
+    }
+
+    /// Worst-case samples between the end of a mark and its report, over
+    /// the layers that run.
+    pub fn latency_samples(&self) -> u64 {
+        let u = self.ultrasonic().map_or(0, |u| u.latency_samples());
+        let r = self.robust().map_or(0, |r| r.latency_samples());
+        u.max(r)
+    }
+
+    /// Consume interleaved frames; `now` is the sample index of the first.
+    /// Calls `on_event` for each detection and confirmation, from any layer.
+    pub fn process<S: Sample>(
+        &mut self,
+        now: u64,
+        frames: &[S],
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<(), ProcessError> {
+        if !self.run_ultrasonic && !self.run_robust {
+            return Err(ProcessError::Unconfigured);
+        }
+        if self.run_ultrasonic {
+            self.ultrasonic
+                .process(now, frames, |d| on_event(&Event::Detection(*d)))?;
+        }
+        if self.run_robust {
+            self.robust.process(now, frames, &mut on_event)?;
+        }
+        Ok(())
+    }
+
+    /// End of stream: every layer decodes what it still holds.
+    pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
+        if self.run_ultrasonic {
+            self.ultrasonic.finish(|d| on_event(&Event::Detection(*d)));
+        }
+        if self.run_robust {
+            self.robust.finish(&mut on_event);
+        }
+    }
+}

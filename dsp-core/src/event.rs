@@ -1,0 +1,94 @@
+//! The detectors' event model, shared by both layers: a [`Detection`] is a
+//! mark read and authenticated (an ultrasonic burst, or a robust-layer
+//! period); a [`Presence`] is the robust layer's per-window verdict on an ID
+//! it already knows. An airing is built from either, whichever layer saw it.
+
+use core::fmt;
+
+use crate::config::{Id, Profile};
+
+/// One mark found and authenticated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// Which mark: the ultrasonic band, or the robust layer.
+    pub profile: Profile,
+    /// The ID the mark carries.
+    pub id: Id,
+    /// Burst (ultrasonic) or period (robust) counter, if its own counter
+    /// block verified.
+    pub counter: Option<u16>,
+    /// Stream sample of the burst's first sample (ultrasonic: start of the
+    /// ramp) or of the period's start (robust: the centre of its frame 0).
+    pub start_sample: u64,
+    /// Ultrasonic: SNR in the band (mark / noise power), dB. Robust: the
+    /// pilots' SNR per cell, dB.
+    pub snr_db: f32,
+    /// Channel bits the code corrected.
+    pub corrected_bits: u16,
+    /// Ultrasonic: bursts combined (1 for a single burst). Robust: periods
+    /// of audio the decode used, rounded up.
+    pub bursts_combined: u8,
+    /// Estimated sample-clock offset of the stream against the embedder's.
+    pub clock_ppm: f32,
+}
+
+impl fmt::Display for Detection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "id {} at sample {}", self.id, self.start_sample)?;
+        match self.counter {
+            Some(c) => write!(f, ", counter {c}")?,
+            None => write!(f, ", counter ?")?,
+        }
+        write!(
+            f,
+            ", SNR {:.1} dB, {} bits corrected, {} burst(s), {:+.0} ppm",
+            self.snr_db, self.corrected_bits, self.bursts_combined, self.clock_ppm
+        )?;
+        if self.profile == Profile::Robust {
+            f.write_str(", robust")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Detection {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "id {} at {} counter {} snr {} dB corrected {} combined {}",
+            self.id,
+            self.start_sample,
+            self.counter,
+            self.snr_db,
+            self.corrected_bits,
+            self.bursts_combined
+        )
+    }
+}
+
+/// Whether a known ID was present in one window (robust layer).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Presence {
+    /// The ID.
+    pub id: Id,
+    /// First stream sample of the window.
+    pub start_sample: u64,
+    /// One past the last.
+    pub end_sample: u64,
+    /// Correlation with the ID's pattern over the window, as a z-score.
+    pub z: f32,
+    /// Whether z reached [`PRESENCE_Z`](crate::robust::PRESENCE_Z).
+    pub present: bool,
+}
+
+/// What a detector reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event {
+    /// A mark read and authenticated.
+    Detection(Detection),
+    /// A known ID confirmed or denied for one window.
+    Presence(Presence),
+}
