@@ -7,7 +7,7 @@
 //!   ([`testkit::treat`], [`testkit::score`], [`testkit::par`]).
 //! * [`audible`]: the residual and speaker-nonlinearity products in the
 //!   audible band, and the capacity used.
-//! * [`bench`]: reads Criterion's results and turns them into times real time.
+//! * [`bench`](mod@bench): reads Criterion's results and turns them into times real time.
 //! * [`report`] and [`plot`]: `docs/REPORT.md` and its PNG figures.
 //!
 //! Modules depend downwards only: `report` and `plot` read what `suite`,

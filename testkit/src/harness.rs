@@ -252,10 +252,10 @@ pub struct Scan {
 /// small, long enough that making it costs little per second.
 const SCAN_BLOCK_SECONDS: usize = 30;
 
-/// Run `config`'s detector over `seconds` of material, made
-/// [`SCAN_BLOCK_SECONDS`] at a time by `block(index, first_frame, frames)`
-/// (interleaved, `config.channels` per frame); the robust detector, if it
-/// runs, also tests `expect` (issued IDs) every second.
+/// Run `config`'s detector over `seconds` of material, made 30 s at a time
+/// by `block(index, first_frame, frames)` (interleaved, `config.channels`
+/// per frame); the robust detector, if it runs, also tests `expect` (issued
+/// IDs) every second.
 pub fn scan(
     config: &DetectConfig,
     expect: &[Id],

@@ -1,8 +1,7 @@
 //! Treatments: what happens to marked programme between a set-top box and a
 //! monitor, as one value each, so a suite can loop over them. Codecs and
-//! resampling run the real tools ([`codec`](crate::codec)); clock drift,
-//! noise, reverb and a nonlinear speaker are models
-//! ([`channel`](crate::channel)).
+//! resampling run the real tools ([`codec`]); clock drift, noise, reverb
+//! and a nonlinear speaker are models ([`channel`]).
 //!
 //! Independent of the layer under test: the only thing a treatment needs to
 //! know of the mark is where it sits and how strong it is ([`InBand`]), for
