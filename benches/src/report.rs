@@ -125,7 +125,7 @@ pub fn render(ev: &Evidence) -> String {
             e.median, d.median, e.low, e.high, d.low, d.high
         );
     }
-    for p in Profile::ALL {
+    for p in Profile::ULTRASONIC {
         if let (Some(one), Some(comb)) = (
             threshold(&ev.snr, p, 0.9, false),
             threshold(&ev.snr, p, 0.5, true),
@@ -209,7 +209,7 @@ pub fn render(ev: &Evidence) -> String {
          described in `testkit/src/treat.rs`.\n",
         ev.bursts_per_cell
     );
-    for p in Profile::ALL {
+    for p in Profile::ULTRASONIC {
         let cells: Vec<&Cell> = ev.cells.iter().filter(|c| c.profile == p).collect();
         if cells.is_empty() {
             continue;

@@ -4,8 +4,8 @@
 
 use dsp_core::{EmbedConfig, Id, Profile, Schedule};
 use testkit::harness::{
-    contract_id, detect, detect_config, embed, embed_config, marks, other_key_config, reports,
-    scan, whole_starts, Layer,
+    contract_id, detect, detect_config, embed, embed_config, in_band, marks, other_key_config,
+    reports, scan, whole_starts,
 };
 use testkit::par;
 use testkit::score::{self, Mark, Score, TimeMap};
@@ -98,7 +98,7 @@ fn programme_len(bursts: usize) -> usize {
 fn search(profile: Profile, combining: bool, y: &[f32], sent: &[Mark], map: &TimeMap) -> Score {
     let mut dc = detect_config(profile, RATE, 1);
     dc.soft_combining = combining;
-    let found = reports(profile, &detect(&dc, y));
+    let found = reports(&detect(&dc, y));
     score::score(&found, sent, map, TOLERANCE_S * RATE as f64)
 }
 
@@ -111,7 +111,7 @@ pub fn run_cell(
 ) -> Cell {
     let mut x = material.generate(programme_len(bursts), seed);
     let sent = mark(profile, &mut x);
-    let band = Layer::Ultrasonic(profile).in_band(RATE);
+    let band = in_band(profile, RATE);
     let (score, error) = match treatment.apply(&x, RATE, &band, seed) {
         Ok((y, map)) => (search(profile, true, &y, &sent, &map), None),
         Err(e) => (
@@ -162,7 +162,7 @@ pub fn snr_sweep(profiles: &[Profile], snrs: &[f32], bursts: usize) -> Vec<SnrPo
     let mut points = par::map(&jobs, |i, &(profile, snr)| {
         let mut x = synth::generate(Kind::Music, RATE, programme_len(bursts), 77 + i as u64);
         let sent = mark(profile, &mut x);
-        let band = Layer::Ultrasonic(profile).in_band(RATE);
+        let band = in_band(profile, RATE);
         let (y, map) = Treatment::WhiteNoise(snr)
             .apply(&x, RATE, &band, i as u64)
             .expect("noise needs no tools");
@@ -202,12 +202,12 @@ pub fn false_alarms(hours: f64) -> FalseAlarms {
     let kinds: Vec<Option<Kind>> = Kind::ALL.iter().map(|&k| Some(k)).chain([None]).collect();
     let jobs: Vec<(Option<Kind>, Profile)> = kinds
         .iter()
-        .flat_map(|&k| Profile::ALL.map(|p| (k, p)))
+        .flat_map(|&k| Profile::ULTRASONIC.map(|p| (k, p)))
         .collect();
     let seconds_each = (hours * 3600.0 / jobs.len() as f64).ceil() as usize;
     let scans = par::map(&jobs, |i, &(kind, profile)| {
         let dc = detect_config(profile, RATE, 1);
-        scan(&dc, seconds_each, |_, first_frame, n| {
+        scan(&dc, &[], seconds_each, |_, first_frame, n| {
             let seed = (i * 100_000) as u64 + first_frame;
             match kind {
                 Some(k) => synth::generate(k, RATE, n, seed),
@@ -227,7 +227,7 @@ pub fn false_alarms(hours: f64) -> FalseAlarms {
 fn other_key_music(n: usize, seed: u64) -> Vec<f32> {
     let mut x = synth::generate(Kind::Music, RATE, n, seed);
     let id = Id::new(&seed.to_le_bytes()).expect("8 bytes");
-    for p in Profile::ALL {
+    for p in Profile::ULTRASONIC {
         embed(&other_key_config(p, RATE, id, (seed % 700) as u32), &mut x);
     }
     x

@@ -23,21 +23,34 @@
 // `marked_channels` / `searched_channels`: every channel of the stream.
 #define HM_ALL_CHANNELS 255
 
-// 20.0–21.6 kHz (the default).
-#define HM_PROFILE_ULTRASONIC 0
+// `profiles` bits, OR-ed: one ultrasonic band, the robust layer, or both
+// (`HM_PROFILE_ULTRASONIC | HM_PROFILE_ROBUST` is a set-top box's
+// recommended setting). 20.0–21.6 kHz (the default).
+#define HM_PROFILE_ULTRASONIC (1 << 0)
 
 // 20 kHz up to 0.46·fs, for 48 kHz and up.
-#define HM_PROFILE_ULTRASONIC_WIDE 1
+#define HM_PROFILE_ULTRASONIC_WIDE (1 << 1)
 
-// 18.0–19.4 kHz: survives codecs that cut at 20 kHz; some can hear it.
-#define HM_PROFILE_NEAR_ULTRASONIC 2
+// 18.0–19.4 kHz: survives MP3 at 192 kbit/s and up; some can hear it.
+#define HM_PROFILE_NEAR_ULTRASONIC (1 << 2)
 
-// Storage for an embedder, in 8-byte words (2 KiB).
-#define HM_EMBEDDER_WORDS 256
+// The in-band layer under the programme's masking threshold (48 kHz, mono
+// or stereo): survives broadcast and streaming codecs and rooms. Delays the
+// stream by `hm_embedder_latency` frames.
+#define HM_PROFILE_ROBUST (1 << 3)
 
-// Storage for a detector, in 8-byte words (48 KiB: the detector's memory
-// budget, which a test in `dsp-core` holds it to).
-#define HM_DETECTOR_WORDS 6144
+// `HmDetection::kind`: a mark read and authenticated.
+#define HM_EVENT_DETECTION 0
+
+// `HmDetection::kind`: a known ID confirmed or denied for one window
+// (robust layer; `end_sample`, `z` and `present` are set).
+#define HM_EVENT_PRESENCE 1
+
+// Storage for an embedder, in 8-byte words (28 KiB: both layers).
+#define HM_EMBEDDER_WORDS 3584
+
+// Storage for a detector, in 8-byte words (128 KiB: both layers).
+#define HM_DETECTOR_WORDS 16384
 
 // What a call did.
 typedef enum HmStatus {
@@ -72,6 +85,10 @@ typedef enum HmStatus {
   HM_STATUS_PARTIAL_FRAME = 14,
   // A configuration error this header predates (the message names it).
   HM_STATUS_CONFIG = 15,
+  // The robust mark-to-mask ratio is outside −20 ..= 0 dB.
+  HM_STATUS_ROBUST_STRENGTH = 16,
+  // `hm_detector_expect` already holds as many IDs as it can.
+  HM_STATUS_TOO_MANY_IDS = 17,
 } HmStatus;
 
 // What the embedder needs. Start from `hm_embed_config_default`.
@@ -80,10 +97,12 @@ typedef struct HmEmbedConfig {
   uint16_t channels;
   // Bit c marks channel c; `HM_ALL_CHANNELS` marks all.
   uint8_t marked_channels;
-  // One of `HM_PROFILE_*`.
-  uint8_t profile;
-  // Peak level of the mark, dBFS (−80 ..= −12; default −30).
+  // `HM_PROFILE_*` bits: at most one ultrasonic band, and/or robust.
+  uint8_t profiles;
+  // Peak level of the ultrasonic mark, dBFS (−80 ..= −12; default −30).
   float level_dbfs;
+  // Robust mark-to-mask ratio, dB (−20 ..= 0; default −4).
+  float robust_mmr_db;
   // A burst every `interval_ms` (500 ..= 3 600 000); 0 sends bursts back to back.
   uint32_t interval_ms;
   // The first burst starts this long after the stream does.
@@ -100,7 +119,8 @@ typedef struct HmDetectConfig {
   uint16_t channels;
   // Bit c searches channel c (the selected channels are summed).
   uint8_t searched_channels;
-  uint8_t profile;
+  // `HM_PROFILE_*` bits searched: at most one ultrasonic band, and/or robust.
+  uint8_t profiles;
   uint8_t key[HM_KEY_LEN];
   // Preamble threshold, 6 ..= 100 (default 11); lower finds weaker bursts at more CPU.
   float sync_threshold;
@@ -113,13 +133,18 @@ typedef struct HmEmbedder {
   uint64_t opaque[HM_EMBEDDER_WORDS];
 } HmEmbedder;
 
-// Storage for one detector (48 KiB; keep it `static` on small stacks).
+// Storage for one detector (128 KiB; keep it `static` on small stacks).
 typedef struct HmDetector {
   uint64_t opaque[HM_DETECTOR_WORDS];
 } HmDetector;
 
-// One burst found and authenticated.
+// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), or a
+// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer).
 typedef struct HmDetection {
+  // `HM_EVENT_*`.
+  uint8_t kind;
+  // The `HM_PROFILE_*` bit of the layer that saw it.
+  uint8_t profile;
   uint8_t id[HM_ID_MAX_LEN];
   uint8_t id_len;
   // False when the burst's own counter block did not verify.
@@ -134,6 +159,12 @@ typedef struct HmDetection {
   uint8_t bursts_combined;
   // Estimated sample-clock offset of the stream against the embedder's.
   float clock_ppm;
+  // Presence: one past the window's last sample.
+  uint64_t end_sample;
+  // Presence: correlation with the ID's pattern, as a z-score.
+  float z;
+  // Presence: whether the ID was there (z ≥ 6.5).
+  bool present;
 } HmDetection;
 
 // Called for each detection; `user` is what the caller passed along.
@@ -182,10 +213,18 @@ enum HmStatus hm_embedder_process_f32(struct HmEmbedder *embedder,
                                       float *samples,
                                       size_t len);
 
-// Length of each burst in frames (0 if `embedder` is not set up).
+// Length of each ultrasonic burst in frames (0 if `embedder` is not set
+// up or marks no ultrasonic band).
 //
 // Safety: `embedder` is NULL or valid for the call.
 uint64_t hm_embedder_burst_frames(struct HmEmbedder *embedder);
+
+// Frames between input and output: with the robust layer, output frame n
+// holds input frame n − latency plus the marks (0 for the ultrasonic
+// layer alone, or if `embedder` is not set up).
+//
+// Safety: `embedder` is NULL or valid for the call.
+uint64_t hm_embedder_latency(struct HmEmbedder *embedder);
 
 // Set up a detector in `storage`, in place (nothing large on the stack).
 //
@@ -223,6 +262,13 @@ enum HmStatus hm_detector_process_f32(struct HmDetector *detector,
                                       size_t len,
                                       HmDetectionCallback callback,
                                       void *user);
+
+// Confirm `id` (`len` bytes) every second from now on: the robust layer
+// then reports `HM_EVENT_PRESENCE` events for it (an issued ID; IDs it
+// decodes are confirmed anyway). Up to 4 IDs.
+//
+// Safety: `detector` is NULL or valid; `id` points to `len` bytes.
+enum HmStatus hm_detector_expect(struct HmDetector *detector, const uint8_t *id, size_t len);
 
 // End of stream: decode what is pending with the samples that arrived.
 //

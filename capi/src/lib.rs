@@ -27,8 +27,8 @@ use core::ffi::{c_char, c_void};
 use core::mem::{align_of, size_of};
 
 use dsp_core::{
-    ChannelMask, ConfigError, DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key,
-    ProcessError, Profile, Sample, Schedule,
+    ChannelMask, ConfigError, DetectConfig, Detector, EmbedConfig, Embedder, Event, Id, Key,
+    ProcessError, Profile, Profiles, Sample, Schedule,
 };
 
 /// Longest transaction ID, bytes.
@@ -37,17 +37,27 @@ pub const HM_ID_MAX_LEN: usize = 20;
 pub const HM_KEY_LEN: usize = 16;
 /// `marked_channels` / `searched_channels`: every channel of the stream.
 pub const HM_ALL_CHANNELS: u8 = 0xFF;
-/// 20.0–21.6 kHz (the default).
-pub const HM_PROFILE_ULTRASONIC: u8 = 0;
+/// `profiles` bits, OR-ed: one ultrasonic band, the robust layer, or both
+/// (`HM_PROFILE_ULTRASONIC | HM_PROFILE_ROBUST` is a set-top box's
+/// recommended setting). 20.0–21.6 kHz (the default).
+pub const HM_PROFILE_ULTRASONIC: u8 = 1 << 0;
 /// 20 kHz up to 0.46·fs, for 48 kHz and up.
-pub const HM_PROFILE_ULTRASONIC_WIDE: u8 = 1;
-/// 18.0–19.4 kHz: survives codecs that cut at 20 kHz; some can hear it.
-pub const HM_PROFILE_NEAR_ULTRASONIC: u8 = 2;
-/// Storage for an embedder, in 8-byte words (2 KiB).
-pub const HM_EMBEDDER_WORDS: usize = 256;
-/// Storage for a detector, in 8-byte words (48 KiB: the detector's memory
-/// budget, which a test in `dsp-core` holds it to).
-pub const HM_DETECTOR_WORDS: usize = 6144;
+pub const HM_PROFILE_ULTRASONIC_WIDE: u8 = 1 << 1;
+/// 18.0–19.4 kHz: survives MP3 at 192 kbit/s and up; some can hear it.
+pub const HM_PROFILE_NEAR_ULTRASONIC: u8 = 1 << 2;
+/// The in-band layer under the programme's masking threshold (48 kHz, mono
+/// or stereo): survives broadcast and streaming codecs and rooms. Delays the
+/// stream by `hm_embedder_latency` frames.
+pub const HM_PROFILE_ROBUST: u8 = 1 << 3;
+/// `HmDetection::kind`: a mark read and authenticated.
+pub const HM_EVENT_DETECTION: u8 = 0;
+/// `HmDetection::kind`: a known ID confirmed or denied for one window
+/// (robust layer; `end_sample`, `z` and `present` are set).
+pub const HM_EVENT_PRESENCE: u8 = 1;
+/// Storage for an embedder, in 8-byte words (28 KiB: both layers).
+pub const HM_EMBEDDER_WORDS: usize = 3584;
+/// Storage for a detector, in 8-byte words (128 KiB: both layers).
+pub const HM_DETECTOR_WORDS: usize = 16384;
 
 /// What a call did.
 #[repr(C)]
@@ -84,13 +94,17 @@ pub enum HmStatus {
     PartialFrame = 14,
     /// A configuration error this header predates (the message names it).
     Config = 15,
+    /// The robust mark-to-mask ratio is outside −20 ..= 0 dB.
+    RobustStrength = 16,
+    /// `hm_detector_expect` already holds as many IDs as it can.
+    TooManyIds = 17,
 }
 
 const _: () = assert!(HM_ALL_CHANNELS == ChannelMask::ALL.0);
 
 impl HmStatus {
     /// Every status, in value order (`ALL[i] as i32 == i`, a test checks).
-    const ALL: [HmStatus; 16] = [
+    const ALL: [HmStatus; 18] = [
         HmStatus::Ok,
         HmStatus::NullPointer,
         HmStatus::NotInitialised,
@@ -107,6 +121,8 @@ impl HmStatus {
         HmStatus::SyncThreshold,
         HmStatus::PartialFrame,
         HmStatus::Config,
+        HmStatus::RobustStrength,
+        HmStatus::TooManyIds,
     ];
 }
 
@@ -123,6 +139,11 @@ impl From<ConfigError> for HmStatus {
             ConfigError::IntervalShorterThanBurst { .. } => HmStatus::IntervalShorterThanBurst,
             ConfigError::Offset { .. } => HmStatus::Offset,
             ConfigError::SyncThreshold { .. } => HmStatus::SyncThreshold,
+            ConfigError::NoProfile { .. }
+            | ConfigError::TwoBands { .. }
+            | ConfigError::NotUltrasonic { .. } => HmStatus::Profile,
+            ConfigError::RobustChannels { .. } => HmStatus::Channels,
+            ConfigError::RobustStrength { .. } => HmStatus::RobustStrength,
             // `set_config` is not exposed, so a stream-format change cannot
             // happen; anything newer than this header is reported generically.
             _ => HmStatus::Config,
@@ -153,10 +174,12 @@ pub struct HmEmbedConfig {
     pub channels: u16,
     /// Bit c marks channel c; `HM_ALL_CHANNELS` marks all.
     pub marked_channels: u8,
-    /// One of `HM_PROFILE_*`.
-    pub profile: u8,
-    /// Peak level of the mark, dBFS (−80 ..= −12; default −30).
+    /// `HM_PROFILE_*` bits: at most one ultrasonic band, and/or robust.
+    pub profiles: u8,
+    /// Peak level of the ultrasonic mark, dBFS (−80 ..= −12; default −30).
     pub level_dbfs: f32,
+    /// Robust mark-to-mask ratio, dB (−20 ..= 0; default −4).
+    pub robust_mmr_db: f32,
     /// A burst every `interval_ms` (500 ..= 3 600 000); 0 sends bursts back to back.
     pub interval_ms: u32,
     /// The first burst starts this long after the stream does.
@@ -175,7 +198,8 @@ pub struct HmDetectConfig {
     pub channels: u16,
     /// Bit c searches channel c (the selected channels are summed).
     pub searched_channels: u8,
-    pub profile: u8,
+    /// `HM_PROFILE_*` bits searched: at most one ultrasonic band, and/or robust.
+    pub profiles: u8,
     pub key: [u8; HM_KEY_LEN],
     /// Preamble threshold, 6 ..= 100 (default 11); lower finds weaker bursts at more CPU.
     pub sync_threshold: f32,
@@ -183,10 +207,15 @@ pub struct HmDetectConfig {
     pub soft_combining: bool,
 }
 
-/// One burst found and authenticated.
+/// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), or a
+/// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct HmDetection {
+    /// `HM_EVENT_*`.
+    pub kind: u8,
+    /// The `HM_PROFILE_*` bit of the layer that saw it.
+    pub profile: u8,
     pub id: [u8; HM_ID_MAX_LEN],
     pub id_len: u8,
     /// False when the burst's own counter block did not verify.
@@ -201,6 +230,12 @@ pub struct HmDetection {
     pub bursts_combined: u8,
     /// Estimated sample-clock offset of the stream against the embedder's.
     pub clock_ppm: f32,
+    /// Presence: one past the window's last sample.
+    pub end_sample: u64,
+    /// Presence: correlation with the ID's pattern, as a z-score.
+    pub z: f32,
+    /// Presence: whether the ID was there (z ≥ 6.5).
+    pub present: bool,
 }
 
 /// Storage for one embedder. Opaque: only `hm_embedder_*` touch it.
@@ -210,7 +245,7 @@ pub struct HmEmbedder {
     pub opaque: [u64; HM_EMBEDDER_WORDS],
 }
 
-/// Storage for one detector (48 KiB; keep it `static` on small stacks).
+/// Storage for one detector (128 KiB; keep it `static` on small stacks).
 #[repr(C)]
 #[derive(Debug)]
 pub struct HmDetector {
@@ -238,17 +273,40 @@ const _: () = {
     assert!(align_of::<Slot<Detector>>() <= align_of::<HmDetector>());
 };
 
-/// Built in place: `Detector::unconfigured()` is a `const`, so the compiler
-/// zeroes it in place instead of moving 40 KiB through the stack.
+/// Built in place: `unconfigured()` is a `const`, so the compiler zeroes
+/// the storage in place instead of moving the engine through the stack.
 const UNCONFIGURED_DETECTOR: Detector = Detector::unconfigured();
+const UNCONFIGURED_EMBEDDER: Embedder = Embedder::unconfigured();
 
-fn profile(p: u8) -> Result<Profile, HmStatus> {
-    match p {
-        HM_PROFILE_ULTRASONIC => Ok(Profile::Ultrasonic),
-        HM_PROFILE_ULTRASONIC_WIDE => Ok(Profile::UltrasonicWide),
-        HM_PROFILE_NEAR_ULTRASONIC => Ok(Profile::NearUltrasonic),
-        _ => Err(HmStatus::Profile),
+/// `HM_PROFILE_*` bit of each profile, in `Profile::ALL` order.
+const PROFILE_BITS: [u8; 4] = [
+    HM_PROFILE_ULTRASONIC,
+    HM_PROFILE_ULTRASONIC_WIDE,
+    HM_PROFILE_NEAR_ULTRASONIC,
+    HM_PROFILE_ROBUST,
+];
+
+fn profiles(bits: u8) -> Result<Profiles, HmStatus> {
+    let mut set = Profiles::NONE;
+    let mut known = 0u8;
+    for (p, bit) in Profile::ALL.into_iter().zip(PROFILE_BITS) {
+        known |= bit;
+        if bits & bit != 0 {
+            set = set.with(p);
+        }
     }
+    if bits & !known != 0 || set.is_empty() {
+        return Err(HmStatus::Profile);
+    }
+    Ok(set)
+}
+
+fn profile_bit(p: Profile) -> u8 {
+    Profile::ALL
+        .into_iter()
+        .zip(PROFILE_BITS)
+        .find(|(q, _)| *q == p)
+        .map_or(0, |(_, b)| b)
 }
 
 fn embed_config(c: &HmEmbedConfig) -> Result<EmbedConfig, HmStatus> {
@@ -260,8 +318,9 @@ fn embed_config(c: &HmEmbedConfig) -> Result<EmbedConfig, HmStatus> {
     cfg.channels = c.channels;
     // HM_ALL_CHANNELS is ChannelMask::ALL's own value.
     cfg.marked_channels = ChannelMask(c.marked_channels);
-    cfg.profile = profile(c.profile)?;
+    cfg.profiles = profiles(c.profiles)?;
     cfg.level_dbfs = c.level_dbfs;
+    cfg.robust_mmr_db = c.robust_mmr_db;
     cfg.schedule = match c.interval_ms {
         0 => Schedule::BackToBack {
             offset_ms: c.offset_ms,
@@ -279,26 +338,59 @@ fn detect_config(c: &HmDetectConfig) -> Result<DetectConfig, HmStatus> {
     cfg.sample_rate = c.sample_rate;
     cfg.channels = c.channels;
     cfg.searched_channels = ChannelMask(c.searched_channels);
-    cfg.profile = profile(c.profile)?;
+    cfg.profiles = profiles(c.profiles)?;
     cfg.sync_threshold = c.sync_threshold;
     cfg.soft_combining = c.soft_combining;
     Ok(cfg)
 }
 
-fn to_c(d: &Detection) -> HmDetection {
-    let mut id = [0u8; HM_ID_MAX_LEN];
-    let bytes = d.id.as_bytes();
-    id[..bytes.len()].copy_from_slice(bytes);
-    HmDetection {
-        id,
-        id_len: bytes.len() as u8,
-        has_counter: d.counter.is_some(),
-        counter: d.counter.unwrap_or(0),
-        start_sample: d.start_sample,
-        snr_db: d.snr_db,
-        corrected_bits: d.corrected_bits,
-        bursts_combined: d.bursts_combined,
-        clock_ppm: d.clock_ppm,
+fn id_bytes(id: &Id) -> ([u8; HM_ID_MAX_LEN], u8) {
+    let mut out = [0u8; HM_ID_MAX_LEN];
+    let bytes = id.as_bytes();
+    out[..bytes.len()].copy_from_slice(bytes);
+    (out, bytes.len() as u8)
+}
+
+fn to_c(e: &Event) -> HmDetection {
+    match e {
+        Event::Detection(d) => {
+            let (id, id_len) = id_bytes(&d.id);
+            HmDetection {
+                kind: HM_EVENT_DETECTION,
+                profile: profile_bit(d.profile),
+                id,
+                id_len,
+                has_counter: d.counter.is_some(),
+                counter: d.counter.unwrap_or(0),
+                start_sample: d.start_sample,
+                snr_db: d.snr_db,
+                corrected_bits: d.corrected_bits,
+                bursts_combined: d.bursts_combined,
+                clock_ppm: d.clock_ppm,
+                end_sample: 0,
+                z: 0.0,
+                present: false,
+            }
+        }
+        Event::Presence(p) => {
+            let (id, id_len) = id_bytes(&p.id);
+            HmDetection {
+                kind: HM_EVENT_PRESENCE,
+                profile: HM_PROFILE_ROBUST,
+                id,
+                id_len,
+                has_counter: false,
+                counter: 0,
+                start_sample: p.start_sample,
+                snr_db: 0.0,
+                corrected_bits: 0,
+                bursts_combined: 0,
+                clock_ppm: 0.0,
+                end_sample: p.end_sample,
+                z: p.z,
+                present: p.present,
+            }
+        }
     }
 }
 
@@ -313,8 +405,9 @@ pub unsafe extern "C" fn hm_embed_config_default(config: *mut HmEmbedConfig) -> 
         sample_rate: 48_000,
         channels: 2,
         marked_channels: HM_ALL_CHANNELS,
-        profile: HM_PROFILE_ULTRASONIC,
+        profiles: HM_PROFILE_ULTRASONIC,
         level_dbfs: dsp_core::DEFAULT_LEVEL_DBFS,
+        robust_mmr_db: dsp_core::robust::DEFAULT_MMR_DB,
         interval_ms: 2_000,
         offset_ms: 0,
         id: [0; HM_ID_MAX_LEN],
@@ -335,7 +428,7 @@ pub unsafe extern "C" fn hm_detect_config_default(config: *mut HmDetectConfig) -
         sample_rate: 48_000,
         channels: 2,
         searched_channels: HM_ALL_CHANNELS,
-        profile: HM_PROFILE_ULTRASONIC,
+        profiles: HM_PROFILE_ULTRASONIC,
         key: [0; HM_KEY_LEN],
         sync_threshold: dsp_core::DEFAULT_SYNC_THRESHOLD,
         soft_combining: true,
@@ -360,7 +453,9 @@ pub unsafe extern "C" fn hm_embedder_init(
             config,
             |engine: *mut Embedder, config| {
                 let cfg = embed_config(config)?;
-                engine.write(Embedder::new(&cfg)?);
+                // In place, as for the detector (the robust layer is 24 KiB).
+                engine.write(UNCONFIGURED_EMBEDDER);
+                (*engine).configure(&cfg)?;
                 Ok(())
             },
         )
@@ -484,12 +579,26 @@ pub unsafe extern "C" fn hm_embedder_process_f32(
     unsafe { embed(embedder, now, samples, len) }
 }
 
-/// Length of each burst in frames (0 if `embedder` is not set up).
+/// Length of each ultrasonic burst in frames (0 if `embedder` is not set
+/// up or marks no ultrasonic band).
 ///
 /// Safety: `embedder` is NULL or valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn hm_embedder_burst_frames(embedder: *mut HmEmbedder) -> u64 {
-    unsafe { self::embedder(embedder) }.map_or(0, |e| e.burst_samples())
+    unsafe { self::embedder(embedder) }
+        .ok()
+        .and_then(|e| e.ultrasonic())
+        .map_or(0, |u| u.burst_samples())
+}
+
+/// Frames between input and output: with the robust layer, output frame n
+/// holds input frame n − latency plus the marks (0 for the ultrasonic
+/// layer alone, or if `embedder` is not set up).
+///
+/// Safety: `embedder` is NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn hm_embedder_latency(embedder: *mut HmEmbedder) -> u64 {
+    unsafe { self::embedder(embedder) }.map_or(0, |e| e.latency())
 }
 
 /// Set up a detector in `storage`, in place (nothing large on the stack).
@@ -521,7 +630,7 @@ unsafe fn detector<'a>(storage: *mut HmDetector) -> Result<&'a mut Detector, HmS
     unsafe { engine(storage.cast::<Slot<Detector>>(), DETECTOR_MAGIC) }
 }
 
-fn report(callback: HmDetectionCallback, user: *mut c_void) -> impl FnMut(&Detection) {
+fn report(callback: HmDetectionCallback, user: *mut c_void) -> impl FnMut(&Event) {
     move |d| {
         if let Some(cb) = callback {
             let c = to_c(d);
@@ -598,6 +707,34 @@ pub unsafe extern "C" fn hm_detector_process_f32(
     unsafe { detect(detector, now, samples, len, callback, user) }
 }
 
+/// Confirm `id` (`len` bytes) every second from now on: the robust layer
+/// then reports `HM_EVENT_PRESENCE` events for it (an issued ID; IDs it
+/// decodes are confirmed anyway). Up to 4 IDs.
+///
+/// Safety: `detector` is NULL or valid; `id` points to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hm_detector_expect(
+    detector: *mut HmDetector,
+    id: *const u8,
+    len: usize,
+) -> HmStatus {
+    let run = || -> Result<(), HmStatus> {
+        let d = unsafe { self::detector(detector) }?;
+        if id.is_null() {
+            return Err(HmStatus::NullPointer);
+        }
+        // SAFETY: the caller passes `len` readable bytes.
+        let bytes = unsafe { core::slice::from_raw_parts(id, len) };
+        let id = Id::new(bytes)?;
+        let r = d.robust_mut().ok_or(HmStatus::Profile)?;
+        if !r.expect(&id) {
+            return Err(HmStatus::TooManyIds);
+        }
+        Ok(())
+    };
+    status(run())
+}
+
 /// End of stream: decode what is pending with the samples that arrived.
 ///
 /// Safety: `detector` is NULL or valid for the call.
@@ -632,7 +769,9 @@ pub extern "C" fn hm_status_message(status: i32) -> *const c_char {
         HmStatus::RateTooLowForProfile => {
             c"the profile's band does not fit below this sample rate's Nyquist frequency"
         }
-        HmStatus::Profile => c"unknown profile (use one of HM_PROFILE_*)",
+        HmStatus::Profile => {
+            c"bad profiles (HM_PROFILE_* bits: at most one ultrasonic band, and/or robust)"
+        }
         HmStatus::Channels => c"1 to 8 channels are supported",
         HmStatus::ChannelMask => {
             c"the channel mask selects no channel, or one the stream does not have"
@@ -645,6 +784,8 @@ pub extern "C" fn hm_status_message(status: i32) -> *const c_char {
         HmStatus::SyncThreshold => c"the sync threshold must lie in 6 ..= 100",
         HmStatus::PartialFrame => c"the block is not a whole number of frames",
         HmStatus::Config => c"the engine cannot run with this configuration",
+        HmStatus::RobustStrength => c"the robust mark-to-mask ratio must lie in -20 ..= 0 dB",
+        HmStatus::TooManyIds => c"the detector already confirms as many IDs as it can (4)",
     };
     s.as_ptr()
 }

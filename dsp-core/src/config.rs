@@ -78,6 +78,13 @@ impl Profile {
         Profile::Robust,
     ];
 
+    /// The ultrasonic layer's bands.
+    pub const ULTRASONIC: [Profile; 3] = [
+        Profile::Ultrasonic,
+        Profile::UltrasonicWide,
+        Profile::NearUltrasonic,
+    ];
+
     /// The name used on command lines and in file formats.
     pub const fn name(self) -> &'static str {
         match self {
@@ -241,7 +248,8 @@ impl FromStr for Profiles {
     fn from_str(text: &str) -> Result<Profiles, ParseProfileError> {
         let mut set = Profiles::NONE;
         for (i, name) in text.split('+').enumerate() {
-            let p = Profile::from_name(name.trim()).ok_or(ParseProfileError::Unknown { index: i })?;
+            let p =
+                Profile::from_name(name.trim()).ok_or(ParseProfileError::Unknown { index: i })?;
             if set.contains(p) {
                 return Err(ParseProfileError::Repeated { profile: p });
             }
@@ -371,6 +379,13 @@ pub struct Id {
 impl Id {
     /// Longest ID, bytes.
     pub const MAX_LEN: usize = 20;
+
+    /// A placeholder for engines not yet configured (all zero bytes, so
+    /// their `static`s land in `.bss`; never handed to users).
+    pub(crate) const ZERO: Id = Id {
+        len: 0,
+        bytes: [0; Id::MAX_LEN],
+    };
 
     /// An ID of 1 to [`Id::MAX_LEN`] bytes.
     pub fn new(bytes: &[u8]) -> Result<Id, ConfigError> {
@@ -753,7 +768,10 @@ mod tests {
             Err(ParseProfileError::Unknown { index: 1 })
         );
         let two: Profiles = "ultrasonic+near-ultrasonic".parse().unwrap();
-        assert!(matches!(two.check(48_000), Err(ConfigError::TwoBands { .. })));
+        assert!(matches!(
+            two.check(48_000),
+            Err(ConfigError::TwoBands { .. })
+        ));
         assert_eq!(Profiles::NONE.check(48_000), Err(ConfigError::NoProfile));
         assert_eq!(Profiles::default(), Profiles::only(Profile::Ultrasonic));
         assert!(matches!(

@@ -17,31 +17,54 @@ use crate::event::Event;
 use crate::sample::Sample;
 use crate::{robust, ultrasonic};
 
-/// Embeds the layers an [`EmbedConfig`] asks for.
+/// Embeds the layers an [`EmbedConfig`] asks for. Can be built in place
+/// ([`unconfigured`](Embedder::unconfigured) then
+/// [`configure`](Embedder::configure)): the robust layer's state is 24 KiB.
 #[derive(Debug, Clone)]
 pub struct Embedder {
     config: EmbedConfig,
     ultrasonic: Option<ultrasonic::Embedder>,
-    robust: Option<robust::Embedder>,
+    robust: robust::Embedder,
+    run_robust: bool,
 }
 
 impl Embedder {
+    /// An embedder that must be configured before use; `const` and all zero.
+    pub const fn unconfigured() -> Embedder {
+        Embedder {
+            config: *robust::Embedder::unconfigured().config(),
+            ultrasonic: None,
+            robust: robust::Embedder::unconfigured(),
+            run_robust: false,
+        }
+    }
+
     /// A configured embedder, or why the configuration cannot run.
     pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
+        let mut e = Embedder::unconfigured();
+        e.configure(config)?;
+        Ok(e)
+    }
+
+    /// (Re)configure in place for a new stream; all state is forgotten. On
+    /// error nothing changes.
+    pub fn configure(&mut self, config: &EmbedConfig) -> Result<(), ConfigError> {
         config.profiles.check(config.sample_rate)?;
+        let robust = config.profiles.robust();
+        if robust {
+            robust::Embedder::check(config)?;
+        }
         let ultrasonic = match config.profiles.ultrasonic() {
             Some(_) => Some(ultrasonic::Embedder::new(config)?),
             None => None,
         };
-        let robust = match config.profiles.robust() {
-            true => Some(robust::Embedder::new(config)?),
-            false => None,
-        };
-        Ok(Embedder {
-            config: *config,
-            ultrasonic,
-            robust,
-        })
+        if robust {
+            self.robust.configure(config)?;
+        }
+        self.config = *config;
+        self.ultrasonic = ultrasonic;
+        self.run_robust = robust;
+        Ok(())
     }
 
     /// The configuration in force.
@@ -52,7 +75,7 @@ impl Embedder {
     /// Output sample n is input sample n − latency, plus the marks (0 for
     /// the ultrasonic layer alone).
     pub fn latency(&self) -> u64 {
-        self.robust.as_ref().map_or(0, |r| r.latency())
+        self.robust().map_or(0, |r| r.latency())
     }
 
     /// The ultrasonic layer's embedder, if it runs.
@@ -67,7 +90,7 @@ impl Embedder {
 
     /// The robust layer's embedder, if it runs.
     pub fn robust(&self) -> Option<&robust::Embedder> {
-        self.robust.as_ref()
+        self.run_robust.then_some(&self.robust)
     }
 
     /// Mark `frames` (interleaved) in place; `now` is the sample index of
@@ -75,19 +98,22 @@ impl Embedder {
     /// by [`latency`](Embedder::latency).
     pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {
         let ch = self.config.channels as usize;
+        if ch == 0 {
+            return Err(ProcessError::Unconfigured);
+        }
         if frames.len() % ch != 0 {
             return Err(ProcessError::PartialFrame {
                 len: frames.len(),
                 channels: self.config.channels,
             });
         }
-        if let Some(r) = self.robust.as_mut() {
-            r.process(now, frames)?;
+        if self.run_robust {
+            self.robust.process(now, frames)?;
         }
+        let latency = self.latency();
         if let Some(u) = self.ultrasonic.as_mut() {
             // The frames now hold the output's stream time now − latency;
             // the first `before` of them precede the stream (silence).
-            let latency = self.robust.as_ref().map_or(0, |r| r.latency());
             let before = latency.saturating_sub(now).min((frames.len() / ch) as u64) as usize;
             let start = (now + before as u64) - latency;
             u.process(start, &mut frames[before * ch..])?;
@@ -144,7 +170,10 @@ impl Detector {
     /// (Re)configure in place and forget all state. On error nothing changes.
     pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
         config.profiles.check(config.sample_rate)?;
-        let (u, r) = (config.profiles.ultrasonic().is_some(), config.profiles.robust());
+        let (u, r) = (
+            config.profiles.ultrasonic().is_some(),
+            config.profiles.robust(),
+        );
         // Check both before changing either, so an error changes nothing.
         if r {
             robust::Detector::check(config)?;

@@ -171,6 +171,12 @@ pub(crate) struct SealedA {
 }
 
 impl SealedA {
+    pub const ZERO: SealedA = SealedA {
+        bytes: [0; MAX_A_BYTES],
+        class: FrameClass::Short,
+        mac: [0; 4],
+    };
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.class.a_bytes()]
     }

@@ -5,7 +5,9 @@
 //! robustness suite.
 
 use dsp_core::robust::{self, LATENCY};
-use dsp_core::{DetectConfig, Detection as Decoded, EmbedConfig, Event, Id, Key, Presence, Profile};
+use dsp_core::{
+    DetectConfig, Detection as Decoded, EmbedConfig, Event, Id, Key, Presence, Profile,
+};
 use testkit::channel::{band_power, clock_drift, gain_db, resample};
 use testkit::synth::{self, Kind};
 
@@ -253,4 +255,23 @@ fn unmarked_and_other_key_audio_claims_nothing_and_silence_denies_presence() {
         |p: &&Presence| p.start_sample >= 6 * RATE as u64 && p.end_sample <= 10 * RATE as u64;
     assert!(pres.iter().filter(in_gap).all(|p| !p.present), "{pres:?}");
     assert!(pres.iter().any(|p| p.present));
+}
+
+#[test]
+fn unconfigured_engines_refuse_work() {
+    let mut e = dsp_core::Embedder::unconfigured();
+    let mut d = dsp_core::Detector::unconfigured();
+    assert_eq!(
+        e.process(0, &mut [0i16; 4]),
+        Err(dsp_core::ProcessError::Unconfigured)
+    );
+    assert_eq!(
+        d.process(0, &[0i16; 4], |_| {}),
+        Err(dsp_core::ProcessError::Unconfigured)
+    );
+    let mut r = robust::Embedder::unconfigured();
+    assert_eq!(
+        r.process(0, &mut [0i16; 4]),
+        Err(dsp_core::ProcessError::Unconfigured)
+    );
 }

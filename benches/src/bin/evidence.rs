@@ -74,7 +74,7 @@ fn quick_cells() -> Vec<(Profile, Material, Treatment)> {
 }
 
 fn full_cells() -> Vec<(Profile, Material, Treatment)> {
-    Profile::ALL
+    Profile::ULTRASONIC
         .into_iter()
         .flat_map(|p| {
             Treatment::ALL
@@ -194,9 +194,9 @@ fn run() -> Result<bool, String> {
         )
     });
     eprintln!("SNR sweep: {} points per profile", snrs.len());
-    let snr = suite::snr_sweep(&Profile::ALL, &snrs, if args.quick { 6 } else { 20 });
+    let snr = suite::snr_sweep(&Profile::ULTRASONIC, &snrs, if args.quick { 6 } else { 20 });
     eprintln!("side effects");
-    let side_effects: Vec<_> = Profile::ALL
+    let side_effects: Vec<_> = Profile::ULTRASONIC
         .iter()
         .map(|&p| audible::measure(p, if args.quick { 6 } else { 20 }))
         .collect();

@@ -30,7 +30,7 @@ static void check_status(enum HmStatus got, enum HmStatus want, const char *what
     check(got == want, what);
 }
 
-/* Static: 48 KiB is too much for a small firmware stack. */
+/* Static: 128 KiB is too much for a small firmware stack. */
 static struct HmEmbedder embedder;
 static struct HmDetector detector;
 
@@ -115,6 +115,60 @@ static void round_trip(void) {
     }
 }
 
+/* Both layers, as a set-top box's recommended setting: 5 s of stereo noise
+ * marked with ultrasonic+robust, delayed by the robust layer's latency; the
+ * detector finds both, names the layer of each, and confirms the robust ID
+ * every second. */
+static void both_layers(void) {
+    struct HmEmbedConfig ec;
+    hm_embed_config_default(&ec);
+    memcpy(ec.key, KEY, sizeof KEY);
+    memcpy(ec.id, ID, sizeof ID);
+    ec.id_len = sizeof ID;
+    ec.profiles = HM_PROFILE_ULTRASONIC | HM_PROFILE_ROBUST;
+    check_status(hm_embedder_init(&embedder, &ec), HM_STATUS_OK, "embedder init, both layers");
+    uint64_t latency = hm_embedder_latency(&embedder);
+    check(latency == 1701, "the robust layer delays the stream by 1701 frames (35.4 ms)");
+
+    struct HmDetectConfig dc;
+    hm_detect_config_default(&dc);
+    memcpy(dc.key, KEY, sizeof KEY);
+    dc.profiles = HM_PROFILE_ULTRASONIC | HM_PROFILE_ROBUST;
+    check_status(hm_detector_init(&detector, &dc), HM_STATUS_OK, "detector init, both layers");
+
+    struct found f = {0};
+    int ultrasonic = 0, robust = 0, presence = 0;
+    int16_t block[BLOCK_FRAMES * CHANNELS];
+    rng = 0x9e3779b9u;
+    for (uint64_t frame = 0; frame < (uint64_t)RATE * 5; frame += BLOCK_FRAMES) {
+        for (size_t i = 0; i < sizeof block / sizeof block[0]; i++) {
+            block[i] = noise();
+        }
+        check_status(hm_embedder_process_i16(&embedder, frame, block, BLOCK_FRAMES * CHANNELS), HM_STATUS_OK,
+                     "embed both layers");
+        check_status(hm_detector_process_i16(&detector, frame, block, BLOCK_FRAMES * CHANNELS, on_detection, &f),
+                     HM_STATUS_OK, "detect both layers");
+        for (; f.count > 0; f.count--) {
+            const struct HmDetection *d = &f.events[f.count - 1];
+            int right = d->id_len == sizeof ID && memcmp(d->id, ID, sizeof ID) == 0;
+            check(right, "every event names the ID marked");
+            if (d->kind == HM_EVENT_PRESENCE) {
+                presence += d->present;
+            } else if (d->profile == HM_PROFILE_ROBUST) {
+                robust++;
+                /* Periods start every 2.048 s from the output's start. */
+                check((d->start_sample - latency + 2) % 98304 <= 4, "a robust period start is on its grid");
+            } else if (d->profile == HM_PROFILE_ULTRASONIC) {
+                ultrasonic++;
+                check((d->start_sample - latency + 48) % 96000 <= 96, "a burst starts on its schedule");
+            }
+        }
+    }
+    printf("both layers: %d ultrasonic, %d robust, %d presence\n", ultrasonic, robust, presence);
+    check(ultrasonic >= 1 && robust >= 1 && presence >= 1, "both layers found, the robust ID confirmed");
+    check_status(hm_detector_expect(&detector, ID, 8), HM_STATUS_OK, "an issued ID to confirm");
+}
+
 static void misuse(void) {
     static struct HmEmbedder fresh_embedder; /* zeroed: never initialised */
     static struct HmDetector fresh_detector;
@@ -137,9 +191,19 @@ static void misuse(void) {
     ec.sample_rate = 12345;
     check_status(hm_embedder_init(&fresh_embedder, &ec), HM_STATUS_SAMPLE_RATE, "odd sample rate");
     ec.sample_rate = 48000;
-    ec.profile = 7;
+    ec.profiles = 0x10;
     check_status(hm_embedder_init(&fresh_embedder, &ec), HM_STATUS_PROFILE, "unknown profile");
-    ec.profile = HM_PROFILE_ULTRASONIC;
+    ec.profiles = HM_PROFILE_ULTRASONIC | HM_PROFILE_NEAR_ULTRASONIC;
+    check_status(hm_embedder_init(&fresh_embedder, &ec), HM_STATUS_PROFILE, "two ultrasonic bands");
+    ec.profiles = HM_PROFILE_ROBUST;
+    ec.sample_rate = 44100;
+    check_status(hm_embedder_init(&fresh_embedder, &ec), HM_STATUS_RATE_TOO_LOW_FOR_PROFILE,
+                 "robust runs at 48 kHz");
+    ec.sample_rate = 48000;
+    ec.robust_mmr_db = 3.0f;
+    check_status(hm_embedder_init(&fresh_embedder, &ec), HM_STATUS_ROBUST_STRENGTH, "robust too strong");
+    ec.robust_mmr_db = -4.0f;
+    ec.profiles = HM_PROFILE_ULTRASONIC;
     ec.level_dbfs = -3.0f;
     check_status(hm_embedder_init(&fresh_embedder, &ec), HM_STATUS_LEVEL, "too loud");
     check_status(hm_embedder_process_i16(&fresh_embedder, 0, samples, 6), HM_STATUS_NOT_INITIALISED,
@@ -170,6 +234,7 @@ static void misuse(void) {
 
 int main(void) {
     round_trip();
+    both_layers();
     misuse();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

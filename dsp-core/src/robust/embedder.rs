@@ -166,8 +166,88 @@ impl core::fmt::Debug for Embedder {
 }
 
 impl Embedder {
+    /// An embedder that must be [`configure`](Embedder::configure)d before
+    /// use: `const` and all zero bytes, so a `static` of it lands in `.bss`
+    /// and nothing moves 24 KiB through a small stack.
+    pub const fn unconfigured() -> Embedder {
+        Embedder {
+            config: EmbedConfig {
+                sample_rate: 0,
+                channels: 0,
+                marked_channels: crate::config::ChannelMask(0),
+                profiles: Profiles::NONE,
+                level_dbfs: 0.0,
+                robust_mmr_db: 0.0,
+                schedule: crate::config::Schedule::Interval {
+                    every_ms: 0,
+                    offset_ms: 0,
+                },
+                id: crate::config::Id::ZERO,
+                key: crate::config::Key::from_bytes([0; 16]),
+            },
+            channels: 0,
+            marked: [false; MAX_CHANNELS as usize],
+            keys: KeySchedule::zeroed(),
+            cells: Cells::zeroed(),
+            map: PeriodMap::zeroed(),
+            model: Model::zeroed(),
+            sealed: SealedA::ZERO,
+            coded_a: Bits::ZERO,
+            coded_b: Bits::ZERO,
+            coded_period: None,
+            mmr_log2: 0.0,
+            start: 0,
+            ring: [[0.0; LATENCY + 1]; MAX_CHANNELS as usize],
+            head: 0,
+            u_old: [[0.0; HOP]; MAX_CHANNELS as usize],
+            mark: [[0.0; MARK_RING]; MAX_CHANNELS as usize],
+            mark_final: 0,
+            mark_valid: 0,
+            prev_bands: [None; MAX_CHANNELS as usize],
+            guard_gain: 0.0,
+            guard_step: 0.0,
+            guard_left: 0,
+            ahead: [[0.0; 2 * GUARD_BLOCK]; MAX_CHANNELS as usize],
+            hop_left: 0,
+            expected_now: None,
+            stats: Stats {
+                marked_frames: 0,
+                silent_frames: 0,
+                periods_begun: 0,
+                lowered_blocks: 0,
+            },
+        }
+    }
+
     /// A configured embedder, or why the configuration cannot run.
     pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
+        let mut e = Embedder::unconfigured();
+        e.configure(config)?;
+        Ok(e)
+    }
+
+    /// Whether the robust embedder can run with `config`.
+    pub fn check(config: &EmbedConfig) -> Result<(), ConfigError> {
+        Profiles::only(Profile::Robust).check(config.sample_rate)?;
+        check_channels(config.channels)?;
+        if config.channels > MAX_CHANNELS {
+            return Err(ConfigError::RobustChannels {
+                channels: config.channels,
+            });
+        }
+        config.marked_channels.resolve(config.channels)?;
+        if config.schedule.offset_ms() > MAX_INTERVAL_MS {
+            return Err(ConfigError::Offset {
+                ms: config.schedule.offset_ms(),
+            });
+        }
+        mmr_log2(config.robust_mmr_db).map(|_| ())
+    }
+
+    /// (Re)configure in place, for a new stream: all state is forgotten
+    /// (the delay line empties). On error nothing changes.
+    pub fn configure(&mut self, config: &EmbedConfig) -> Result<(), ConfigError> {
+        Self::check(config)?;
         Profiles::only(Profile::Robust).check(config.sample_rate)?;
         check_channels(config.channels)?;
         if config.channels > MAX_CHANNELS {
@@ -180,43 +260,32 @@ impl Embedder {
         if offset_ms > MAX_INTERVAL_MS {
             return Err(ConfigError::Offset { ms: offset_ms });
         }
+        let mmr = mmr_log2(config.robust_mmr_db)?;
         let keys = KeySchedule::new(&config.key);
-        let sealed = seal_a(&keys, &config.id);
-        let mut e = Embedder {
-            config: *config,
-            channels: config.channels as usize,
-            marked: [mask & 1 != 0, mask & 2 != 0],
-            cells: Cells::new(&keys),
-            map: PeriodMap::new(&keys, config.id.class()),
-            model: Model::new(),
-            coded_a: Bits::coded(sealed.as_bytes()),
-            coded_b: Bits::ZERO,
-            coded_period: None,
-            sealed,
-            keys,
-            mmr_log2: mmr_log2(config.robust_mmr_db)?,
-            start: (offset_ms as u64 * STREAM_RATE as u64 + 500) / 1000,
-            ring: [[0.0; LATENCY + 1]; MAX_CHANNELS as usize],
-            head: 0,
-            u_old: [[0.0; HOP]; MAX_CHANNELS as usize],
-            mark: [[0.0; MARK_RING]; MAX_CHANNELS as usize],
-            mark_final: 0,
-            mark_valid: 0,
-            prev_bands: [None; MAX_CHANNELS as usize],
-            guard_gain: 1.0,
-            guard_step: 0.0,
-            guard_left: 0,
-            ahead: [[0.0; 2 * GUARD_BLOCK]; MAX_CHANNELS as usize],
-            hop_left: 1,
-            expected_now: None,
-            stats: Stats::default(),
-        };
-        e.restart_mark(0);
-        Ok(e)
+        self.sealed = seal_a(&keys, &config.id);
+        self.config = *config;
+        self.channels = config.channels as usize;
+        self.marked = [mask & 1 != 0, mask & 2 != 0];
+        self.cells = Cells::new(&keys);
+        self.map = PeriodMap::new(&keys, config.id.class());
+        self.model = Model::new();
+        self.coded_a = Bits::coded(self.sealed.as_bytes());
+        self.coded_b = Bits::ZERO;
+        self.coded_period = None;
+        self.keys = keys;
+        self.mmr_log2 = mmr;
+        self.start = (offset_ms as u64 * STREAM_RATE as u64 + 500) / 1000;
+        self.ring = [[0.0; LATENCY + 1]; MAX_CHANNELS as usize];
+        self.head = 0;
+        self.mark = [[0.0; MARK_RING]; MAX_CHANNELS as usize];
+        self.expected_now = None;
+        self.stats = Stats::default();
+        self.restart_mark(0);
+        Ok(())
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &EmbedConfig {
+    pub const fn config(&self) -> &EmbedConfig {
         &self.config
     }
 
@@ -230,11 +299,13 @@ impl Embedder {
         &self.stats
     }
 
-
     /// Delay `frames` (interleaved) by [`LATENCY`] and add the mark, in
     /// place; `now` is the stream sample index of the first frame.
     pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {
         let ch = self.channels;
+        if ch == 0 {
+            return Err(ProcessError::Unconfigured);
+        }
         if frames.len() % ch != 0 {
             return Err(ProcessError::PartialFrame {
                 len: frames.len(),

@@ -136,7 +136,7 @@ pub(crate) struct PeriodMap {
 impl PeriodMap {
     pub const fn zeroed() -> PeriodMap {
         PeriodMap {
-            class: FrameClass::Long,
+            class: FrameClass::Short,
             slot: [0; MAX_PERIOD_SLOTS],
         }
     }
