@@ -114,9 +114,11 @@ impl Embedder {
         if let Some(u) = self.ultrasonic.as_mut() {
             // The frames now hold the output's stream time now − latency;
             // the first `before` of them precede the stream (silence).
-            let before = latency.saturating_sub(now).min((frames.len() / ch) as u64) as usize;
-            let start = (now + before as u64) - latency;
-            u.process(start, &mut frames[before * ch..])?;
+            let n = (frames.len() / ch) as u64;
+            let before = latency.saturating_sub(now);
+            if before < n {
+                u.process(now + before - latency, &mut frames[before as usize * ch..])?;
+            }
         }
         Ok(())
     }

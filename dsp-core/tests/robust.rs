@@ -110,6 +110,30 @@ fn output_does_not_depend_on_how_the_stream_is_cut() {
 }
 
 #[test]
+fn both_layers_together_do_not_depend_on_how_the_stream_is_cut() {
+    // Blocks shorter than the look-ahead: the ultrasonic layer's first
+    // blocks fall wholly before the delayed stream begins.
+    let mut c = embed_config(2);
+    c.profiles = c.profiles.with(Profile::Ultrasonic);
+    let x: Vec<f32> = music(3.0, 12).iter().flat_map(|&v| [v, 0.5 * v]).collect();
+    let run = |block: usize| {
+        let mut e = dsp_core::Embedder::new(&c).unwrap();
+        let mut y = x.clone();
+        let mut now = 0u64;
+        for b in y.chunks_mut(2 * block) {
+            e.process(now, b).unwrap();
+            now += b.len() as u64 / 2;
+        }
+        y
+    };
+    let whole = run(x.len());
+    assert_ne!(whole, x, "nothing marked");
+    for block in [1usize, 256, 1000, 1701, 2048] {
+        assert_eq!(run(block), whole, "block {block}");
+    }
+}
+
+#[test]
 fn the_mark_stays_in_its_band_and_under_the_programme() {
     let x = music(6.0, 5);
     let y = mark(&x, 4096);

@@ -12,11 +12,13 @@
 use std::path::{Path, PathBuf};
 
 use dsp_core::{
-    ultrasonic, DetectConfig, Detector, EmbedConfig, Embedder, Event, Id, Key, Profile, Sample,
-    Schedule,
+    ultrasonic, DetectConfig, Detection, Detector, EmbedConfig, Event, Id, Key, Profile, Profiles,
+    Sample, Schedule,
 };
 use serde_json::{json, Value};
-use testkit::harness::{embed_config, nth_start, schedule_starts, CONTRACT, OTHER_KEY};
+use testkit::harness::{
+    embed, embed_config, nth_start, robust_period, whole_starts, CONTRACT, OTHER_KEY,
+};
 use testkit::synth::{self, Kind};
 
 /// A short (8-byte) transaction number.
@@ -24,7 +26,7 @@ const TRANSACTION: &str = "00000000075bcd15";
 
 struct Vector {
     name: &'static str,
-    profile: Profile,
+    profiles: Profiles,
     rate: u32,
     channels: u16,
     kind: Kind,
@@ -43,6 +45,7 @@ struct Mark {
     /// [`Key::PUBLIC_TEST`] (the vectors detect with it) or [`OTHER_KEY`].
     key: Key,
     schedule: Schedule,
+    /// Whole marks: ultrasonic bursts, or robust periods.
     bursts: u64,
 }
 
@@ -63,10 +66,27 @@ impl Mark {
 
 fn mark_config(v: &Vector, m: &Mark) -> EmbedConfig {
     let id = Id::from_hex(m.id).unwrap();
-    let mut cfg = embed_config(v.profile, v.rate, v.channels, id);
+    let mut cfg = embed_config(Profile::Ultrasonic, v.rate, v.channels, id);
+    cfg.profiles = v.profiles;
     cfg.key = m.key;
     cfg.schedule = m.schedule;
     cfg
+}
+
+/// `cfg` for each of its layers alone, with how long one mark of it lasts.
+fn layers(cfg: &EmbedConfig) -> Vec<(EmbedConfig, u64)> {
+    cfg.profiles
+        .iter()
+        .map(|p| {
+            let mut one = cfg.clone();
+            one.profiles = p.into();
+            let span = match p {
+                Profile::Robust => robust_period(&one),
+                _ => ultrasonic::Embedder::new(&one).unwrap().burst_samples(),
+            };
+            (one, span)
+        })
+        .collect()
 }
 
 fn frames(v: &Vector) -> usize {
@@ -74,10 +94,16 @@ fn frames(v: &Vector) -> usize {
         Content::Unmarked { seconds } => (seconds * v.rate as f32) as usize,
         Content::Marked(m) => {
             let cfg = mark_config(v, m);
-            let last_end = nth_start(&cfg, m.bursts - 1)
-                + ultrasonic::Embedder::new(&cfg).unwrap().burst_samples();
-            // Back-to-back bursts never pause, so such a file ends with its last burst.
+            let last_end = layers(&cfg)
+                .iter()
+                .map(|(one, span)| nth_start(one, m.bursts - 1) + span)
+                .max()
+                .unwrap();
+            // Back-to-back bursts never pause, so such a file ends with its
+            // last burst; the robust detector decodes a period once it has
+            // seen a little of the next (its tracking window).
             let tail = match m.schedule {
+                _ if cfg.profiles.robust() => v.rate as u64 / 2,
                 Schedule::BackToBack { .. } => 0,
                 Schedule::Interval { .. } => v.rate as u64 / 20,
             };
@@ -90,7 +116,8 @@ fn frames(v: &Vector) -> usize {
 #[rustfmt::skip]
 fn vectors() -> Vec<Vector> {
     use Profile::*;
-    let v = |name, profile, rate, channels, kind, content| Vector { name, profile, rate, channels, kind, content };
+    let v = |name, profile: Profile, rate, channels, kind, content| Vector { name, profiles: profile.into(), rate, channels, kind, content };
+    let both = Profiles::only(Ultrasonic).with(Robust);
     let interval = |every_ms, offset_ms| Schedule::Interval { every_ms, offset_ms };
     let contract = || Content::Marked(Mark::contract());
     let with = |m: Mark| Content::Marked(m);
@@ -115,6 +142,8 @@ fn vectors() -> Vec<Vector> {
         v("unmarked-48000-music", Ultrasonic, 48_000, 1, Kind::Music, unmarked(8.0)),
         v("unmarked-44100-speech", Ultrasonic, 44_100, 1, Kind::Speech, unmarked(3.0)),
         v("other-key-48000-music", Ultrasonic, 48_000, 1, Kind::Music, with(other_key)),
+        v("robust-48000-music", Robust, 48_000, 1, Kind::Music, contract()),
+        Vector { profiles: both, ..v("ultrasonic+robust-48000-music-stereo", Ultrasonic, 48_000, 2, Kind::Music, contract()) },
     ]
 }
 
@@ -147,35 +176,46 @@ fn generate(v: &Vector) -> (Vec<u8>, String) {
         "sample_rate": v.rate,
         "channels": v.channels,
         "bits_per_sample": 16,
-        "profile": v.profile.name(),
+        "profile": v.profiles.to_string(),
         "programme": v.kind.name(),
     });
     if let Content::Marked(m) = &v.content {
         let cfg = mark_config(v, m);
-        let mut e = Embedder::new(&cfg).unwrap();
-        let burst = e.ultrasonic().unwrap().burst_samples();
-        for (counter, start) in schedule_starts(&cfg, frames as u64).into_iter().enumerate() {
-            // Vectors hold whole bursts only: a cut one may or may not decode.
-            assert!(
-                start + burst <= frames as u64,
-                "{}: burst at {start} is cut",
-                v.name
-            );
-            if m.key == Key::PUBLIC_TEST {
-                expected.push(json!({ "id": m.id, "counter": counter, "start_sample": start }));
-            }
-        }
-        let ch = v.channels as usize;
-        for (i, block) in x.chunks_mut(480 * ch).enumerate() {
-            e.process(i as u64 * 480, block).unwrap();
-        }
-        manifest["marked_with"] = json!({
+        let mut marked_with = json!({
             "key": hex(m.key.as_bytes()),
             "id": m.id,
-            "level_dbfs": cfg.level_dbfs,
             "schedule": format!("{:?}", m.schedule),
-            "burst_samples": burst,
         });
+        for (one, span) in layers(&cfg) {
+            let profile = one.profiles.iter().next().unwrap();
+            // Vectors hold whole marks only: a cut one may or may not decode.
+            for (counter, start) in whole_starts(&one, frames as u64).into_iter().enumerate() {
+                if m.key == Key::PUBLIC_TEST {
+                    // The robust detector names the ID as soon as it has
+                    // it, before the first period is whole and its counter
+                    // can be read.
+                    let counter = (profile != Profile::Robust || counter > 0).then_some(counter);
+                    expected.push(json!({
+                        "profile": profile.name(),
+                        "id": m.id,
+                        "counter": counter,
+                        "start_sample": start,
+                    }));
+                }
+            }
+            match profile {
+                Profile::Robust => {
+                    marked_with["robust_mmr_db"] = json!(cfg.robust_mmr_db);
+                    marked_with["period_samples"] = json!(span);
+                }
+                _ => {
+                    marked_with["level_dbfs"] = json!(cfg.level_dbfs);
+                    marked_with["burst_samples"] = json!(span);
+                }
+            }
+        }
+        embed(&cfg, &mut x);
+        manifest["marked_with"] = marked_with;
     }
     manifest["detect_with_key"] = json!(hex(Key::PUBLIC_TEST.as_bytes()));
     manifest["expected"] = Value::Array(expected);
@@ -236,19 +276,26 @@ fn every_vector_gives_exactly_its_expected_events() {
         cfg.sample_rate = rate;
         cfg.channels = channels;
         let mut det = Detector::new(&cfg).unwrap();
-        let mut found = Vec::new();
-        let mut keep = |e: &Event| {
-            if let Event::Detection(d) = e {
-                found.push(*d)
-            }
+        let (mut found, mut presence) = (Vec::new(), Vec::new());
+        let mut keep = |e: &Event| match e {
+            Event::Detection(d) => found.push(*d),
+            Event::Presence(p) => presence.push(*p),
         };
         for (i, block) in pcm.chunks(1000 * channels as usize).enumerate() {
             det.process(i as u64 * 1000, block, &mut keep).unwrap();
         }
         det.finish(&mut keep);
+        // Each layer reports in time order; the file lists layer by layer.
+        found.sort_by_key(|d: &Detection| (d.profile.layer() as u8, d.start_sample));
         let expected = json["expected"].as_array().unwrap();
         assert_eq!(found.len(), expected.len(), "{}: {found:?}", v.name);
         for (d, e) in found.iter().zip(expected) {
+            assert_eq!(
+                d.profile.name(),
+                e["profile"].as_str().unwrap(),
+                "{}",
+                v.name
+            );
             assert_eq!(d.id.to_string(), e["id"].as_str().unwrap(), "{}", v.name);
             assert_eq!(
                 d.counter.map(u64::from),
@@ -263,6 +310,21 @@ fn every_vector_gives_exactly_its_expected_events() {
                 v.name,
                 d.start_sample
             );
+        }
+        // The robust layer confirms the ID it decoded, second by second;
+        // nothing else is ever said present.
+        let robust_id = expected
+            .iter()
+            .find(|e| e["profile"] == "robust")
+            .map(|e| e["id"].as_str().unwrap());
+        match robust_id {
+            Some(id) => assert!(
+                !presence.is_empty()
+                    && presence.iter().all(|p| p.present && p.id.to_string() == id),
+                "{}: {presence:?}",
+                v.name
+            ),
+            None => assert!(presence.iter().all(|p| !p.present), "{}", v.name),
         }
         checked += 1;
     }

@@ -16,16 +16,17 @@
     clippy::panic
 )]
 
-use dsp_core::{Detection, Detector, Embedder, ProcessError};
+use dsp_core::{Detector, Embedder, Event, ProcessError};
 use heapless::Vec;
 
 use crate::audio::{AudioError, AudioInterface};
 use crate::meter::Meter;
 pub use crate::meter::PathLoad;
 
-/// Detections one block can produce before the overflow is counted. A block
-/// is milliseconds long and a burst hundreds, so more than one is already rare.
-const EVENTS_PER_BLOCK: usize = 4;
+/// Events one block can produce before the overflow is counted. A block is
+/// milliseconds long and a burst hundreds, a robust period two seconds and
+/// its presence window one, so with both layers more than two is already rare.
+const EVENTS_PER_BLOCK: usize = 8;
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,7 +76,7 @@ impl<M: Meter> Pipeline<'_, M> {
     pub fn run<A: AudioInterface>(
         &mut self,
         audio: &mut A,
-        mut on_event: impl FnMut(&Detection),
+        mut on_event: impl FnMut(&Event),
     ) -> Result<RunStats, AudioError> {
         let mut stats = RunStats::default();
         while self.step(audio, &mut stats, &mut on_event)? {}
@@ -89,7 +90,7 @@ impl<M: Meter> Pipeline<'_, M> {
         &mut self,
         audio: &mut A,
         stats: &mut RunStats,
-        mut on_event: impl FnMut(&Detection),
+        mut on_event: impl FnMut(&Event),
     ) -> Result<bool, AudioError> {
         let channels = usize::from(audio.format().channels).max(1);
         let period = match audio.next_period() {
@@ -124,7 +125,7 @@ impl<M: Meter> Pipeline<'_, M> {
     }
 
     /// End of stream: the detector decodes what is pending.
-    pub fn finish(&mut self, stats: &mut RunStats, mut on_event: impl FnMut(&Detection)) {
+    pub fn finish(&mut self, stats: &mut RunStats, mut on_event: impl FnMut(&Event)) {
         if let Some(detector) = self.detector.as_deref_mut() {
             let mut found = Found::default();
             let t = self.meter.now();
@@ -135,21 +136,21 @@ impl<M: Meter> Pipeline<'_, M> {
     }
 }
 
-/// Detections of one detector call, held until its cost has been read.
+/// Events of one detector call, held until its cost has been read.
 #[derive(Default)]
 struct Found {
-    list: Vec<Detection, EVENTS_PER_BLOCK>,
+    list: Vec<Event, EVENTS_PER_BLOCK>,
     overflow: u32,
 }
 
 impl Found {
-    fn push(&mut self, d: &Detection) {
+    fn push(&mut self, d: &Event) {
         if self.list.push(*d).is_err() {
             self.overflow += 1;
         }
     }
 
-    fn report(&self, stats: &mut RunStats, on_event: impl FnMut(&Detection)) {
+    fn report(&self, stats: &mut RunStats, on_event: impl FnMut(&Event)) {
         stats.events += self.list.len() as u32;
         stats.dropped_events += self.overflow;
         self.list.iter().for_each(on_event);

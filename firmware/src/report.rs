@@ -10,13 +10,24 @@
 //! `measure ` or `board ` and are left out of the comparison.
 
 use defmt::Display2Format;
-use dsp_core::Detection;
+use dsp_core::{Detection, Event, Presence};
 
-/// `event id .. counter .. start .. snr .. corrected .. combined .. ppm ..`
-pub fn event(d: &Detection) {
+/// One line per event:
+/// `event PROFILE id .. counter .. start .. snr .. corrected .. combined .. ppm ..`
+/// for a mark read, `presence id .. from .. to .. z .. present|absent` for
+/// the robust layer's verdict on a window.
+pub fn event(e: &Event) {
+    match e {
+        Event::Detection(d) => detection(d),
+        Event::Presence(p) => presence(p),
+    }
+}
+
+fn detection(d: &Detection) {
     // `Id`'s Display: lowercase hex, as the host prints it.
     defmt::println!(
-        "event id {} counter {} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
+        "event {=str} id {} counter {} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
+        d.profile.name(),
         Display2Format(&d.id),
         Counter(d.counter),
         d.start_sample,
@@ -27,7 +38,18 @@ pub fn event(d: &Detection) {
     );
 }
 
-/// A burst's counter, `?` when its counter block did not verify.
+fn presence(p: &Presence) {
+    defmt::println!(
+        "presence id {} from {=u64} to {=u64} z {=f32} {=str}",
+        Display2Format(&p.id),
+        p.start_sample,
+        p.end_sample,
+        p.z,
+        if p.present { "present" } else { "absent" }
+    );
+}
+
+/// A mark's counter, `?` when its counter block did not verify.
 struct Counter(Option<u16>);
 
 impl defmt::Format for Counter {

@@ -13,9 +13,29 @@ use std::process::{Command, Stdio};
 
 use crate::sh;
 
-/// Frames whose names say which path an instruction belongs to.
-const EMBED_MARKERS: &[&str] = &["dsp_core::embedder", "dsp_core::burst"];
-const DETECT_MARKERS: &[&str] = &["dsp_core::detector", "dsp_core::fec"];
+/// Frames whose names say which path an instruction belongs to. A function
+/// the compiler kept out of line is its own chain's outermost frame, so the
+/// robust layer's helpers are named by module.
+const EMBED_MARKERS: &[&str] = &[
+    "dsp_core::engine::Embedder",
+    "dsp_core::ultrasonic::embedder",
+    "dsp_core::ultrasonic::burst",
+    "dsp_core::robust::embedder",
+];
+const DETECT_MARKERS: &[&str] = &[
+    "dsp_core::engine::Detector",
+    "dsp_core::ultrasonic::detector",
+    "dsp_core::robust::detector",
+    "dsp_core::fec",
+];
+/// What both robust paths share: the masking model, transforms, resampling.
+const ROBUST_SHARED_MARKERS: &[&str] = &[
+    "dsp_core::robust::masking",
+    "dsp_core::robust::spectrum",
+    "dsp_core::robust::rate",
+    "dsp_core::robust::layout",
+    "microfft::",
+];
 /// Frames worth naming in the breakdown (the rest are std glue).
 const NAMED: &[&str] = &[
     "dsp_core::",
@@ -23,6 +43,7 @@ const NAMED: &[&str] = &[
     "libm::",
     "__aeabi",
     "hushmark_firmware::",
+    "microfft::",
 ];
 
 pub fn run(machine: &str, elf: &Path) -> Result<(), String> {
@@ -65,7 +86,14 @@ pub fn run(machine: &str, elf: &Path) -> Result<(), String> {
     let chains = inline_chains(elf, counts.keys().copied())?;
     let total: u64 = counts.values().sum();
     println!("\n{total} instructions executed in all (self-test, emulated codec included)");
-    for (path, markers) in [("embed", EMBED_MARKERS), ("detect", DETECT_MARKERS)] {
+    for (path, markers) in [
+        ("embed", EMBED_MARKERS),
+        ("detect", DETECT_MARKERS),
+        (
+            "robust shared (masking, FFTs, resampling)",
+            ROBUST_SHARED_MARKERS,
+        ),
+    ] {
         let mut by_function: HashMap<&str, u64> = HashMap::new();
         let mut path_total = 0u64;
         for (addr, &n) in &counts {

@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use dsp_core::{
-    DetectConfig, Detection, Detector, EmbedConfig, Embedder, Id, Key, Profile, Schedule,
+    DetectConfig, Detection, Detector, EmbedConfig, Embedder, Event, Id, Key, Presence, Profiles,
+    Schedule,
 };
 
 const HOST_BLOCK_FRAMES: usize = 1024;
@@ -67,10 +68,18 @@ fn f32_text(x: f32) -> String {
     ryu::Buffer::new().format(x).to_string()
 }
 
-fn event_line(d: &Detection) -> String {
+fn event_line(e: &Event) -> String {
+    match e {
+        Event::Detection(d) => detection_line(d),
+        Event::Presence(p) => presence_line(p),
+    }
+}
+
+fn detection_line(d: &Detection) -> String {
     let counter = d.counter.map_or("?".to_string(), |c| c.to_string());
     format!(
-        "event id {} counter {counter} start {} snr {} corrected {} combined {} ppm {}",
+        "event {} id {} counter {counter} start {} snr {} corrected {} combined {} ppm {}",
+        d.profile.name(),
         d.id,
         d.start_sample,
         f32_text(d.snr_db),
@@ -80,54 +89,74 @@ fn event_line(d: &Detection) -> String {
     )
 }
 
+fn presence_line(p: &Presence) -> String {
+    format!(
+        "presence id {} from {} to {} z {} {}",
+        p.id,
+        p.start_sample,
+        p.end_sample,
+        f32_text(p.z),
+        if p.present { "present" } else { "absent" }
+    )
+}
+
 /// Search `samples` as the firmware's monitoring path does; one line per event.
 fn detect(
-    profile: Profile,
+    profiles: Profiles,
     rate: u32,
     channels: u16,
     samples: &[i16],
     out: &mut Vec<String>,
 ) -> Result<usize, String> {
     let mut cfg = DetectConfig::new(Key::PUBLIC_TEST);
-    cfg.profile = profile;
+    cfg.profiles = profiles;
     cfg.sample_rate = rate;
     cfg.channels = channels;
     let mut det = Detector::new(&cfg).map_err(|e| e.to_string())?;
     let ch = channels as usize;
     let mut found = Vec::new();
     for (i, block) in samples.chunks(HOST_BLOCK_FRAMES * ch).enumerate() {
-        det.process((i * HOST_BLOCK_FRAMES) as u64, block, |d| found.push(*d))
+        det.process((i * HOST_BLOCK_FRAMES) as u64, block, |e| found.push(*e))
             .map_err(|e| e.to_string())?;
     }
-    det.finish(|d| found.push(*d));
+    det.finish(|e| found.push(*e));
     out.extend(found.iter().map(event_line));
     Ok(found.len())
 }
 
-fn profile(name: &str) -> Result<Profile, String> {
-    Profile::from_name(name).ok_or_else(|| format!("unknown profile `{name}`"))
+/// `NAME/LAYERS` → (NAME, LAYERS).
+fn session(name: &str) -> Result<(&str, Profiles), String> {
+    let (name, layers) = name
+        .rsplit_once('/')
+        .ok_or_else(|| format!("session `{name}` names no layers"))?;
+    let profiles = layers
+        .parse()
+        .map_err(|e| format!("session `{name}`: {e}"))?;
+    Ok((name, profiles))
 }
 
 fn clip(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String> {
-    let (name, f) = fields(rest)?;
-    let profile = profile(f.first().ok_or("header without profile")?)?;
+    let (session_name, _) = fields(rest)?;
+    let (name, profiles) = session(session_name)?;
     let (samples, rate, channels) = read_wav(&vectors.join(format!("{name}.wav")))?;
     let frames = samples.len() / channels as usize;
     out.push(format!(
-        "clip {name}: {profile}, {rate} Hz, {channels} ch, {frames} frames"
+        "clip {session_name}: {rate} Hz, {channels} ch, {frames} frames"
     ));
-    let n = detect(profile, rate, channels, &samples, out)?;
-    out.push(format!("end {name}: {n} events"));
+    let n = detect(profiles, rate, channels, &samples, out)?;
+    out.push(format!("end {session_name}: {n} events"));
     Ok(())
 }
 
 fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String> {
-    let (name, f) = fields(rest)?;
-    let profile = profile(f.first().ok_or("header without profile")?)?;
+    let (session_name, f) = fields(rest)?;
+    let (_, profiles) = session(session_name)?;
+    let name = *f.first().ok_or("header without programme")?;
     let channels: u16 = number(field(&f, "", " ch")?)?;
     let id_hex = field(&f, "id ", "")?;
     let id = Id::from_hex(id_hex).map_err(|e| format!("id `{id_hex}`: {e}"))?;
     let level: f32 = number(field(&f, "level ", " dBFS")?)?;
+    let robust_mmr_db: f32 = number(field(&f, "robust ", " dB")?)?;
     let schedule = field(&f, "every ", " ms")?;
     let (every, offset) = schedule.split_once(" ms from ").ok_or("bad schedule")?;
     let (every_ms, offset_ms): (u32, u32) = (number(every)?, number(offset)?);
@@ -143,17 +172,19 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
         .map(|(i, c)| clip[i * src_ch + c])
         .collect();
     let mut cfg = EmbedConfig::new(id, Key::PUBLIC_TEST);
-    cfg.profile = profile;
+    cfg.profiles = profiles;
     cfg.sample_rate = rate;
     cfg.channels = channels;
     cfg.level_dbfs = level;
+    cfg.robust_mmr_db = robust_mmr_db;
     cfg.schedule = Schedule::Interval {
         every_ms,
         offset_ms,
     };
     out.push(format!(
-        "mark {name}: {profile}, {rate} Hz, {channels} ch, {frames} frames, id {id}, level {} dBFS, every {every_ms} ms from {offset_ms} ms, loopback delay {delay} frames",
-        f32_text(level)
+        "mark {session_name}: {name}, {rate} Hz, {channels} ch, {frames} frames, id {id}, level {} dBFS, robust {} dB, every {every_ms} ms from {offset_ms} ms, loopback delay {delay} frames",
+        f32_text(level),
+        f32_text(robust_mmr_db)
     ));
     let mut embedder = Embedder::new(&cfg).map_err(|e| e.to_string())?;
     for (i, block) in audio.chunks_mut(HOST_BLOCK_FRAMES * ch).enumerate() {
@@ -164,12 +195,12 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
     // The loopback cable: what was played, `delay` frames later, for as long as the DAC played.
     let mut captured = vec![0i16; (delay * ch).min(audio.len())];
     captured.extend_from_slice(&audio[..audio.len() - captured.len()]);
-    let n = detect(profile, rate, channels, &captured, out)?;
+    let n = detect(profiles, rate, channels, &captured, out)?;
     out.push(format!(
         "played {frames} frames, fnv1a64 {:016x}",
         fnv1a64(&audio)
     ));
-    out.push(format!("end mark: {n} events"));
+    out.push(format!("end {session_name}: {n} events"));
     Ok(())
 }
 

@@ -9,7 +9,8 @@
 //! | logs | defmt over RTT through the on-board ST-LINK (`probe-rs run`) |
 //!
 //! LINE IN is marked with the board's ID on its way to the headphones (the
-//! set-top-box path) and searched for marks (the monitoring path). Every
+//! set-top-box path) and searched for marks (the monitoring path), in both
+//! layers (`ultrasonic+robust`, the box's recommended setting). Every
 //! ~10 s the board logs what each path cost in DWT cycles, so this is also
 //! the benchmark on real silicon. Flashing: `firmware/README.md`.
 
@@ -21,7 +22,7 @@ mod wm8994;
 
 use cortex_m_rt::entry;
 use defmt_rtt as _;
-use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key};
+use dsp_core::{DetectConfig, Detector, EmbedConfig, Embedder, Id, Key, Profile, Profiles};
 use embassy_stm32::i2c::{self, I2c};
 use embassy_stm32::rcc::{
     self, mux, Hse, HseMode, Pll, PllMul, PllPDiv, PllPreDiv, PllQDiv, PllSource, Sysclk,
@@ -45,6 +46,9 @@ const REPORT_EVERY: u32 = 2000;
 /// (e.g. from OTP or a secure element); this is the public test-vector key.
 const KEY: Key = Key::PUBLIC_TEST;
 const ID: [u8; 8] = [0x00, 0x00, 0x00, 0x00, 0x07, 0x5b, 0xcd, 0x15];
+/// Both layers: the ultrasonic band for clean paths, the robust layer for
+/// codecs and rooms.
+const PROFILES: Profiles = Profiles::only(Profile::Ultrasonic).with(Profile::Robust);
 
 bind_interrupts!(struct Irqs {
     DMA2_STREAM4 => dma::InterruptHandler<peripherals::DMA2_CH4>;
@@ -124,10 +128,12 @@ impl embedded_hal::delay::DelayNs for CycleDelay {
 
 #[entry]
 fn main() -> ! {
-    // DMA rings and the detector live in statics (cortex-m-rt hands out
-    // `&'static mut` to each, once).
+    // DMA rings and the engines live in statics (cortex-m-rt hands out
+    // `&'static mut` to each, once): the engines' 150 KiB never pass
+    // through the stack.
     static mut TX_RING: [u16; RING_SAMPLES] = [0; RING_SAMPLES];
     static mut RX_RING: [u16; RING_SAMPLES] = [0; RING_SAMPLES];
+    static mut EMBEDDER: Embedder = Embedder::unconfigured();
     static mut DETECTOR: Detector = Detector::unconfigured();
 
     let Some(mut core) = cortex_m::Peripherals::take() else {
@@ -181,23 +187,22 @@ fn main() -> ! {
     let mut embed_config = EmbedConfig::new(id, KEY);
     embed_config.sample_rate = SAMPLE_RATE;
     embed_config.channels = CHANNELS;
-    let mut embedder = match Embedder::new(&embed_config) {
-        Ok(e) => e,
-        Err(e) => {
-            defmt::error!("embedder: {}", e);
-            fault::exit(false)
-        }
-    };
+    embed_config.profiles = PROFILES;
+    if let Err(e) = EMBEDDER.configure(&embed_config) {
+        defmt::error!("embedder: {}", e);
+        fault::exit(false)
+    }
     let mut detect_config = DetectConfig::new(KEY);
     detect_config.sample_rate = SAMPLE_RATE;
     detect_config.channels = CHANNELS;
+    detect_config.profiles = PROFILES;
     if let Err(e) = DETECTOR.configure(&detect_config) {
         defmt::error!("detector: {}", e);
         fault::exit(false)
     }
 
     let mut pipeline = Pipeline {
-        embedder: Some(&mut embedder),
+        embedder: Some(EMBEDDER),
         detector: Some(DETECTOR),
         meter: &meter,
     };
