@@ -53,6 +53,34 @@ pub(crate) fn radians_to_turns(rad: f32) -> u32 {
     (folded * TURNS_PER_RADIAN) as i32 as u32
 }
 
+/// The larger of two numbers that are never NaN. `f32::max` is a library
+/// call on Cortex-M4/M7 (no `vmaxnm` before Armv8); this is a compare.
+#[inline(always)]
+pub(crate) fn max_f32(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The smaller of two numbers that are never NaN (see [`max_f32`]).
+#[inline(always)]
+pub(crate) fn min_f32(a: f32, b: f32) -> f32 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// ⌊x⌋ for |x| < 2^31, without a library call.
+#[inline(always)]
+pub(crate) fn floor_i32(x: f32) -> i32 {
+    let t = x as i32;
+    t - ((t as f32) > x) as i32
+}
+
 /// Amplitude ratio of a level in dB.
 pub(crate) fn db_to_amplitude(db: f32) -> f32 {
     libm::powf(10.0, db / 20.0)

@@ -119,11 +119,18 @@ impl Sample for i32 {
 }
 
 /// `unit · full_scale` rounded and clamped to `-full_scale ..= full_scale - 1`.
+/// Rounds half away from zero, as `roundf` does, without its call: the
+/// bounds are integers, so clamping first gives the same result, and below
+/// 2^23 the fraction `x − trunc(x)` is exact (above, x is whole).
+#[inline]
 fn integer_from_unit(unit: f32, full_scale: f32) -> i32 {
     if unit.is_nan() {
         return 0;
     }
-    libm::roundf(unit * full_scale).clamp(-full_scale, full_scale - 1.0) as i32
+    let x = (unit * full_scale).clamp(-full_scale, full_scale - 1.0);
+    let whole = x as i32;
+    let frac = x - whole as f32;
+    whole + (frac >= 0.5) as i32 - (frac <= -0.5) as i32
 }
 
 /// Round to nearest (ties to even) by adding and removing 1.5·2^23: exact
@@ -139,6 +146,56 @@ fn round_to_units(mark: f32, full_scale: f32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversion_rounds_exactly_as_roundf_does() {
+        let reference = |unit: f32, fs: f32| -> i32 {
+            if unit.is_nan() {
+                return 0;
+            }
+            libm::roundf(unit * fs).clamp(-fs, fs - 1.0) as i32
+        };
+        let mut x = -1.5f32;
+        let mut checked = 0;
+        while x < 1.5 {
+            for fs in [32_768.0, I24_FULL_SCALE as f32] {
+                // Halves, their neighbours and everything between.
+                for v in [
+                    x,
+                    f32::from_bits(x.to_bits() + 1),
+                    f32::from_bits(x.to_bits() - 1),
+                ] {
+                    assert_eq!(integer_from_unit(v, fs), reference(v, fs), "{v} at {fs}");
+                    checked += 1;
+                }
+            }
+            x += 0.5 / 32_768.0 * 0.731;
+        }
+        // Exact ties at 16 bits, beyond full scale too.
+        for k in -40_000..40_000 {
+            let v = (k as f32 + 0.5) / 32_768.0;
+            assert_eq!(
+                integer_from_unit(v, 32_768.0),
+                reference(v, 32_768.0),
+                "{v}"
+            );
+        }
+        for v in [
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e30,
+            -1e30,
+            0.5 / 32_768.0,
+        ] {
+            assert_eq!(
+                integer_from_unit(v, 32_768.0),
+                reference(v, 32_768.0),
+                "{v}"
+            );
+        }
+        assert!(checked > 100_000);
+    }
 
     #[test]
     fn marks_never_push_past_full_scale() {

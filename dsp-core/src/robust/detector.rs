@@ -65,6 +65,19 @@ const DRIFT_STEP: f32 = 0.011_52;
 const QUICK_DRIFTS: i32 = 1;
 const SLOW_DRIFTS: i32 = 11;
 const SLOW_EVERY: u32 = 16;
+/// Refinement drift steps either side: coarse (quarter steps) and fine
+/// (sixteenth steps).
+const COARSE_SPAN: i32 = 8;
+const FINE_SPAN: i32 = 4;
+/// Aligned frames the refinement leaves at the old end of the history, so
+/// none of its frames is overwritten while it runs.
+const REFINE_MARGIN: u64 = 8;
+/// Search work per detector frame (8 ms): acquisition hypotheses, and
+/// drifts of a refinement. A slow search (368 hypotheses) then spans 31
+/// frames, inside the 32 between attempts, and no call does more than a
+/// slice of it.
+const HYPOTHESES_PER_FRAME: u16 = 12;
+const REFINE_DRIFTS_PER_FRAME: i32 = 2;
 /// Candidate score (|c|² over the pilot count: noise is Exp(1), so among
 /// the ~2000 lags × hypotheses of one attempt it passes 12 with odds
 /// 1e-2) and the refined score that locks (noise: 6e-7 per attempt).
@@ -76,6 +89,12 @@ const TRACK_EVERY: u32 = 32;
 /// classes and period phases at least every 4th attempt.
 const DECODE_EVERY: u32 = 64;
 const FULL_SEARCH_EVERY: u32 = 4;
+/// Period phases tried per detector frame (a full search, both passes,
+/// spans 27 of the 64 frames between attempts).
+const DECODE_TRIES_PER_FRAME: usize = 2;
+/// Period phases of a full search: the last one that decoded, and every
+/// phase index of both classes.
+const QUEUE: usize = 1 + 16 + 10;
 /// Long-term combining: each period position's slot sums decay by this
 /// factor per period (about 6 periods of memory), so a mark too weak for
 /// the 4 s history still decodes over 10–20 s.
@@ -126,6 +145,30 @@ struct Timing {
     tau: f32,
     drift: f32,
     score: f32,
+}
+
+/// The acquisition in progress, a slice of it per detector frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Search {
+    Idle,
+    /// Hypothesis `next` of 2 parities × 8 phase indices × (2·steps + 1)
+    /// drifts on the pilots of the window ending at frame `newest`.
+    Scan {
+        newest: u64,
+        steps: i32,
+        next: u16,
+        best: Option<Timing>,
+    },
+    /// Drift step `next` (from −span) of refining `base` on the aligned
+    /// frames `from..=newest`: coarse (`wide`, any lag) then fine.
+    Refine {
+        base: Timing,
+        from: u64,
+        newest: u64,
+        wide: bool,
+        next: i32,
+        best: Option<Timing>,
+    },
 }
 
 impl Timing {
@@ -225,10 +268,16 @@ pub struct Detector {
     misses: u32,
     since_acq: u32,
     acq_count: u32,
+    search: Search,
     since_track: u32,
     since_decode: u32,
     decode_count: u32,
     found: Option<PeriodPhase>,
+    /// The decode attempt in progress: period phases to try, how many, and
+    /// the next (from `queue_len` on, the same on the accumulator).
+    queue: [Option<PeriodPhase>; QUEUE],
+    queue_len: u8,
+    queue_next: u8,
     /// Slot sums per period position, per class (short, long), since the
     /// lock; position of aligned frame d is ((d + combine_offset) / 2) mod P.
     combined: [[[f32; SLOTS]; COMBINE_ROWS]; 2],
@@ -291,10 +340,14 @@ impl Detector {
             misses: 0,
             since_acq: 0,
             acq_count: 0,
+            search: Search::Idle,
             since_track: 0,
             since_decode: 0,
             decode_count: 0,
             found: None,
+            queue: [None; QUEUE],
+            queue_len: 0,
+            queue_next: 0,
             combined: [[[0.0; SLOTS]; COMBINE_ROWS]; 2],
             combine_offset: 0,
             combined_frames: 0,
@@ -470,6 +523,10 @@ impl Detector {
 
     /// End of stream: a last decode of what the history holds.
     pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
+        // The stream has ended: what the search had left, at once.
+        while self.search != Search::Idle {
+            self.search_step(u16::MAX, i32::MAX);
+        }
         if self.lock.is_some() {
             self.decode(true, &mut on_event);
         }
@@ -491,6 +548,8 @@ impl Detector {
         self.misses = 0;
         self.since_acq = 0;
         self.acq_count = 0;
+        self.search = Search::Idle;
+        self.queue_len = 0;
         self.since_track = 0;
         self.since_decode = 0;
         self.decode_count = 0;
@@ -585,6 +644,9 @@ impl Detector {
         o + ((o + t.frame) % 2)
     }
 
+    // Out of line (once a detector frame): the search's buffers stay off
+    // the caller's stack frame.
+    #[inline(never)]
     fn after_frame(&mut self, on_event: &mut impl FnMut(&Event)) {
         let newest = self.frames - 1;
         if let Some(t) = self.lock {
@@ -603,17 +665,22 @@ impl Detector {
                 self.since_decode = 0;
                 self.decode_count = self.decode_count.wrapping_add(1);
                 let full = self.decode_count % FULL_SEARCH_EVERY == 0;
-                self.decode(full, on_event);
+                self.start_decode(full);
             }
+            self.decode_step(DECODE_TRIES_PER_FRAME, on_event);
             if self.lock.is_some() && !self.known.is_empty() {
                 self.confirm(on_event);
             }
         } else {
             self.since_acq += 1;
-            if self.since_acq >= ACQ_EVERY && self.frames >= ACQ_WINDOW as u64 {
+            if self.search == Search::Idle
+                && self.since_acq >= ACQ_EVERY
+                && self.frames >= ACQ_WINDOW as u64
+            {
                 self.since_acq = 0;
-                self.acquire();
+                self.start_acquisition();
             }
+            self.search_step(HYPOTHESES_PER_FRAME, REFINE_DRIFTS_PER_FRAME);
         }
     }
 
@@ -693,8 +760,8 @@ impl Detector {
         (best.1 / cells, lag + frac)
     }
 
-    /// Look for pilots in the last 0.5 s; refine a candidate into a lock.
-    fn acquire(&mut self) {
+    /// Begin a search of the last 0.5 s of pilots.
+    fn start_acquisition(&mut self) {
         self.stats.acquisitions += 1;
         self.acq_count = self.acq_count.wrapping_add(1);
         let steps = if self.acq_count % SLOW_EVERY == 0 {
@@ -702,16 +769,39 @@ impl Detector {
         } else {
             QUICK_DRIFTS
         };
-        let newest = self.frames - 1;
-        let count = ACQ_WINDOW / 2;
-        let mut spec = [Complex32::new(0.0, 0.0); FRAME];
-        let mut best: Option<Timing> = None;
-        for parity in 0..2u64 {
-            let last = newest - ((newest + parity) % 2);
-            let first = last - 2 * (count as u64 - 1);
-            let centre = first as f32 + (count - 1) as f32;
-            for q in 0..PHASE_CYCLE {
-                for h in -steps..=steps {
+        self.search = Search::Scan {
+            newest: self.frames - 1,
+            steps,
+            next: 0,
+            best: None,
+        };
+    }
+
+    /// Advance the search by at most `hypotheses` scan hypotheses or
+    /// `drifts` refinement drifts; a candidate that stands out after both
+    /// refinements becomes the lock.
+    fn search_step(&mut self, hypotheses: u16, drifts: i32) {
+        match self.search {
+            Search::Idle => {}
+            Search::Scan {
+                newest,
+                steps,
+                mut next,
+                mut best,
+            } => {
+                let drifts_per_q = (2 * steps + 1) as u16;
+                let total = 2 * PHASE_CYCLE as u16 * drifts_per_q;
+                let count = ACQ_WINDOW / 2;
+                let mut spec = [Complex32::new(0.0, 0.0); FRAME];
+                let end = next.saturating_add(hypotheses).min(total);
+                while next < end {
+                    let parity = (next / (PHASE_CYCLE as u16 * drifts_per_q)) as u64;
+                    let q = (next / drifts_per_q) as usize % PHASE_CYCLE;
+                    let h = (next % drifts_per_q) as i32 - steps;
+                    next += 1;
+                    let last = newest - ((newest + parity) % 2);
+                    let first = last - 2 * (count as u64 - 1);
+                    let centre = first as f32 + (count - 1) as f32;
                     let drift = 2.0 * DRIFT_STEP * h as f32;
                     let cells = self.pilot_spectrum(first, count, q, drift, centre, &mut spec);
                     let (score, tau) = Self::best_lag(&mut spec, cells);
@@ -725,39 +815,103 @@ impl Detector {
                         });
                     }
                 }
+                self.search = if next < total {
+                    Search::Scan {
+                        newest,
+                        steps,
+                        next,
+                        best,
+                    }
+                } else {
+                    match best.filter(|b| b.score >= CANDIDATE_SCORE) {
+                        Some(candidate) => {
+                            self.stats.candidates += 1;
+                            // The oldest aligned frame the history holds now;
+                            // it stays in it for the refinement's few frames.
+                            let from = self.first_aligned(&candidate) + 2 * REFINE_MARGIN;
+                            Search::Refine {
+                                base: candidate,
+                                from,
+                                newest,
+                                wide: true,
+                                next: -COARSE_SPAN,
+                                best: None,
+                            }
+                        }
+                        None => Search::Idle,
+                    }
+                };
+            }
+            Search::Refine {
+                base,
+                from,
+                newest,
+                wide,
+                mut next,
+                mut best,
+            } => {
+                let (span, step) = if wide {
+                    (COARSE_SPAN, DRIFT_STEP / 4.0)
+                } else {
+                    (FINE_SPAN, DRIFT_STEP / 16.0)
+                };
+                let end = next.saturating_add(drifts).min(span + 1);
+                let mut ok = true;
+                while ok && next < end {
+                    ok = self.refine_drift(base, from, newest, next, step, wide, &mut best);
+                    next += 1;
+                }
+                self.search = match best.map(normalise) {
+                    _ if !ok => Search::Idle,
+                    _ if next <= span => Search::Refine {
+                        base,
+                        from,
+                        newest,
+                        wide,
+                        next,
+                        best,
+                    },
+                    Some(coarse) if wide => Search::Refine {
+                        base: coarse,
+                        from: coarse.frame,
+                        newest,
+                        wide: false,
+                        next: -FINE_SPAN,
+                        best: None,
+                    },
+                    Some(t) => {
+                        if t.score >= LOCK_SCORE {
+                            self.take_lock(t);
+                        }
+                        Search::Idle
+                    }
+                    None => Search::Idle,
+                };
             }
         }
-        let Some(candidate) = best.filter(|b| b.score >= CANDIDATE_SCORE) else {
-            return;
-        };
-        self.stats.candidates += 1;
-        let oldest = self.first_aligned(&candidate);
-        let Some(coarse) = self.refine(candidate, oldest, 8, DRIFT_STEP / 4.0, true) else {
-            return;
-        };
-        let Some(t) = self.refine(coarse, coarse.frame, 4, DRIFT_STEP / 16.0, false) else {
-            return;
-        };
+    }
+
+    /// Lock on `t`: cell sums and the long-term accumulator from the
+    /// history.
+    fn take_lock(&mut self, t: Timing) {
         #[cfg(feature = "trace")]
-        std::eprintln!("candidate {candidate:?} refined {t:?}");
-        if t.score >= LOCK_SCORE {
-            self.stats.locks += 1;
-            self.lock = Some(t);
-            self.misses = 0;
-            self.found = None;
-            self.since_decode = DECODE_EVERY;
-            self.since_track = 0;
-            self.presence_from = self.frames;
-            self.recompute_sums();
-            self.combined = [[[0.0; SLOTS]; COMBINE_ROWS]; 2];
-            self.combine_offset = -(t.frame as i64);
-            self.combined_frames = 0;
-            let mut d = self.first_aligned(&t);
-            while d < self.frames {
-                let sums = self.sums[(d % RING as u64) as usize];
-                self.combine(d, &sums);
-                d += 2;
-            }
+        std::eprintln!("lock {t:?}");
+        self.stats.locks += 1;
+        self.lock = Some(t);
+        self.misses = 0;
+        self.found = None;
+        self.since_decode = DECODE_EVERY;
+        self.since_track = 0;
+        self.presence_from = self.frames;
+        self.recompute_sums();
+        self.combined = [[[0.0; SLOTS]; COMBINE_ROWS]; 2];
+        self.combine_offset = -(t.frame as i64);
+        self.combined_frames = 0;
+        let mut d = self.first_aligned(&t);
+        while d < self.frames {
+            let sums = self.sums[(d % RING as u64) as usize];
+            self.combine(d, &sums);
+            d += 2;
         }
     }
 
@@ -778,60 +932,82 @@ impl Detector {
     }
 
     /// Fine search around `t` over the aligned frames from `from` to the
-    /// newest: drift ± `span` steps of `step`; for each, the timing either
-    /// anywhere within ±64 samples (`wide`, by inverse FFT) or within ±2
-    /// samples of `t`'s prediction in quarter steps. The result is
+    /// newest: drift ± `span` steps of `step`; for each, the timing within
+    /// ±2 samples of `t`'s prediction in quarter steps. The result is
     /// referenced to frame `from`.
-    fn refine(&self, t: Timing, from: u64, span: i32, step: f32, wide: bool) -> Option<Timing> {
-        let last = t.last_aligned(self.frames - 1);
+    fn refine(&self, t: Timing, from: u64, span: i32, step: f32) -> Option<Timing> {
+        let newest = self.frames - 1;
+        let mut best = None;
+        for h in -span..=span {
+            if !self.refine_drift(t, from, newest, h, step, false, &mut best) {
+                return None;
+            }
+        }
+        best.map(normalise)
+    }
+
+    /// One drift of a refinement around `t` (`t.drift` + h·`step`) on the
+    /// aligned frames `from..=newest`: the timing anywhere within ±64
+    /// samples (`wide`, by inverse FFT) or within ±2 samples of `t`'s
+    /// prediction in quarter steps, kept in `best` if it scores higher.
+    /// `false` if there is nothing to refine on.
+    #[allow(clippy::too_many_arguments)]
+    fn refine_drift(
+        &self,
+        t: Timing,
+        from: u64,
+        newest: u64,
+        h: i32,
+        step: f32,
+        wide: bool,
+        best: &mut Option<Timing>,
+    ) -> bool {
+        let last = t.last_aligned(newest);
         if last < from {
-            return None;
+            return false;
         }
         let count = ((last - from) / 2 + 1) as usize;
         let q_from = t.q_at(from);
         let centre = from as f32 + (count - 1) as f32;
-        let mut best: Option<Timing> = None;
         let mut spec = [Complex32::new(0.0, 0.0); FRAME];
-        for h in -span..=span {
-            let drift = t.drift + h as f32 * step;
-            let cells = self.pilot_spectrum(from, count, q_from, drift, centre, &mut spec);
-            if cells <= 0.0 {
-                return None;
-            }
-            let mut consider = |score: f32, lag: f32| {
-                if best.is_none_or(|b| score > b.score) {
-                    best = Some(Timing {
-                        frame: from,
-                        q: q_from,
-                        tau: lag - drift * (centre - from as f32),
-                        drift,
-                        score,
-                    });
-                }
-            };
-            if wide {
-                let (score, lag) = Self::best_lag(&mut spec, cells);
-                consider(score, lag);
-                continue;
-            }
-            let tau_c = t.tau + t.drift * (centre - t.frame as f32);
-            for l in -8..=8 {
-                let lag = tau_c + l as f32 * 0.25;
-                let mut acc = Complex32::new(0.0, 0.0);
-                // e^{+j2πk·lag/512}, in 1/256 turns per bin: lag/2.
-                let step_turns = 0.5 * lag;
-                let mut rot = FIRST_BIN as f32 * step_turns;
-                for v in &spec[FIRST_BIN..=LAST_BIN] {
-                    let r = ((rot + 16_384.5) as i32 - 16_384) & 255;
-                    let (c, s) = UNIT[r as usize];
-                    acc.re += v.re * c - v.im * s;
-                    acc.im += v.re * s + v.im * c;
-                    rot += step_turns;
-                }
-                consider(acc.norm_sqr() / cells, lag);
-            }
+        let drift = t.drift + h as f32 * step;
+        let cells = self.pilot_spectrum(from, count, q_from, drift, centre, &mut spec);
+        if cells <= 0.0 {
+            return false;
         }
-        best.map(normalise)
+        let mut consider = |score: f32, lag: f32| {
+            if best.is_none_or(|b| score > b.score) {
+                *best = Some(Timing {
+                    frame: from,
+                    q: q_from,
+                    tau: lag - drift * (centre - from as f32),
+                    drift,
+                    score,
+                });
+            }
+        };
+        if wide {
+            let (score, lag) = Self::best_lag(&mut spec, cells);
+            consider(score, lag);
+            return true;
+        }
+        let tau_c = t.tau + t.drift * (centre - t.frame as f32);
+        for l in -8..=8 {
+            let lag = tau_c + l as f32 * 0.25;
+            let mut acc = Complex32::new(0.0, 0.0);
+            // e^{+j2πk·lag/512}, in 1/256 turns per bin: lag/2.
+            let step_turns = 0.5 * lag;
+            let mut rot = FIRST_BIN as f32 * step_turns;
+            for v in &spec[FIRST_BIN..=LAST_BIN] {
+                let r = ((rot + 16_384.5) as i32 - 16_384) & 255;
+                let (c, s) = UNIT[r as usize];
+                acc.re += v.re * c - v.im * s;
+                acc.im += v.re * s + v.im * c;
+                rot += step_turns;
+            }
+            consider(acc.norm_sqr() / cells, lag);
+        }
+        true
     }
 
     /// Follow the lock on the whole history (weak marks need all of it);
@@ -841,7 +1017,7 @@ impl Detector {
         let Some(t) = self.lock else { return };
         let newest = t.last_aligned(self.frames - 1);
         let from = self.first_aligned(&t);
-        match self.refine(t, from, 2, DRIFT_STEP / 16.0, false) {
+        match self.refine(t, from, 2, DRIFT_STEP / 16.0) {
             Some(n) if n.score >= LOCK_SCORE * 0.5 => {
                 self.misses = 0;
                 if n.aligned(newest) != t.aligned(newest) {
@@ -896,31 +1072,25 @@ impl Detector {
         }
     }
 
-    /// Try the frame classes and period phases on the history: the one
-    /// that decoded last, or (`full`) all of them.
-    fn decode(&mut self, full: bool, on_event: &mut impl FnMut(&Event)) {
+    /// Queue a decode attempt: the period phase that decoded last, or
+    /// (`full`, or none yet) every class and period phase; [`decode_step`]
+    /// tries them a few per frame, on the history and then on the
+    /// long-term accumulator.
+    ///
+    /// [`decode_step`]: Detector::decode_step
+    fn start_decode(&mut self, full: bool) {
         let Some(t) = self.lock else { return };
         let first = self.first_aligned(&t);
-        let last = t.last_aligned(self.frames - 1);
-        if last < first {
-            return;
-        }
-        let count = ((last - first) / 2 + 1) as usize;
-        let mut candidates = [None::<PeriodPhase>; 1 + 16 + 10];
         let mut n = 0;
         if let Some(p) = self.found {
-            candidates[0] = Some(PeriodPhase {
-                class: p.class,
-                frame: first,
-                f: p.f_at(first),
-            });
+            self.queue[0] = Some(p);
             n = 1;
         }
         if full || self.found.is_none() {
             let q_first = t.q_at(first);
             for class in [FrameClass::Long, FrameClass::Short] {
                 for c in 0..period_frames(class) / PHASE_CYCLE {
-                    candidates[n] = Some(PeriodPhase {
+                    self.queue[n] = Some(PeriodPhase {
                         class,
                         frame: first,
                         f: q_first + PHASE_CYCLE * c,
@@ -929,21 +1099,59 @@ impl Detector {
                 }
             }
         }
-        for p in candidates[..n].iter().flatten() {
-            if let Some(ev) = self.try_period(&t, first, count, p, false) {
+        self.queue_len = n as u8;
+        self.queue_next = 0;
+    }
+
+    /// Try at most `budget` queued period phases (a try is a Viterbi
+    /// decode and a MAC check); the queue empties on the first decode.
+    fn decode_step(&mut self, budget: usize, on_event: &mut impl FnMut(&Event)) {
+        let n = self.queue_len as usize;
+        let mut tries = 0;
+        while (self.queue_next as usize) < 2 * n && tries < budget {
+            let Some(t) = self.lock else {
+                self.queue_len = 0;
+                return;
+            };
+            let first = self.first_aligned(&t);
+            let last = t.last_aligned(self.frames - 1);
+            if last < first {
+                self.queue_len = 0;
+                return;
+            }
+            let count = ((last - first) / 2 + 1) as usize;
+            let k = self.queue_next as usize;
+            self.queue_next += 1;
+            // The second pass: more than the history has seen, from the
+            // long-term accumulator.
+            let combined = k >= n;
+            if combined && self.combined_frames as usize <= count {
+                self.queue_len = 0;
+                return;
+            }
+            let Some(p) = self.queue[k % n] else { continue };
+            // Re-anchored: the history's oldest frame moves on.
+            let p = PeriodPhase {
+                class: p.class,
+                frame: first,
+                f: p.f_at(first),
+            };
+            tries += 1;
+            if let Some(ev) = self.try_period(&t, first, count, &p, combined) {
                 on_event(&Event::Detection(ev));
+                self.queue_len = 0;
                 return;
             }
         }
-        // More than the history has seen: the long-term accumulator.
-        if self.combined_frames as usize > count {
-            for p in candidates[..n].iter().flatten() {
-                if let Some(ev) = self.try_period(&t, first, count, p, true) {
-                    on_event(&Event::Detection(ev));
-                    return;
-                }
-            }
+        if self.queue_next as usize >= 2 * n {
+            self.queue_len = 0;
         }
+    }
+
+    /// A whole decode attempt at once (end of stream).
+    fn decode(&mut self, full: bool, on_event: &mut impl FnMut(&Event)) {
+        self.start_decode(full);
+        self.decode_step(usize::MAX, on_event);
     }
 
     /// Block A (and the newest whole period's block B) under one period

@@ -35,12 +35,13 @@ use crate::fec::encode;
 use crate::frame::{seal_a, seal_b, SealedA};
 use crate::key::KeySchedule;
 use crate::layout::{B_CODED, MAX_A_CODED};
+use crate::math::{max_f32, min_f32};
 use crate::sample::Sample;
 
 use super::layout::{cell_phases, Cells, Content, PeriodMap, Role};
 use super::masking::{Model, BANDS, DB_TO_LOG2, MAX_MMR_DB, MIN_MMR_DB};
 use super::rate::{
-    dot, ANALYSIS, ANALYSIS_DELAY, ANALYSIS_TAPS, DELAY, PHASE_TAPS, POLYPHASE, RATIO,
+    fir, ANALYSIS_DELAY, DECIMATION, DECIMATION_TAPS, DELAY, PHASE_TAPS, POLYPHASE, RATIO,
 };
 const _: () = assert!(GUARD_BLOCK % RATIO == 0);
 use super::spectrum::{fft, ifft_unscaled, UNIT, WINDOW};
@@ -134,6 +135,8 @@ pub struct Embedder {
     guard_step: f32,
     /// Output samples left in the current guard block.
     guard_left: usize,
+    /// The clip guard's limit for the block after the current one.
+    next_limit: f32,
     /// The mark for this guard block and the next, per channel.
     ahead: [[f32; 2 * GUARD_BLOCK]; MAX_CHANNELS as usize],
     /// Input samples until the next hop event.
@@ -207,6 +210,7 @@ impl Embedder {
             guard_gain: 0.0,
             guard_step: 0.0,
             guard_left: 0,
+            next_limit: 1.0,
             ahead: [[0.0; 2 * GUARD_BLOCK]; MAX_CHANNELS as usize],
             hop_left: 0,
             expected_now: None,
@@ -315,37 +319,54 @@ impl Embedder {
         if self.expected_now != Some(now) {
             self.restart_mark(now);
         }
-        for (i, frame) in frames.chunks_exact_mut(ch).enumerate() {
+        // Runs of frames up to the next event (guard block, hop, ring wrap),
+        // each channel in a tight loop.
+        let total = frames.len() / ch;
+        let mut i = 0;
+        while i < total {
             let n = now + i as u64;
             if self.guard_left == 0 {
                 self.next_block(n as i64 - LATENCY as i64);
                 self.guard_left = GUARD_BLOCK;
             }
-            let j = GUARD_BLOCK - self.guard_left;
-            self.guard_left -= 1;
-            let gain = self.guard_gain + self.guard_step * j as f32;
-            let read = if self.head == LATENCY {
-                0
+            let j0 = GUARD_BLOCK - self.guard_left;
+            // Frame f reads the delay line at slot read + f and writes its
+            // input to write + f (the slot the frame before it read).
+            let (read, write, run) = if self.head == LATENCY {
+                (0, LATENCY, 1)
             } else {
-                self.head + 1
+                let room = LATENCY - self.head;
+                let run = self.guard_left.min(self.hop_left as usize).min(total - i);
+                (self.head + 1, self.head, run.min(room))
             };
-            for (c, x) in frame.iter_mut().enumerate() {
-                let input = x.to_unit();
-                let delayed = self.ring[c][read];
-                // Non-finite input is delayed as silence (no NaN in the state).
-                self.ring[c][self.head] = if input.is_finite() { input } else { 0.0 };
-                let out = if delayed.abs() <= 1.0 {
-                    (delayed + gain * self.ahead[c][j]).clamp(-1.0, 1.0)
-                } else {
-                    // Over-range programme passes unchanged (and unmarked).
-                    delayed
-                };
-                *x = S::from_unit(out);
+            let (gain0, step) = (self.guard_gain, self.guard_step);
+            let block = &mut frames[i * ch..(i + run) * ch];
+            for c in 0..ch {
+                let ring = &mut self.ring[c];
+                let marks = &self.ahead[c][j0..j0 + run];
+                for (f, (frame, &m)) in block.chunks_exact_mut(ch).zip(marks).enumerate() {
+                    let x = &mut frame[c];
+                    let input = x.to_unit();
+                    let delayed = ring[read + f];
+                    // Non-finite input is delayed as silence (no NaN in the state).
+                    ring[write + f] = if input.is_finite() { input } else { 0.0 };
+                    let out = if delayed.abs() <= 1.0 {
+                        let gain = gain0 + step * (j0 + f) as f32;
+                        (delayed + gain * m).clamp(-1.0, 1.0)
+                    } else {
+                        // Over-range programme passes unchanged (and unmarked).
+                        delayed
+                    };
+                    *x = S::from_unit(out);
+                }
             }
-            self.head = read;
-            self.hop_left -= 1;
+            self.head = read + run - 1;
+            self.guard_left -= run;
+            self.hop_left -= run as u64;
+            i += run;
             if self.hop_left == 0 {
                 self.hop_left = HOP_IN;
+                let n = now + i as u64 - 1;
                 self.frame((n - self.start - HOP_PHASE) / HOP_IN, n);
             }
         }
@@ -365,6 +386,7 @@ impl Embedder {
         self.guard_gain = 1.0;
         self.guard_step = 0.0;
         self.guard_left = 0;
+        self.next_limit = 1.0;
         // Input samples until the next hop event (at start + 789 + 768·k).
         let first = self.start + HOP_PHASE;
         self.hop_left = if now <= first {
@@ -377,33 +399,34 @@ impl Embedder {
     /// The mark for the [`GUARD_BLOCK`] stream times from `s0`, channel
     /// `c`: the 3× polyphase interpolation of the 16 kHz mark, zero where
     /// the mark is not final or not valid. Each output sums its taps in a
-    /// fixed order; the loops run across outputs so they vectorise.
+    /// fixed order.
     fn interpolate(&self, c: usize, s0: i64, out: &mut [f32; GUARD_BLOCK]) {
         const PER_PHASE: usize = GUARD_BLOCK / RATIO;
         let rel0 = s0 - self.start as i64 + DELAY as i64;
         // Mark samples the block reads, oldest first, gathered once.
-        let base = rel0.div_euclid(RATIO as i64) - PHASE_TAPS as i64 + 1;
+        let (q0, p0) = (
+            rel0.div_euclid(RATIO as i64),
+            rel0.rem_euclid(RATIO as i64) as usize,
+        );
+        let base = q0 - PHASE_TAPS as i64 + 1;
         let mut buf = [0.0f32; PER_PHASE + PHASE_TAPS + 1];
+        // One division for the first slot; the rest step (no 64-bit
+        // division per sample).
+        let mut slot = base.rem_euclid(MARK_RING as i64) as usize;
+        let mark = &self.mark[c];
         for (i, b) in buf.iter_mut().enumerate() {
             let t = base + i as i64;
             if t >= self.mark_valid && t < self.mark_final {
-                *b = self.mark[c][t.rem_euclid(MARK_RING as i64) as usize];
+                *b = mark[slot];
             }
+            slot = if slot + 1 == MARK_RING { 0 } else { slot + 1 };
         }
         for j0 in 0..RATIO {
-            let rel = rel0 + j0 as i64;
-            let phase = rel.rem_euclid(RATIO as i64) as usize;
+            let phase = (p0 + j0) % RATIO;
             // Output j0 + 3m reads the taps ending at mark time newest + m.
-            let off = (rel.div_euclid(RATIO as i64) - PHASE_TAPS as i64 + 1 - base) as usize;
+            let off = (p0 + j0) / RATIO;
             let mut acc = [0.0f32; PER_PHASE];
-            for (i, h) in POLYPHASE[phase].iter().enumerate() {
-                let x: &[f32; PER_PHASE] = buf[off + i..off + i + PER_PHASE]
-                    .try_into()
-                    .unwrap_or(&[0.0; PER_PHASE]);
-                for (a, v) in acc.iter_mut().zip(x) {
-                    *a += h * v;
-                }
-            }
+            fir(&POLYPHASE[phase], &buf[off..], &mut acc);
             for (m, a) in acc.into_iter().enumerate() {
                 out[j0 + RATIO * m] = a;
             }
@@ -414,6 +437,9 @@ impl Embedder {
     /// block further ahead, then pick the clip guard's gain: the largest
     /// gain ≤ 1 that keeps this block and the next within full scale,
     /// reached linearly over this block (falls at once, recovers smoothly).
+    // Out of line (once a millisecond): its buffers stay off the caller's
+    // stack frame.
+    #[inline(never)]
     fn next_block(&mut self, out_time: i64) {
         for c in 0..self.channels {
             self.ahead[c].copy_within(GUARD_BLOCK.., 0);
@@ -424,40 +450,62 @@ impl Embedder {
             self.interpolate(c, out_time + GUARD_BLOCK as i64, &mut block);
             self.ahead[c][GUARD_BLOCK..].copy_from_slice(&block);
         }
-        let mut allowed = 1.0f32;
-        let first = if self.head == LATENCY {
-            0
-        } else {
-            self.head + 1
-        };
-        for c in 0..self.channels {
-            let mut slot = first;
-            for &m in self.ahead[c].iter() {
-                let x = self.ring[c][slot];
-                if m != 0.0 && x.abs() < SATURATED && (x + m).abs() > 1.0 {
-                    let room = if m > 0.0 { 1.0 - x } else { 1.0 + x };
-                    allowed = allowed.min((room / m.abs()).clamp(0.0, 1.0));
-                }
-                slot = if slot == LATENCY { 0 } else { slot + 1 };
-            }
-        }
+        // This block's limit was the next block's at the last call: the
+        // programme and the mark it saw have not changed since.
+        let next = self.block_limit();
+        let allowed = min_f32(self.next_limit, next);
+        self.next_limit = next;
         if allowed < 1.0 {
             self.stats.lowered_blocks += 1;
         }
-        let start = allowed.min(self.guard_gain + self.guard_step * GUARD_BLOCK as f32);
+        let start = min_f32(
+            allowed,
+            self.guard_gain + self.guard_step * GUARD_BLOCK as f32,
+        );
         self.guard_gain = start;
         self.guard_step = (allowed - start) / GUARD_BLOCK as f32;
     }
 
+    /// The largest gain ≤ 1 that keeps the next guard block (the second
+    /// half of `ahead`) within full scale on every channel.
+    fn block_limit(&self) -> f32 {
+        // Ring slot of that block's first output sample.
+        let mut first = self.head + 1 + GUARD_BLOCK;
+        if first > LATENCY {
+            first -= LATENCY + 1;
+        }
+        let mut allowed = 1.0f32;
+        for c in 0..self.channels {
+            let marks = &self.ahead[c][GUARD_BLOCK..];
+            // Below this, no unsaturated sample can be pushed past full scale.
+            if marks.iter().fold(0.0f32, |a, m| max_f32(a, m.abs())) <= 1.0 - SATURATED {
+                continue;
+            }
+            let mut slot = first;
+            for &m in marks {
+                let x = self.ring[c][slot];
+                if m != 0.0 && x.abs() < SATURATED && (x + m).abs() > 1.0 {
+                    let room = if m > 0.0 { 1.0 - x } else { 1.0 + x };
+                    allowed = min_f32(allowed, (room / m.abs()).clamp(0.0, 1.0));
+                }
+                slot = if slot == LATENCY { 0 } else { slot + 1 };
+            }
+        }
+        allowed
+    }
+
     /// Frame k (centred at mark time 256·k): analyse, shape, synthesise.
     /// `newest` is the stream time of the input sample just written.
+    // Out of line (once a hop), as `next_block`.
+    #[inline(never)]
     fn frame(&mut self, k: u64, newest: u64) {
         let centre = (k * HOP as u64) as i64;
         // The frame covers mark times centre − 256 .. centre + 256.
         let mut z = [Complex32::new(0.0, 0.0); FRAME];
         for c in 0..self.channels {
-            for n in 0..HOP {
-                let new = self.decimate(c, centre + n as i64, newest);
+            let mut decimated = [0.0f32; HOP];
+            self.decimate(c, centre, newest, &mut decimated);
+            for (n, &new) in decimated.iter().enumerate() {
                 let old = core::mem::replace(&mut self.u_old[c][n], new);
                 let (a, b) = (old * WINDOW[n], new * WINDOW[n + HOP]);
                 if c == 0 {
@@ -487,7 +535,7 @@ impl Embedder {
             let power: [f32; 257] = core::array::from_fn(|i| spec[c][i].norm_sqr());
             let now = self.model.band_thresholds(&power);
             let used = match (now, self.prev_bands[c]) {
-                (Some(a), Some(b)) => Some(core::array::from_fn(|i| a[i].min(b[i]))),
+                (Some(a), Some(b)) => Some(core::array::from_fn(|i| min_f32(a[i], b[i]))),
                 _ => None,
             };
             self.prev_bands[c] = now;
@@ -553,8 +601,9 @@ impl Embedder {
                 scale[j] = (1.0 - ISS_LAMBDA * h[j] * slot_value[j] / g[j]).clamp(0.0, ISS_CAP);
             }
         }
-        // Synthesis: Z = M_L + j M_R over the full (Hermitian) spectrum.
-        let mut z = [Complex32::new(0.0, 0.0); FRAME];
+        // Synthesis: Z = M_L + j M_R over the full (Hermitian) spectrum
+        // (the analysis buffer is free again).
+        z = [Complex32::new(0.0, 0.0); FRAME];
         if any {
             for b in 0..BINS {
                 let kbin = FIRST_BIN + b;
@@ -578,9 +627,8 @@ impl Embedder {
             self.mark_valid = centre - HOP as i64;
         }
         let norm = 1.0 / FRAME as f32;
+        let mut slot = (centre - HOP as i64).rem_euclid(MARK_RING as i64) as usize;
         for (n, zn) in z.iter().enumerate() {
-            let t = centre - HOP as i64 + n as i64;
-            let slot = t.rem_euclid(MARK_RING as i64) as usize;
             let w = WINDOW[n] * norm;
             for c in 0..self.channels {
                 let v = (if c == 0 { zn.re } else { zn.im }) * w;
@@ -590,35 +638,41 @@ impl Embedder {
                     self.mark[c][slot] = v;
                 }
             }
+            slot = if slot + 1 == MARK_RING { 0 } else { slot + 1 };
         }
         self.mark_final = centre;
     }
 
-    /// Decimated programme of channel c at mark time t (stream time
-    /// start + 3t), from the delay line whose newest sample has stream time
-    /// `newest` (every tap lies within the line).
-    fn decimate(&self, c: usize, t: i64, newest: u64) -> f32 {
-        let centre = self.start as i64 + RATIO as i64 * t;
+    /// Decimated programme of channel c at the [`HOP`] mark times from
+    /// `t0` (stream times start + 3t), from the delay line whose newest
+    /// sample has stream time `newest` (every tap lies within the line).
+    /// Polyphase: the line is split into its three phases once, and each
+    /// phase's 17 taps run as an FIR over it.
+    fn decimate(&self, c: usize, t0: i64, newest: u64, out: &mut [f32; HOP]) {
+        const SPAN: usize = HOP + DECIMATION_TAPS - 1;
         let last = if self.head == 0 {
             LATENCY
         } else {
             self.head - 1
         };
-        // Slot of the newest tap (stream time centre + delay), then backwards;
-        // the filter is symmetric, so the slots can be read in either order.
-        let back = (newest as i64 - centre - ANALYSIS_DELAY as i64) as usize;
-        let first = (last + LATENCY + 1 - back) % (LATENCY + 1);
+        // Slot of the oldest tap: stream time start + 3·t0 − delay.
+        let oldest = self.start as i64 + RATIO as i64 * t0 - ANALYSIS_DELAY as i64;
+        let back = (newest as i64 - oldest) as usize;
+        let mut slot = (last + LATENCY + 1 - back) % (LATENCY + 1);
         let ring = &self.ring[c];
-        if first + 1 >= ANALYSIS_TAPS {
-            dot(&ANALYSIS, &ring[first + 1 - ANALYSIS_TAPS..=first])
-        } else {
-            let mut acc = 0.0f32;
-            let mut slot = first;
-            for h in ANALYSIS.iter() {
-                acc += h * ring[slot];
-                slot = if slot == 0 { LATENCY } else { slot - 1 };
+        let mut phases = [[0.0f32; SPAN + 3]; RATIO];
+        for k in 0..SPAN {
+            for phase in phases.iter_mut() {
+                phase[k] = ring[slot];
+                slot = if slot == LATENCY { 0 } else { slot + 1 };
             }
-            acc
+        }
+        let mut sum = [[0.0f32; HOP]; RATIO];
+        for ((taps, phase), sum) in DECIMATION.iter().zip(&phases).zip(sum.iter_mut()) {
+            fir(taps, phase, sum);
+        }
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = sum[0][j] + sum[1][j] + sum[2][j];
         }
     }
 

@@ -28,6 +28,23 @@ const _: () = assert!(DELAY % RATIO == 0 && ANALYSIS_DELAY % RATIO == 0);
 /// Decimation taps (unit DC gain).
 pub(crate) static ANALYSIS: [f32; ANALYSIS_TAPS] = kaiser(9.0 / 48.0);
 
+/// Taps per decimation phase.
+pub(crate) const DECIMATION_TAPS: usize = ANALYSIS_TAPS.div_ceil(RATIO);
+/// The decimator split by input phase: output n = Σ_r Σ_j
+/// `DECIMATION[r][j]`·x[3(n + j) + r], x from the oldest tap. Missing taps
+/// of the shorter phases are zero.
+pub(crate) static DECIMATION: [[f32; DECIMATION_TAPS]; RATIO] = decimation_phases();
+
+const fn decimation_phases() -> [[f32; DECIMATION_TAPS]; RATIO] {
+    let mut out = [[0.0f32; DECIMATION_TAPS]; RATIO];
+    let mut i = 0;
+    while i < ANALYSIS_TAPS {
+        out[i % RATIO][i / RATIO] = ANALYSIS[i];
+        i += 1;
+    }
+    out
+}
+
 /// Taps per interpolation phase.
 pub(crate) const PHASE_TAPS: usize = TAPS.div_ceil(RATIO);
 /// The interpolator split by output phase p = (n + delay) mod 3 and
@@ -99,6 +116,58 @@ const fn bessel_i0(x: f32) -> f32 {
     sum
 }
 
+/// FIR outputs `out[k] = Σ h[i]·x[k + i]` (`out.len()` a multiple of 4),
+/// each summed from 0 in tap order, so every target gets the same bits:
+/// where there are vector units the taps run across a row of outputs,
+/// elsewhere (Cortex-M) four outputs at a time slide through registers.
+#[inline]
+pub(crate) fn fir<const N: usize>(h: &[f32; N], x: &[f32], out: &mut [f32]) {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fir_rows(h, x, out);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    for (k, o) in out.chunks_exact_mut(4).enumerate() {
+        fir4(h, &x[4 * k..], o);
+    }
+}
+
+/// [`fir`] one tap at a time across all outputs (vectorises).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+#[inline(always)]
+pub(crate) fn fir_rows<const N: usize>(h: &[f32; N], x: &[f32], out: &mut [f32]) {
+    let m = out.len();
+    out.fill(0.0);
+    for (i, &hi) in h.iter().enumerate() {
+        for (a, &v) in out.iter_mut().zip(&x[i..i + m]) {
+            *a += hi * v;
+        }
+    }
+}
+
+/// Four outputs of an FIR: `out[k] = Σ h[i]·x[k + i]`, each summed from
+/// 0 in tap order (the same bits as one output at a time). The window of
+/// `x` slides through registers, so each tap costs one load of `x`, one of
+/// `h` and four multiply-adds.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+#[inline(always)]
+pub(crate) fn fir4<const N: usize>(h: &[f32; N], x: &[f32], out: &mut [f32]) {
+    let x = &x[..N + 3];
+    let (mut a0, mut a1, mut a2, mut a3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    let (mut x0, mut x1, mut x2) = (x[0], x[1], x[2]);
+    for i in 0..N {
+        let x3 = x[i + 3];
+        let hi = h[i];
+        a0 += hi * x0;
+        a1 += hi * x1;
+        a2 += hi * x2;
+        a3 += hi * x3;
+        (x0, x1, x2) = (x1, x2, x3);
+    }
+    out[..4].copy_from_slice(&[a0, a1, a2, a3]);
+}
+
 /// Σ h[i]·x[i] with four interleaved partial sums: a fixed order of
 /// operations (the same bits on every target) that compilers can still
 /// vectorise.
@@ -137,6 +206,27 @@ const fn const_sqrt(x: f32) -> f32 {
 mod tests {
     extern crate std;
     use super::*;
+
+    #[test]
+    fn both_fir_forms_give_the_same_bits() {
+        // The host (rows) and Cortex-M (four at a time) must agree exactly.
+        let mut seed = 7u32;
+        let x: std::vec::Vec<f32> = (0..200)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1 << 24) as f32 - 0.5
+            })
+            .collect();
+        for taps in [&POLYPHASE[0], &POLYPHASE[1], &POLYPHASE[2]] {
+            let (mut rows, mut fours) = ([0.0f32; 64], [0.0f32; 64]);
+            fir_rows(taps, &x, &mut rows);
+            for (k, o) in fours.chunks_exact_mut(4).enumerate() {
+                fir4(taps, &x[4 * k..], o);
+            }
+            assert_eq!(rows.map(f32::to_bits), fours.map(f32::to_bits));
+            assert!(rows.iter().any(|v| *v != 0.0));
+        }
+    }
 
     fn response_db(f_hz: f32) -> f32 {
         response(&LOWPASS_TAPS, f_hz)

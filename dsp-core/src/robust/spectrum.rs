@@ -126,11 +126,11 @@ pub(crate) fn log2_fast(x: f32) -> f32 {
 #[inline]
 pub(crate) fn exp2_fast(x: f32) -> f32 {
     let x = x.clamp(-126.0, 127.0);
-    let floor = libm::floorf(x);
-    let f = x - floor;
+    let floor = crate::math::floor_i32(x);
+    let f = x - floor as f32;
     // 2^f on [0, 1): quadratic fit.
     let p = (0.343_146 * f + 0.656_854) * f + 1.0;
-    f32::from_bits((((floor as i32) + 127) as u32) << 23) * p
+    f32::from_bits(((floor + 127) as u32) << 23) * p
 }
 
 #[cfg(test)]
