@@ -136,6 +136,10 @@ fn profile_help(profile: Profile) -> &'static str {
         Profile::NearUltrasonic => {
             "18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it"
         }
+        Profile::Robust => {
+            "344 Hz-7 kHz under the programme's masking threshold: survives MP3/AAC 128k, \
+             Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over 0.1 %"
+        }
     }
 }
 

@@ -199,8 +199,8 @@ impl Session {
             let _ = embedder.process(now, buf);
             now += need;
             c.played.store(now, Ordering::Relaxed);
-            c.bursts
-                .store(embedder.stats().completed, Ordering::Relaxed);
+            let bursts = embedder.ultrasonic().map_or(0, |u| u.stats().completed);
+            c.bursts.store(bursts, Ordering::Relaxed);
         };
         let out_stream = build_output(&output, &out_cfg, render, output_health.clone())
             .with_context(|| format!("cannot open {output_name} for playback"))?;
