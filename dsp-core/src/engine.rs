@@ -88,9 +88,13 @@ impl Embedder {
             // The frames now hold the output's stream time now − latency;
             // the first `before` of them precede the stream (silence).
             let latency = self.robust.as_ref().map_or(0, |r| r.latency());
-            let before = latency.saturating_sub(now).min((frames.len() / ch) as u64) as usize;
-            let start = (now + before as u64) - latency;
-            u.process(start, &mut frames[before * ch..])?;
+            let len = frames.len() / ch;
+            let before = latency.saturating_sub(now).min(len as u64) as usize;
+            // A block wholly before the stream (shorter than the latency) has nothing to mark.
+            if before < len {
+                let start = (now + before as u64) - latency;
+                u.process(start, &mut frames[before * ch..])?;
+            }
         }
         Ok(())
     }
@@ -144,7 +148,10 @@ impl Detector {
     /// (Re)configure in place and forget all state. On error nothing changes.
     pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
         config.profiles.check(config.sample_rate)?;
-        let (u, r) = (config.profiles.ultrasonic().is_some(), config.profiles.robust());
+        let (u, r) = (
+            config.profiles.ultrasonic().is_some(),
+            config.profiles.robust(),
+        );
         // Check both before changing either, so an error changes nothing.
         if r {
             robust::Detector::check(config)?;
@@ -212,5 +219,24 @@ impl Detector {
         if self.run_robust {
             self.robust.finish(&mut on_event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Id, Key, Profiles};
+
+    #[test]
+    fn both_layers_take_blocks_shorter_than_the_latency() {
+        let mut config = EmbedConfig::new(Id::new(&[0x2a]).unwrap(), Key::PUBLIC_TEST);
+        config.channels = 1;
+        config.profiles = "ultrasonic+robust".parse::<Profiles>().unwrap();
+        let mut e = Embedder::new(&config).unwrap();
+        let mut block = [0.1f32; 256];
+        for k in 0..400u64 {
+            e.process(k * 256, &mut block).unwrap();
+        }
+        assert!(e.ultrasonic().unwrap().stats().completed >= 1);
     }
 }
