@@ -64,15 +64,16 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     let plan = MarkPlan {
         id: crate::id::parse_id(DEMO_ID)?,
         key,
-        profile: DEFAULT_PROFILE,
+        profiles: dsp_core::Profiles::only(DEFAULT_PROFILE),
         level_dbfs: dsp_core::DEFAULT_LEVEL_DBFS,
+        robust_mmr_db: dsp_core::robust::DEFAULT_MMR_DB,
         schedule: Schedule::default(),
     };
     let was_quiet = ui::quiet();
     ui::set_quiet(true);
     let embedded = embed_file(&clean, &marked, &plan, None, true);
     ui::set_quiet(was_quiet);
-    let bursts = embedded?;
+    let bursts = embedded?.bursts;
     let (changed, total, outside) = compare(&clean, &marked, &bursts)?;
     if outside != 0 {
         bail!("{outside} samples outside bursts changed: the engine is broken");
@@ -98,7 +99,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     let scan = scan_file(
         &marked,
         key,
-        &[plan.profile],
+        &[DEFAULT_PROFILE],
         |_, f| {
             print_line(&format!("  {}", table_row(f, &name)))?;
             Ok(())
@@ -108,7 +109,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     if scan.found.is_empty() || scan.found.iter().any(|f| f.detection.id != plan.id) {
         bail!("the demo's mark was not found: the engine is broken");
     }
-    let unmarked_scan = scan_file(&clean, key, &[plan.profile], |_, _| Ok(()), |_, _| {})?;
+    let unmarked_scan = scan_file(&clean, key, &[DEFAULT_PROFILE], |_, _| Ok(()), |_, _| {})?;
     print_line(&format!(
         "            {}: {} (as it should be)",
         clean.display(),
@@ -140,10 +141,10 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     }
 
     // The spectrogram alone: the bursts were decoded above.
-    let (spec, _, info) = inspect::analyse(&marked, None, &[plan.profile])?;
+    let (spec, _, info) = inspect::analyse(&marked, None, &[DEFAULT_PROFILE])?;
     let bands = vec![(
-        plan.profile,
-        dsp_core::Phy::new(plan.profile, info.rate)?.band,
+        DEFAULT_PROFILE,
+        dsp_core::Phy::new(DEFAULT_PROFILE, info.rate)?.band,
     )];
     let picture = inspect::Picture {
         title: format!("{} — 15–24 kHz, decoded with the key", marked.display()),

@@ -78,7 +78,6 @@ impl Session {
         let output = find_device(&host, Direction::Output, Some(&args.output))?;
         let (input_name, _) = device_names(&input);
         let (output_name, _) = device_names(&output);
-        let min_rate = plan.profile.min_sample_rate();
         let out_default = default_config(&output, Direction::Output);
         let in_default = default_config(&input, Direction::Input);
         let rates: Vec<u32> = match args.rate {
@@ -87,16 +86,13 @@ impl Session {
                     let rates: Vec<String> = SAMPLE_RATES.iter().map(|r| r.to_string()).collect();
                     bail!("--rate {r}: passthrough runs at {} Hz", rates.join(", "));
                 }
-                if r < min_rate {
-                    bail!(
-                        "--rate {r}: profile {} needs at least {min_rate} Hz",
-                        plan.profile
-                    );
+                if let Err(e) = plan.profiles.check(r) {
+                    bail!("--rate {r}: {e}");
                 }
                 vec![r]
             }
             None => rate_preference(None, out_default.as_ref().map(|c| c.sample_rate()), |r| {
-                SAMPLE_RATES.contains(&r) && r >= min_rate
+                plan.runs_at(r)
             }),
         };
         // Both devices must run at one rate: take the first both can do.

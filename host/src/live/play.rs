@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use cpal::traits::StreamTrait;
-use dsp_core::config::SAMPLE_RATES;
 
 use super::format::{
     channel_preference, choose_config, default_config, map_channels, rate_preference, Chosen,
@@ -58,11 +57,10 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let device = find_device(&host, Direction::Output, args.device.as_deref())?;
     let (device_name, _) = device_names(&device);
     let default = default_config(&device, Direction::Output);
-    let min_rate = plan.profile.min_sample_rate();
     let rates = rate_preference(
         Some(info.rate),
         default.as_ref().map(|d| d.sample_rate()),
-        |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
+        |r| plan.runs_at(r),
     );
     let channels = channel_preference(
         Some(info.channels as u16),
