@@ -741,4 +741,32 @@ mod tests {
         let e = parse(&["--profile", "loud"]).unwrap_err();
         assert!(e.contains("'--profile <PROFILE>'"), "{e}");
     }
+
+    #[test]
+    fn marking_profiles_take_one_band_and_or_robust() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec![
+                "hushmark", "embed", "a.wav", "b.wav", "--key", "k", "--id", "2a",
+            ];
+            args.extend(extra);
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Command::Embed(e)) => Ok((e.mark.profile.profiles(), e.mark.robust_strength)),
+                Ok(_) => unreachable!("parsed as embed"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let (default, strength) = parse(&[]).unwrap();
+        assert_eq!(default, Profiles::only(DEFAULT_PROFILE));
+        assert_eq!(strength, DEFAULT_MMR_DB);
+        for text in ["robust", "ultrasonic+robust", "near-ultrasonic+robust"] {
+            let (p, _) = parse(&["--profile", text]).unwrap();
+            assert_eq!(p.to_string(), text);
+        }
+        let e = parse(&["--profile", "ultrasonic+near-ultrasonic"]).unwrap_err();
+        assert!(e.contains("both ultrasonic bands"), "{e}");
+        let e = parse(&["--profile", "all"]).unwrap_err();
+        assert!(e.contains("not all"), "{e}");
+        let (_, strength) = parse(&["--robust-strength", "-10"]).unwrap();
+        assert_eq!(strength, -10.0);
+    }
 }
