@@ -208,9 +208,22 @@ pub fn summary(scan: &FileScan) -> String {
     if scan.profiles.contains(&Profile::Robust) {
         parts.push(format!("{} robust period(s)", count(Layer::Robust)));
         if !scan.verdicts.is_empty() {
+            // Windows, not verdicts: each known ID gets one per window.
+            let windows = |only_present: bool| {
+                let mut w: Vec<u64> = scan
+                    .verdicts
+                    .iter()
+                    .filter(|v| v.presence.present || !only_present)
+                    .map(|v| v.start_frame)
+                    .collect();
+                w.sort_unstable();
+                w.dedup();
+                w.len()
+            };
             parts.push(format!(
-                "present in {present} of {} robust second(s)",
-                scan.verdicts.len()
+                "present in {} of {} robust second(s)",
+                windows(true),
+                windows(false)
             ));
         }
     }
