@@ -25,7 +25,9 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
         wall: SystemTime::now(),
     };
     let mut found: Vec<Report> = Vec::new();
-    let mut count = 0u64;
+    // Marks found, and seconds the robust layer confirmed: either counts
+    // for the exit status.
+    let (mut count, mut confirmed) = (0u64, 0u64);
     let mut dev_rate = 0u32;
     let mut printer = Printer::new(args.json, "UTC");
     let mut print = |r: &Report, clock: &WallClock, device: &str, rate: u32| -> Result<()> {
@@ -40,10 +42,9 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
         }
         Ok(())
     };
-    // Marks found (detections and confirmed presence) count for the exit status.
-    let counts = |r: &Report| match r {
-        Report::Found(_) => true,
-        Report::Verdict(v) => v.presence.present,
+    let tally = |r: &Report, count: &mut u64, confirmed: &mut u64| match r {
+        Report::Found(_) => *count += 1,
+        Report::Verdict(v) => *confirmed += v.presence.present as u64,
     };
     run_input(args.host.choice, args.device.as_deref(), &stop, |event| {
         match event {
@@ -94,7 +95,7 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
             }
         }
         for f in found.drain(..) {
-            count += counts(&f) as u64;
+            tally(&f, &mut count, &mut confirmed);
             print(&f, &clock, &device, dev_rate)?;
         }
         Ok(())
@@ -102,13 +103,17 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
     if let Some(s) = scanner.as_mut() {
         s.finish(&mut found)?;
         for f in found.drain(..) {
-            count += counts(&f) as u64;
+            tally(&f, &mut count, &mut confirmed);
             print(&f, &clock, &device, dev_rate)?;
         }
     }
     status.finish_and_clear();
-    ui::note(format!("{device}: {count} mark(s) found"));
-    Ok(if count > 0 {
+    let seconds = match confirmed {
+        0 => String::new(),
+        n => format!(", present in {n} robust second(s)"),
+    };
+    ui::note(format!("{device}: {count} mark(s) found{seconds}"));
+    Ok(if count + confirmed > 0 {
         Outcome::Success
     } else {
         Outcome::NothingFound
