@@ -245,3 +245,22 @@ impl Detector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Id, Key, Profiles};
+
+    #[test]
+    fn both_layers_take_blocks_shorter_than_the_latency() {
+        let mut config = EmbedConfig::new(Id::new(&[0x2a]).unwrap(), Key::PUBLIC_TEST);
+        config.channels = 1;
+        config.profiles = "ultrasonic+robust".parse::<Profiles>().unwrap();
+        let mut e = Embedder::new(&config).unwrap();
+        let mut block = [0.1f32; 256];
+        for k in 0..400u64 {
+            e.process(k * 256, &mut block).unwrap();
+        }
+        assert!(e.ultrasonic().unwrap().stats().completed >= 1);
+    }
+}

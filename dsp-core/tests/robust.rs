@@ -299,3 +299,23 @@ fn unconfigured_engines_refuse_work() {
         Err(dsp_core::ProcessError::Unconfigured)
     );
 }
+
+#[test]
+fn an_expected_id_is_denied_while_another_airs() {
+    let y = mark(&music(12.0, 23), 1024);
+    for other in ["0102030405", "d8da6bf26964af9d7eed9e03e53415d37aa96046"] {
+        let other = Id::from_hex(other).unwrap();
+        let (dec, pres) = detect(&y, Key::PUBLIC_TEST, Some(other));
+        assert!(dec.iter().all(|d| d.id == contract()), "{dec:?}");
+        let theirs: Vec<_> = pres.iter().filter(|p| p.id == other).collect();
+        assert!(
+            !theirs.is_empty() && theirs.iter().all(|p| !p.present),
+            "{theirs:?}"
+        );
+        // The ID that airs is confirmed, once decoded.
+        assert!(pres
+            .iter()
+            .filter(|p| p.id == contract())
+            .any(|p| p.present));
+    }
+}

@@ -1,18 +1,25 @@
-//! Bursts into airings: the as-aired log's unit.
+//! Marks into airings: the as-aired log's unit.
 //!
-//! One airing is a run of bursts of the same ID on the same stream. It ends
-//! when a different ID is heard, when no burst of it has started for `gap`
-//! seconds (checked against stream time, allowing for the detector's
-//! reporting delay), or when the stream ends. The gap never drops below 3.5
-//! times the interval actually seen between this airing's bursts, so long
+//! One airing is a run of marks of the same ID on the same stream,
+//! whichever layers saw them: ultrasonic bursts, robust periods decoded and
+//! the robust layer's per-second confirmations of a known ID all extend
+//! it, and its record lists the profiles and layers that saw it. A stream
+//! airs one ID at a time: a different ID closes the airing. It also ends
+//! when nothing of it has started for `gap` seconds (checked against stream
+//! time, allowing for the detector's reporting delay; a robust denial of
+//! the ID needs no such allowance, since it says the mark was absent up to
+//! its end), or when the stream ends. The gap never drops below 3.5 times
+//! the interval actually seen between this airing's marks, so long
 //! intervals do not split an airing.
 //!
 //! Times are kept to the nearest second: stream time in seconds since the
-//! source started, wall time in UTC as RFC 3339.
+//! source started, wall time in UTC as RFC 3339. With the robust layer the
+//! first and last seconds are its confirmations', so airings start and end
+//! to the second.
 
 use std::time::{Duration, SystemTime};
 
-use dsp_core::{Id, Profile};
+use dsp_core::{Id, Layer, Profile, Profiles};
 use serde::Serialize;
 
 /// One line of the as-aired log.
@@ -20,16 +27,24 @@ use serde::Serialize;
 pub struct AiringRecord {
     pub stream: String,
     pub id: String,
-    /// Wall clock of the first burst's start.
+    /// Wall clock of the first mark's start.
     pub first_utc: String,
-    /// Wall clock of the last burst's start.
+    /// Wall clock of the last mark's start.
     pub last_utc: String,
-    /// Stream time of the first burst's start, to the nearest second.
+    /// Stream time of the first mark's start, to the nearest second.
     pub first_s: u64,
-    /// Stream time of the last burst's start, to the nearest second.
+    /// Stream time of the last mark's start, to the nearest second.
     pub last_s: u64,
+    /// Ultrasonic bursts.
     pub bursts: u32,
+    /// The profiles that saw it, joined with `+`.
     pub profile: String,
+    /// The layers that saw it (`ultrasonic`, `robust`).
+    pub layers: Vec<&'static str>,
+    /// Robust periods decoded.
+    pub periods: u32,
+    /// Seconds the robust layer confirmed it present.
+    pub confirmed_s: u32,
 }
 
 impl AiringRecord {
@@ -41,12 +56,30 @@ impl AiringRecord {
 #[derive(Debug, Clone)]
 struct Open {
     id: Id,
-    profile: Profile,
+    profiles: Profiles,
     first_s: f64,
     last_s: f64,
     first_wall: SystemTime,
     last_wall: SystemTime,
     bursts: u32,
+    periods: u32,
+    confirmed: u32,
+}
+
+impl Open {
+    /// Marks of any kind so far, for the interval between them.
+    fn marks(&self) -> u32 {
+        self.bursts + self.periods + self.confirmed
+    }
+
+    fn count(&mut self, profile: Profile, confirmation: bool) {
+        self.profiles = self.profiles.with(profile);
+        match (profile.layer(), confirmation) {
+            (_, true) => self.confirmed += 1,
+            (Layer::Ultrasonic, false) => self.bursts += 1,
+            (Layer::Robust, false) => self.periods += 1,
+        }
+    }
 }
 
 /// Tracks the airing in progress on one stream.
@@ -86,12 +119,46 @@ impl AiringTracker {
         self.open.as_ref().map(|o| o.id)
     }
 
-    /// A burst of `id` starting at stream time `start_s` (wall clock `wall`).
-    /// Returns the airing it closed, if it closed one.
+    /// A mark of `id` (an ultrasonic burst, or a robust period) starting
+    /// at stream time `start_s` (wall clock `wall`). Returns the airing it
+    /// closed, if it closed one.
     pub fn burst(
         &mut self,
         id: Id,
         profile: Profile,
+        start_s: f64,
+        wall: SystemTime,
+    ) -> Option<AiringRecord> {
+        self.mark(id, profile, false, start_s, wall)
+    }
+
+    /// The robust layer's verdict on `id` for the window from `start_s` to
+    /// `end_s`: present extends (or opens) its airing like a mark; absent
+    /// closes it once the gap has passed since its last mark. Returns the
+    /// airing it closed, if it closed one.
+    pub fn presence(
+        &mut self,
+        id: Id,
+        present: bool,
+        start_s: f64,
+        end_s: f64,
+        wall: SystemTime,
+    ) -> Option<AiringRecord> {
+        if present {
+            return self.mark(id, Profile::Robust, true, start_s, wall);
+        }
+        let open = self.open.as_ref()?;
+        if open.id == id && end_s - open.last_s > effective_gap(self.gap_s, open) {
+            return self.close();
+        }
+        None
+    }
+
+    fn mark(
+        &mut self,
+        id: Id,
+        profile: Profile,
+        confirmation: bool,
         start_s: f64,
         wall: SystemTime,
     ) -> Option<AiringRecord> {
@@ -103,20 +170,28 @@ impl AiringTracker {
                     open.last_s = start_s;
                     open.last_wall = wall;
                 }
-                open.bursts += 1;
+                if start_s < open.first_s {
+                    open.first_s = start_s;
+                    open.first_wall = wall;
+                }
+                open.count(profile, confirmation);
                 return None;
             }
         }
         let closed = self.close();
-        self.open = Some(Open {
+        let mut open = Open {
             id,
-            profile,
+            profiles: Profiles::NONE,
             first_s: start_s,
             last_s: start_s,
             first_wall: wall,
             last_wall: wall,
-            bursts: 1,
-        });
+            bursts: 0,
+            periods: 0,
+            confirmed: 0,
+        };
+        open.count(profile, confirmation);
+        self.open = Some(open);
         closed
     }
 
@@ -141,15 +216,31 @@ impl AiringTracker {
             first_s: o.first_s.max(0.0).round() as u64,
             last_s: o.last_s.max(0.0).round() as u64,
             bursts: o.bursts,
-            profile: o.profile.name().to_string(),
+            profile: o.profiles.to_string(),
+            layers: layers(o.profiles),
+            periods: o.periods,
+            confirmed_s: o.confirmed,
         })
     }
 }
 
+/// The layers of a set of profiles, by name.
+fn layers(profiles: Profiles) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if profiles.ultrasonic().is_some() {
+        v.push("ultrasonic");
+    }
+    if profiles.robust() {
+        v.push("robust");
+    }
+    v
+}
+
 /// The gap that ends `open`: at least 3.5 of the intervals seen so far.
 fn effective_gap(gap_s: f64, open: &Open) -> f64 {
-    if open.bursts >= 2 {
-        let interval = (open.last_s - open.first_s) / (open.bursts - 1) as f64;
+    let marks = open.marks();
+    if marks >= 2 {
+        let interval = (open.last_s - open.first_s) / (marks - 1) as f64;
         gap_s.max(3.5 * interval)
     } else {
         gap_s
@@ -223,6 +314,32 @@ mod tests {
         // The same ID later is a new airing.
         assert!(a.burst(id(1), Profile::Ultrasonic, 30.0, t(30.0)).is_none());
         assert_eq!(a.close().unwrap().first_s, 30);
+    }
+
+    #[test]
+    fn both_layers_make_one_airing_to_the_second() {
+        let mut a = AiringTracker::new("s", 10.0, 5.0);
+        // Robust confirmations every second from 0 to 7 s, bursts at 0, 2, 4, 6
+        // and a period decoded at 2.048 s.
+        for k in 0..8 {
+            let s = k as f64;
+            assert!(a.presence(id(1), true, s, s + 0.99, t(s)).is_none());
+            if k % 2 == 0 {
+                assert!(a.burst(id(1), Profile::Ultrasonic, s, t(s)).is_none());
+            }
+        }
+        assert!(a.burst(id(1), Profile::Robust, 2.048, t(2.048)).is_none());
+        // Denials: the airing closes once the gap has passed since 7 s.
+        for k in 8..17 {
+            let s = k as f64;
+            assert!(a.presence(id(1), false, s, s + 0.99, t(s)).is_none());
+        }
+        let r = a.presence(id(1), false, 17.0, 17.99, t(17.0)).unwrap();
+        assert_eq!((r.first_s, r.last_s), (0, 7));
+        assert_eq!((r.bursts, r.periods, r.confirmed_s), (4, 1, 8));
+        assert_eq!(r.profile, "ultrasonic+robust");
+        assert_eq!(r.layers, ["ultrasonic", "robust"]);
+        assert!(a.current().is_none());
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! Parsing only; each subcommand's behaviour lives in its own module. What
 //! the engine defines, the command line takes from it: profile names and
 //! their list come from [`Profile::ALL`] and [`Profile::name`] through one
-//! mapping ([`ProfileArg`] for marking, [`ProfileSet`] for searching, which
-//! reads a set: names joined with `+`, or `all`), and defaults are the
-//! engine's constants. A profile added to the engine appears here with no
-//! change beyond its help text.
+//! mapping ([`ProfileArg`], one name), read as a [`ProfileSet`] (names
+//! joined with `+`): for marking at most one ultrasonic band and/or
+//! `robust`, for searching any set or `all`. Defaults are the engine's
+//! constants. A profile added to the engine appears here with no change
+//! beyond its help text.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -17,7 +18,8 @@ use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dsp_core::config::DEFAULT_INTERVAL_MS;
-use dsp_core::{Profile, DEFAULT_LEVEL_DBFS};
+use dsp_core::robust::DEFAULT_MMR_DB;
+use dsp_core::{ConfigError, Layer, Profile, Profiles, DEFAULT_LEVEL_DBFS};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,12 +114,22 @@ pub struct MarkArgs {
     /// Send bursts one after another with no gap (most robust, least discreet).
     #[arg(long)]
     pub back_to_back: bool,
-    /// Where in the spectrum the mark lives.
-    #[arg(long, value_enum, default_value_t)]
-    pub profile: ProfileArg,
-    /// Peak level of the mark in dBFS (-80 to -12).
+    /// The marks to make: one ultrasonic band and/or robust, joined with +
+    /// (ultrasonic+robust is the set-top box's recommended setting).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        value_parser = ProfileSetParser::MARK,
+        default_value_t
+    )]
+    pub profile: ProfileSet,
+    /// Peak level of the ultrasonic mark in dBFS (-80 to -12).
     #[arg(long, value_name = "DBFS", default_value_t = DEFAULT_LEVEL_DBFS, allow_negative_numbers = true)]
     pub level: f32,
+    /// Robust layer: the mark's level against the programme's masking
+    /// threshold in dB (-20 to 0; higher is stronger and less hidden).
+    #[arg(long, value_name = "DB", default_value_t = DEFAULT_MMR_DB, allow_negative_numbers = true)]
+    pub robust_strength: f32,
 }
 
 /// The profile marks use and detectors search when none is named.
@@ -135,6 +147,10 @@ fn profile_help(profile: Profile) -> &'static str {
         }
         Profile::NearUltrasonic => {
             "18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it"
+        }
+        Profile::Robust => {
+            "344 Hz-7 kHz under the programme's masking threshold: survives MP3/AAC 128k, \
+             Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over 0.1 %"
         }
     }
 }
@@ -176,14 +192,28 @@ impl fmt::Display for ProfileArg {
     }
 }
 
-/// `--profile` when searching: a set of the engine's profiles, named one
-/// by one and joined with `+` (`ultrasonic+near-ultrasonic`), or `all`.
-/// Names are looked up through [`ProfileArg`], so both read the same list.
+/// `--profile`: a set of the engine's profiles, named one by one and
+/// joined with `+` (`ultrasonic+robust`), or `all` when searching. Names
+/// are looked up through [`ProfileArg`], so both read the same list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileSet(Vec<Profile>);
 
 impl ProfileSet {
     const ALL: &'static str = "all";
+
+    /// The set as the engine's [`Profiles`].
+    pub fn profiles(&self) -> Profiles {
+        self.0.iter().fold(Profiles::NONE, |s, &p| s.with(p))
+    }
+
+    /// A set one embedder can make: at most one ultrasonic band.
+    fn check_marking(&self) -> Result<(), String> {
+        let mut bands = self.0.iter().filter(|p| p.layer() == Layer::Ultrasonic);
+        if let (Some(&a), Some(&b)) = (bands.next(), bands.next()) {
+            return Err(ConfigError::TwoBands { a, b }.to_string());
+        }
+        Ok(())
+    }
 }
 
 impl Default for ProfileSet {
@@ -231,9 +261,31 @@ impl FromStr for ProfileSet {
 }
 
 /// clap's side of [`ProfileSet`]: lists the choices in `--help`, parses
-/// through [`FromStr`].
+/// through [`FromStr`]; when marking, refuses `all` and a second band.
 #[derive(Clone)]
-struct ProfileSetParser;
+struct ProfileSetParser {
+    marking: bool,
+}
+
+impl ProfileSetParser {
+    const MARK: ProfileSetParser = ProfileSetParser { marking: true };
+    const SEARCH: ProfileSetParser = ProfileSetParser { marking: false };
+
+    fn parse(&self, text: &str) -> Result<ProfileSet, String> {
+        if self.marking && text == ProfileSet::ALL {
+            return Err(format!(
+                "a mark is made in named profiles, not {}: one ultrasonic band and/or robust, \
+                 e.g. ultrasonic+robust",
+                ProfileSet::ALL
+            ));
+        }
+        let set: ProfileSet = text.parse()?;
+        if self.marking {
+            set.check_marking()?;
+        }
+        Ok(set)
+    }
+}
 
 impl TypedValueParser for ProfileSetParser {
     type Value = ProfileSet;
@@ -245,7 +297,7 @@ impl TypedValueParser for ProfileSetParser {
         value: &OsStr,
     ) -> Result<ProfileSet, clap::Error> {
         let text = value.to_str().unwrap_or("");
-        text.parse().map_err(|why: String| {
+        self.parse(text).map_err(|why: String| {
             let arg = arg.map(|a| a.to_string()).unwrap_or_default();
             cmd.clone().error(
                 ErrorKind::InvalidValue,
@@ -257,26 +309,31 @@ impl TypedValueParser for ProfileSetParser {
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
         let all = PossibleValue::new(ProfileSet::ALL)
             .help("every profile the sample rate can carry (more CPU)");
+        let all = (!self.marking).then_some(all);
         Some(Box::new(
             PROFILE_ARGS
                 .iter()
                 .filter_map(ValueEnum::to_possible_value)
-                .chain([all]),
+                .chain(all),
         ))
     }
 }
 
-/// Which profiles a detector searches (detect, monitor, listen, inspect).
+/// What a detector searches for (detect, monitor, listen, inspect).
 #[derive(Debug, Args, Clone)]
 pub struct SearchArg {
-    /// Profiles to search: one, several joined with +, or all.
+    /// Profiles to search: one, several joined with + (ultrasonic+robust), or all.
     #[arg(
         long = "profile",
         value_name = "PROFILE",
-        value_parser = ProfileSetParser,
+        value_parser = ProfileSetParser::SEARCH,
         default_value_t
     )]
     pub profiles: ProfileSet,
+    /// Issued IDs to confirm second by second (robust layer): a file of one
+    /// hex ID a line; # starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
 }
 
 impl SearchArg {
@@ -294,10 +351,19 @@ Examples:
       --id 0xd8da6bf26964af9d7eed9e03e53415d37aa96045
   hushmark embed in.wav out.flac --id 2a --key station.key --interval 5 --offset 1
   hushmark embed in.mp3 out.wav --id 0102030405 --key station.key --profile near-ultrasonic
+  hushmark embed in.flac out.flac --id 2a --key station.key --profile ultrasonic+robust
 
-IN may be WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis or AIFF. OUT keeps IN's length, rate
-and channels; outside bursts its samples are IN's, bit for bit. OUT is written
-to a temporary file beside it and renamed when complete, so it is never
+What each profile survives (measured): ultrasonic: FLAC, AAC 256/320k, Vorbis
+256k, 44.1 kHz resampling, +-1000 ppm; MP3, Opus and AAC 128k cut it.
+near-ultrasonic: also MP3 320k and Opus (audible to some). robust: MP3 and AAC
+128k, Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over ~0.1 %.
+robust runs at 48 kHz (other rates: its mark is made on a 48 kHz copy and
+resampled back) on mono or stereo files.
+
+IN may be WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis or AIFF. OUT keeps IN's length, rate,
+channels and alignment; outside ultrasonic bursts (and, with robust, where the
+programme is silent) its samples are IN's, bit for bit. OUT is written to a
+temporary file beside it and renamed when complete, so it is never
 half-written; IN is never touched.")]
 pub struct EmbedArgs {
     /// Audio to mark.
@@ -336,12 +402,19 @@ Examples:
   hushmark detect marked.wav --key station.key
   hushmark detect recordings/*.flac --key station.key --json > found.jsonl
   hushmark detect clip.mp3 --key station.key --profile near-ultrasonic
+  hushmark detect aired.mp3 --key station.key --profile ultrasonic+robust
+  hushmark detect aired.m4a --key station.key --profile robust --expect issued.txt --presence
 
-Prints one row (or with --json one JSON object per line) per burst found:
-file, id (lowercase hex), counter, start_s, end_s, confidence, snr_db and more.
+Prints one row (or with --json one JSON object per line) per mark found:
+file, id (lowercase hex), counter, start_s, end_s, confidence, snr_db, profile
+and more. An ultrasonic row is a burst; a robust row is a period (2.05 s, or
+1.28 s for IDs up to 8 bytes), its counter and start the period's.
 confidence is the link margin from 0 (in-band SNR -10 dB, the weakest
 decodable) to 1 (+10 dB or better); every reported ID has passed the key's
 32-bit MAC whatever its confidence.
+--expect names issued IDs the robust layer confirms every second even before
+it decodes one; --presence prints those per-second verdicts (JSON: \"kind\":
+\"presence\"), present or absent, for expected and decoded IDs.
 Exit status: 0 if any mark was found, 1 if none, 2 if a file could not be read.")]
 pub struct DetectArgs {
     /// Audio files (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF).
@@ -352,6 +425,9 @@ pub struct DetectArgs {
     /// One JSON object per line per burst instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also print the robust layer's per-second presence of known IDs.
+    #[arg(long)]
+    pub presence: bool,
     #[command(flatten)]
     pub search: SearchArg,
 }
@@ -367,9 +443,12 @@ Examples:
       --start-time 2024-05-01T06:00:00Z
 
 Writes one JSON line per airing: {\"stream\", \"id\", \"first_utc\", \"last_utc\",
-\"first_s\", \"last_s\", \"bursts\", \"profile\"}. Consecutive bursts of one ID on one
-stream are one airing; it ends when the ID changes or no burst comes for
---gap seconds. Times are to 1 s: wall clock in UTC (RFC 3339) and stream time
+\"first_s\", \"last_s\", \"bursts\", \"profile\", \"layers\", ...}. Consecutive
+marks of one ID on one stream are one airing, whichever layers saw them
+(--profile ultrasonic+robust searches both); the robust layer confirms a
+known ID every second, so its airings start and end to the second. An airing
+ends when the ID changes, when the robust layer finds the ID absent, or when
+nothing of it comes for --gap seconds. Times are to 1 s: wall clock in UTC (RFC 3339) and stream time
 in seconds since the source started. No audio is ever stored. Each source runs
 in its own thread. Ctrl-C stops cleanly, writing every open airing first.")]
 pub struct MonitorArgs {
@@ -449,8 +528,10 @@ Examples:
   hushmark listen --key station.key
   hushmark listen --key station.key --device hm_sink.monitor --json
   hushmark listen --key station.key --duration 60
+  hushmark listen --key station.key --profile ultrasonic+robust --presence
 
-Runs until Ctrl-C (or --duration). Exit status: 0 if any mark was found, 1 if none.")]
+Each row names the layer (profile) that found it. Runs until Ctrl-C (or
+--duration). Exit status: 0 if any mark was found, 1 if none.")]
 pub struct ListenArgs {
     /// Input device (see `hushmark devices`); default: the default input.
     #[arg(long, value_name = "NAME")]
@@ -460,6 +541,9 @@ pub struct ListenArgs {
     /// One JSON object per line per burst instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also print the robust layer's per-second presence of known IDs.
+    #[arg(long)]
+    pub presence: bool,
     #[command(flatten)]
     pub search: SearchArg,
     /// Stop after this many seconds.
@@ -549,16 +633,20 @@ pub struct DevicesArgs {
     pub host: HostChoice,
 }
 
-/// Draw a spectrogram of 15-24 kHz with the bursts marked.
+/// Draw a spectrogram of 15-24 kHz with the bursts marked (and the robust layer's strength).
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   hushmark inspect marked.wav --png marked.png
   hushmark inspect marked.wav --key station.key --png marked.png
+  hushmark inspect marked.wav --key station.key --profile ultrasonic+robust --png marked.png
 
 Without a key, bursts are found by their energy in the profile's band (dashed
 boxes): anyone can see that something is there, nobody can read it. With the
-key, each burst is decoded and labelled with its ID and counter.")]
+key, each burst is decoded and labelled with its ID and counter. With robust
+in --profile, a second panel shows 0.3-7 kHz, where that layer lives, and
+under it the mark's strength frame by frame as the keyed detector measures
+it (only the key can; without it the panel shows energy only).")]
 pub struct InspectArgs {
     /// Audio to look at.
     #[arg(value_name = "FILE")]
@@ -652,5 +740,33 @@ mod tests {
         assert_eq!(parse(&["--profile", "all"]).unwrap(), Profile::ALL);
         let e = parse(&["--profile", "loud"]).unwrap_err();
         assert!(e.contains("'--profile <PROFILE>'"), "{e}");
+    }
+
+    #[test]
+    fn marking_profiles_take_one_band_and_or_robust() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec![
+                "hushmark", "embed", "a.wav", "b.wav", "--key", "k", "--id", "2a",
+            ];
+            args.extend(extra);
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Command::Embed(e)) => Ok((e.mark.profile.profiles(), e.mark.robust_strength)),
+                Ok(_) => unreachable!("parsed as embed"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let (default, strength) = parse(&[]).unwrap();
+        assert_eq!(default, Profiles::only(DEFAULT_PROFILE));
+        assert_eq!(strength, DEFAULT_MMR_DB);
+        for text in ["robust", "ultrasonic+robust", "near-ultrasonic+robust"] {
+            let (p, _) = parse(&["--profile", text]).unwrap();
+            assert_eq!(p.to_string(), text);
+        }
+        let e = parse(&["--profile", "ultrasonic+near-ultrasonic"]).unwrap_err();
+        assert!(e.contains("both ultrasonic bands"), "{e}");
+        let e = parse(&["--profile", "all"]).unwrap_err();
+        assert!(e.contains("not all"), "{e}");
+        let (_, strength) = parse(&["--robust-strength", "-10"]).unwrap();
+        assert_eq!(strength, -10.0);
     }
 }

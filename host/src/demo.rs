@@ -2,9 +2,11 @@
 //!
 //! Marks an 8 s music clip (shipped inside the binary, from
 //! `test-vectors/unmarked-48000-music.wav`) with a contract address under the
-//! public test key, detects it, checks the unmarked original stays clean,
-//! shows the as-aired record a monitor would log, and draws the spectrogram.
-//! It runs the same code as the subcommands, so a working demo means working
+//! public test key in both layers (`ultrasonic+robust`, the set-top box's
+//! recommended setting), detects both and shows which layer found what,
+//! checks the unmarked original stays clean, shows the as-aired record a
+//! monitor would log, and draws the spectrogram with the robust panel. It
+//! runs the same code as the subcommands, so a working demo means working
 //! subcommands.
 
 use std::fs;
@@ -14,19 +16,22 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
-use dsp_core::{Key, Schedule};
+use dsp_core::{Key, Layer, Profile, Profiles, Schedule};
 
 use crate::airing::{AiringTracker, WallClock};
-use crate::cli::{DemoArgs, DEFAULT_PROFILE};
+use crate::cli::DemoArgs;
 use crate::detect::scan_file;
 use crate::embed::{embed_file, MarkPlan};
 use crate::report::{print_line, table_header, table_row};
+use crate::scan::{Report, Search};
 use crate::{fsio, inspect, key, ui, Outcome};
 
 /// The public test key of the test vectors. Never for real content.
 pub const DEMO_KEY: Key = Key::PUBLIC_TEST;
 /// A 20-byte contract address.
 pub const DEMO_ID: &str = "d8da6bf26964af9d7eed9e03e53415d37aa96045";
+/// Both layers, as a set-top box marks.
+const DEMO_PROFILES: [Profile; 2] = [Profile::Ultrasonic, Profile::Robust];
 
 static CLIP: &[u8] = include_bytes!("../../test-vectors/unmarked-48000-music.wav");
 
@@ -39,6 +44,15 @@ fn write_replacing(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
     fsio::persist(tmp, path, true)
+}
+
+/// Embed quietly (the demo prints its own lines).
+fn embed_quietly(input: &Path, output: &Path, plan: &MarkPlan) -> Result<crate::embed::Marked> {
+    let was_quiet = ui::quiet();
+    ui::set_quiet(true);
+    let embedded = embed_file(input, output, plan, None, true);
+    ui::set_quiet(was_quiet);
+    embedded
 }
 
 pub fn run(args: &DemoArgs) -> Result<Outcome> {
@@ -61,54 +75,77 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     ))?;
 
     write_replacing(&clean, CLIP, false)?;
+    let profiles = DEMO_PROFILES.iter().fold(Profiles::NONE, |s, &p| s.with(p));
     let plan = MarkPlan {
         id: crate::id::parse_id(DEMO_ID)?,
         key,
-        profile: DEFAULT_PROFILE,
+        profiles,
         level_dbfs: dsp_core::DEFAULT_LEVEL_DBFS,
+        robust_mmr_db: dsp_core::robust::DEFAULT_MMR_DB,
         schedule: Schedule::default(),
     };
-    let was_quiet = ui::quiet();
-    ui::set_quiet(true);
-    let embedded = embed_file(&clean, &marked, &plan, None, true);
-    ui::set_quiet(was_quiet);
-    let bursts = embedded?;
-    let (changed, total, outside) = compare(&clean, &marked, &bursts)?;
+    let done = embed_quietly(&clean, &marked, &plan)?;
+    // The robust layer alone, to show the ultrasonic layer touches nothing
+    // outside its bursts: the two copies differ only there.
+    let scratch = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let robust_only = scratch.path().join("robust-only.wav");
+    let robust_plan = MarkPlan {
+        profiles: Profiles::only(Profile::Robust),
+        ..plan
+    };
+    embed_quietly(&clean, &robust_only, &robust_plan)?;
+    let (ultrasonic_changed, total, outside) = compare(&robust_only, &marked, &done.bursts)?;
     if outside != 0 {
         bail!("{outside} samples outside bursts changed: the engine is broken");
     }
+    let (robust_changed, _, _) = compare(&clean, &robust_only, &[])?;
+    let robust = done.robust.unwrap_or_default();
     print_line(&format!(
         "2. embed    {} -> {}",
         clean.display(),
         marked.display()
     ))?;
+    print_line(&format!("            ID {} ({})", plan.id, plan.describe()))?;
     print_line(&format!(
-        "            ID {} ({}), {} whole burst(s)",
-        plan.id,
-        plan.describe(),
-        bursts.len()
+        "            ultrasonic: {} whole burst(s) at 20-21.6 kHz; {ultrasonic_changed} of {total} samples changed, all inside bursts",
+        done.bursts.len()
     ))?;
     print_line(&format!(
-        "            {changed} of {total} samples changed, all inside bursts; every other sample is bit-identical"
+        "            robust:     {} frame(s) marked under the masking threshold at 0.3-7 kHz ({} left silent, {} ms lowered by the clip guard); {robust_changed} samples changed",
+        robust.marked_frames, robust.silent_frames, robust.lowered_blocks
     ))?;
 
-    print_line("3. detect   (what `hushmark detect` prints)")?;
+    print_line("3. detect   (what `hushmark detect --profile ultrasonic+robust` prints)")?;
     print_line(&format!("  {}", table_header("FILE")))?;
     let name = marked.display().to_string();
+    let search = Search::new(key, &DEMO_PROFILES);
     let scan = scan_file(
         &marked,
-        key,
-        &[plan.profile],
-        |_, f| {
-            print_line(&format!("  {}", table_row(f, &name)))?;
+        &search,
+        |_, r| {
+            if let Report::Found(f) = r {
+                print_line(&format!("  {}", table_row(f, &name)))?;
+            }
             Ok(())
         },
-        |_, _| {},
+        |_, _, _| {},
     )?;
-    if scan.found.is_empty() || scan.found.iter().any(|f| f.detection.id != plan.id) {
-        bail!("the demo's mark was not found: the engine is broken");
+    let by_layer = |layer| {
+        scan.found
+            .iter()
+            .filter(|f| f.detection.profile.layer() == layer)
+            .count()
+    };
+    let (bursts, periods) = (by_layer(Layer::Ultrasonic), by_layer(Layer::Robust));
+    if bursts == 0 || periods == 0 || scan.found.iter().any(|f| f.detection.id != plan.id) {
+        bail!("the demo's mark was not found in both layers: the engine is broken");
     }
-    let unmarked_scan = scan_file(&clean, key, &[plan.profile], |_, _| Ok(()), |_, _| {})?;
+    let present = scan.verdicts.iter().filter(|v| v.presence.present).count();
+    print_line(&format!(
+        "            ultrasonic layer: {bursts} burst(s); robust layer: {periods} period(s) decoded, present in {present} of {} second(s) checked",
+        scan.verdicts.len()
+    ))?;
+    let unmarked_scan = scan_file(&clean, &search, |_, _| Ok(()), |_, _, _| {})?;
     print_line(&format!(
         "            {}: {} (as it should be)",
         clean.display(),
@@ -126,38 +163,50 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
     };
     let mut records = Vec::new();
     for f in &scan.found {
-        records.extend(tracker.burst(f.detection.id, f.profile, f.start_s, clock.at(f.start_s)));
+        let d = f.detection;
+        records.extend(tracker.burst(d.id, d.profile, f.start_s, clock.at(f.start_s)));
+    }
+    for v in &scan.verdicts {
+        let p = v.presence;
+        let wall = clock.at(v.start_s);
+        records.extend(tracker.presence(p.id, p.present, v.start_s, v.end_s, wall));
     }
     records.extend(tracker.close());
     let lines: Vec<String> = records.iter().map(|r| r.to_json_line()).collect();
     write_replacing(&log, (lines.join("\n") + "\n").as_bytes(), false)?;
     print_line(&format!(
-        "4. monitor  {} (what `hushmark monitor` logs: one line per airing)",
+        "4. monitor  {} (what `hushmark monitor` logs: one line per airing, whichever layers saw it)",
         log.display()
     ))?;
     for l in &lines {
         print_line(&format!("  {l}"))?;
     }
 
-    // The spectrogram alone: the bursts were decoded above.
-    let (spec, _, info) = inspect::analyse(&marked, None, &[plan.profile])?;
+    let analysis = inspect::analyse(&marked, Some(&search), &DEMO_PROFILES)?;
     let bands = vec![(
-        plan.profile,
-        dsp_core::Phy::new(plan.profile, info.rate)?.band,
+        Profile::Ultrasonic,
+        dsp_core::Phy::new(Profile::Ultrasonic, analysis.info.rate)?.band,
     )];
     let picture = inspect::Picture {
         title: format!("{} — 15–24 kHz, decoded with the key", marked.display()),
-        spec: &spec,
+        spec: analysis.spec.as_ref(),
         bands,
-        found: &scan.found,
+        found: &analysis.found,
         energy: &[],
         keyed: true,
+        robust: analysis
+            .robust_spec
+            .as_ref()
+            .map(|spec| inspect::RobustPanel {
+                spec,
+                strengths: &analysis.strengths,
+            }),
     };
     let tmp = fsio::public_temp_beside(&png)?;
     inspect::draw(&picture, tmp.path())?;
     fsio::persist(tmp, &png, true)?;
     print_line(&format!(
-        "5. inspect  {} (spectrogram 15-24 kHz, bursts boxed and labelled)",
+        "5. inspect  {} (spectrogram 15-24 kHz with the bursts boxed; the robust band and its mark's strength below)",
         png.display()
     ))?;
     print_line("")?;
@@ -166,7 +215,7 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
         dir.display()
     ))?;
     print_line(
-        "next: hushmark keygen my.key && hushmark embed IN.wav OUT.wav --id 0x... --key my.key",
+        "next: hushmark keygen my.key && hushmark embed IN.wav OUT.wav --id 0x... --key my.key --profile ultrasonic+robust",
     )?;
     Ok(Outcome::Success)
 }

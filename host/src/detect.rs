@@ -1,19 +1,21 @@
 //! `hushmark detect FILE...`: find marks in files.
 //!
-//! Each file is decoded as a stream and scanned (see [`crate::scan`]); rows
-//! are printed as bursts are found. A file that cannot be read is reported
-//! and skipped, and the exit status is then 2 whatever else was found, as
-//! grep does. Damaged files are scanned as far as they go, with a warning.
+//! Each file is decoded as a stream and scanned (see [`crate::scan`]) for
+//! every layer asked; rows are printed as marks are found, each naming its
+//! profile, and with `--presence` the robust layer's per-second verdicts
+//! too. A file that cannot be read is reported and skipped, and the exit
+//! status is then 2 whatever else was found, as grep does. Damaged files
+//! are scanned as far as they go, with a warning.
 
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use dsp_core::{Key, Profile};
+use dsp_core::{Layer, Profile};
 
 use crate::audio::decode::{AudioFile, SourceInfo};
 use crate::cli::DetectArgs;
-use crate::report::{self, Printer};
-use crate::scan::{Found, Scanner};
+use crate::report::{self, Place, Printer};
+use crate::scan::{Found, Report, Scanner, Search, Verdict};
 use crate::{key, ui, Outcome};
 
 /// What scanning one file gave.
@@ -21,24 +23,26 @@ use crate::{key, ui, Outcome};
 pub struct FileScan {
     pub info: SourceInfo,
     pub found: Vec<Found>,
+    /// The robust layer's verdicts on known IDs, second by second.
+    pub verdicts: Vec<Verdict>,
     pub frames: u64,
     pub profiles: Vec<Profile>,
     /// Why the file looks damaged (truncated, unreadable packets), if it does.
     pub damage: Option<String>,
 }
 
-/// Decode and scan a whole file, calling `on_found` as bursts come, and
-/// `on_block` with every decoded block (for `inspect`).
+/// Decode and scan a whole file, calling `on_report` as reports come, and
+/// `on_block` with every decoded block and the scanner that has just read
+/// it (for `inspect`).
 pub fn scan_file(
     path: &Path,
-    key: Key,
-    profiles: &[Profile],
-    mut on_found: impl FnMut(&SourceInfo, &Found) -> Result<()>,
-    mut on_block: impl FnMut(&SourceInfo, &[f32]),
+    search: &Search,
+    mut on_report: impl FnMut(&SourceInfo, &Report) -> Result<()>,
+    mut on_block: impl FnMut(&SourceInfo, &[f32], &Scanner),
 ) -> Result<FileScan> {
     let mut file = AudioFile::open(path)?;
     let info = file.info().clone();
-    let (mut scanner, notes) = Scanner::new(key, profiles, info.rate, info.channels)
+    let (mut scanner, notes) = Scanner::new(search, info.rate, info.channels)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     for n in notes {
         ui::note(format!("{}: {n}", path.display()));
@@ -47,25 +51,29 @@ pub fn scan_file(
         bail!("{} holds no audio (0 samples)", path.display());
     }
     let progress = crate::progress::bar(info.frames, &format!("scanning {}", path.display()));
-    let mut found = Vec::new();
-    let mut all = Vec::new();
+    let mut reports = Vec::new();
+    let (mut all, mut verdicts) = (Vec::new(), Vec::new());
+    let mut deliver = |reports: &mut Vec<Report>| -> Result<()> {
+        for r in reports.drain(..) {
+            on_report(&info, &r)?;
+            match r {
+                Report::Found(f) => all.push(f),
+                Report::Verdict(v) => verdicts.push(v),
+            }
+        }
+        Ok(())
+    };
     while let Some(block) = file.next_block()? {
         if ui::stopping() {
             bail!("interrupted");
         }
-        on_block(&info, block);
-        scanner.push(block, &mut found)?;
-        for f in found.drain(..) {
-            on_found(&info, &f)?;
-            all.push(f);
-        }
+        scanner.push(block, &mut reports)?;
+        on_block(&info, block, &scanner);
+        deliver(&mut reports)?;
         progress.set_position(file.decoded_frames());
     }
-    scanner.finish(&mut found)?;
-    for f in found.drain(..) {
-        on_found(&info, &f)?;
-        all.push(f);
-    }
+    scanner.finish(&mut reports)?;
+    deliver(&mut reports)?;
     progress.finish_and_clear();
     let frames = file.decoded_frames();
     if frames == 0 {
@@ -86,7 +94,11 @@ pub fn scan_file(
         .filter_map(|&p| dsp_core::Phy::new(p, 48_000).ok())
         .map(|phy| phy.burst_ms(dsp_core::FrameClass::Short))
         .min()
-        .unwrap_or(0);
+        // The robust layer alone: its shortest period.
+        .unwrap_or_else(|| {
+            let period = dsp_core::robust::period_samples(dsp_core::FrameClass::Short);
+            (period * 1000 / dsp_core::robust::STREAM_RATE as u64) as u32
+        });
     if info.seconds(frames) * 1000.0 < shortest as f64 {
         ui::note(format!(
             "{}: only {} of audio ({frames} sample(s)); the shortest burst takes {shortest} ms, \
@@ -99,6 +111,7 @@ pub fn scan_file(
         profiles: scanner.profiles(),
         info,
         found: all,
+        verdicts,
         frames,
         damage,
     })
@@ -106,26 +119,31 @@ pub fn scan_file(
 
 pub fn run(args: &DetectArgs) -> Result<Outcome> {
     let key = key::load(&args.key.key)?;
-    let profiles = args.search.profiles();
+    let search = Search::from_args(&args.search, key)?;
     let mut any_found = false;
     let mut failed = false;
     let mut printer = Printer::new(args.json, "FILE");
     for path in &args.files {
         let name = path.display().to_string();
+        let place = Place {
+            file: Some(name.clone()),
+            ..Place::default()
+        };
         let result = scan_file(
             path,
-            key,
-            &profiles,
-            |info, f| {
-                let line = printer.line(f, info.rate, |r| r.file = Some(name.clone()), &name);
-                report::print_line(&line)?;
+            &search,
+            |info, r| {
+                if let Some(line) = printer.line(r, info.rate, &place, &name, args.presence) {
+                    report::print_line(&line)?;
+                }
                 Ok(())
             },
-            |_, _| {},
+            |_, _, _| {},
         );
         match result {
             Ok(scan) => {
-                any_found |= !scan.found.is_empty();
+                any_found |=
+                    !scan.found.is_empty() || scan.verdicts.iter().any(|v| v.presence.present);
                 ui::note(summary(&scan));
                 if let Some(d) = &scan.damage {
                     // Reported like a read error (exit 2), after what was found.
@@ -151,12 +169,13 @@ pub fn run(args: &DetectArgs) -> Result<Outcome> {
     })
 }
 
-/// One line per file for stderr: what was found, in what.
+/// One line per file for stderr: what was found, in what, by which layer.
 pub fn summary(scan: &FileScan) -> String {
     let secs = ui::duration(scan.info.seconds(scan.frames));
     let what = scan.info.describe();
     let path = scan.info.path.display();
-    if scan.found.is_empty() {
+    let present = scan.verdicts.iter().filter(|v| v.presence.present).count();
+    if scan.found.is_empty() && present == 0 {
         let profiles: Vec<&str> = scan.profiles.iter().map(|p| p.name()).collect();
         return format!(
             "{path}: no mark found ({secs}, {what}, profile {})",
@@ -167,12 +186,50 @@ pub fn summary(scan: &FileScan) -> String {
         .found
         .iter()
         .map(|f| f.detection.id.to_string())
+        .chain(
+            scan.verdicts
+                .iter()
+                .filter(|v| v.presence.present)
+                .map(|v| v.presence.id.to_string()),
+        )
         .collect();
     ids.sort();
     ids.dedup();
+    let count = |layer| {
+        scan.found
+            .iter()
+            .filter(|f| f.detection.profile.layer() == layer)
+            .count()
+    };
+    let mut parts = Vec::new();
+    if scan.profiles.iter().any(|p| p.layer() == Layer::Ultrasonic) {
+        parts.push(format!("{} burst(s)", count(Layer::Ultrasonic)));
+    }
+    if scan.profiles.contains(&Profile::Robust) {
+        parts.push(format!("{} robust period(s)", count(Layer::Robust)));
+        if !scan.verdicts.is_empty() {
+            // Windows, not verdicts: each known ID gets one per window.
+            let windows = |only_present: bool| {
+                let mut w: Vec<u64> = scan
+                    .verdicts
+                    .iter()
+                    .filter(|v| v.presence.present || !only_present)
+                    .map(|v| v.start_frame)
+                    .collect();
+                w.sort_unstable();
+                w.dedup();
+                w.len()
+            };
+            parts.push(format!(
+                "present in {} of {} robust second(s)",
+                windows(true),
+                windows(false)
+            ));
+        }
+    }
     format!(
-        "{path}: {} burst(s) of ID {} ({secs}, {what})",
-        scan.found.len(),
+        "{path}: {} of ID {} ({secs}, {what})",
+        parts.join(", "),
         ids.join(", ")
     )
 }

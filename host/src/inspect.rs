@@ -1,28 +1,34 @@
 //! `hushmark inspect FILE --png OUT.png`: a picture of 15–24 kHz with the
-//! bursts marked.
+//! bursts marked, and with the robust layer a second panel of its band
+//! (344 Hz–7 kHz) over a strip of its mark's strength.
 //!
-//! One pass over the file feeds both a short-time Fourier transform (Hann
-//! window, ~23 Hz bins, half overlap) and, with a key, the detector. The
-//! spectrogram keeps at most [`MAX_COLUMNS`] columns: when a long file would
-//! need more, neighbouring columns are averaged in pairs, so memory stays
-//! bounded for any length. Without a key, bursts are located by energy alone
-//! (the profile's band 10 dB above the band just below it): anyone can see
-//! that something is there, only the key reads it.
+//! One pass over the file feeds the short-time Fourier transforms (Hann
+//! window, ~23 Hz bins, half overlap) and, with a key, the detector; the
+//! robust detector's per-frame strength under its lock is polled after
+//! every block (it keeps about 4 s). A spectrogram keeps at most
+//! [`MAX_COLUMNS`] columns: when a long file would need more, neighbouring
+//! columns are averaged in pairs, so memory stays bounded for any length.
+//! Without a key, bursts are located by energy alone (the profile's band
+//! 10 dB above the band just below it): anyone can see that something is
+//! there, only the key reads it. The robust mark hides under the programme,
+//! so without a key its panel shows energy only.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use dsp_core::config::SAMPLE_RATES;
-use dsp_core::{Band, Phy, Profile};
+use dsp_core::{robust, Band, Layer, Phy, Profile};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use crate::cli::InspectArgs;
 use crate::detect::scan_file;
-use crate::report::{self, Printer};
-use crate::scan::Found;
+use crate::report::{self, Place, Printer};
+use crate::scan::{Found, Report, Search};
 use crate::{fsio, key, ui, Outcome};
 
 /// Lowest frequency shown.
@@ -30,10 +36,21 @@ const LOW_HZ: f64 = 15_000.0;
 /// Highest frequency shown (or Nyquist, if lower), unless a profile's band
 /// reaches higher (`ultrasonic-wide` at 88.2/96 kHz goes up to 44 kHz).
 pub const HIGH_HZ: f64 = 24_000.0;
+/// The robust panel's range: the layer's band (344 Hz–7 kHz) and a margin.
+const ROBUST_LOW_HZ: f64 = 300.0;
+const ROBUST_HIGH_HZ: f64 = 7_500.0;
+/// The robust layer's band edges, drawn on its panel.
+const ROBUST_BAND: Band = Band {
+    low_hz: 344,
+    high_hz: 7_000,
+};
 /// Most spectrogram columns kept in memory.
 const MAX_COLUMNS: usize = 4096;
 const WIDTH: u32 = 1400;
 const HEIGHT: u32 = 640;
+/// Heights with the robust panel: its spectrogram and the strength strip.
+const ROBUST_HEIGHT: u32 = 380;
+const STRIP_HEIGHT: u32 = 170;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
@@ -70,11 +87,19 @@ impl Spectrogram {
                 nyquist / 1000.0
             );
         }
+        Spectrogram::range(rate, LOW_HZ, top_hz)
+    }
+
+    /// A spectrogram from `low_hz` up to `top_hz` (capped at Nyquist).
+    pub fn range(rate: u32, low_hz: f64, top_hz: f64) -> Result<Spectrogram> {
+        if rate as f64 / 2.0 <= low_hz {
+            bail!("at {rate} Hz the audio holds nothing above {low_hz} Hz");
+        }
         // About 23 Hz per bin at any rate.
         let n = ((rate as f64 / 23.4).round() as usize).next_power_of_two();
         let df = rate as f64 / n as f64;
-        let first_bin = (LOW_HZ / df).floor() as usize;
-        let last_bin = ((top_hz.min(nyquist)) / df).floor() as usize;
+        let first_bin = (low_hz / df).floor() as usize;
+        let last_bin = ((top_hz.min(rate as f64 / 2.0)) / df).floor() as usize;
         let window = (0..n)
             .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n as f32).cos())
             .collect();
@@ -281,30 +306,57 @@ fn short_id(id: &str) -> String {
 
 pub struct Picture<'a> {
     pub title: String,
-    pub spec: &'a Spectrogram,
+    /// The ultrasonic panel (15–24 kHz), when an ultrasonic band is searched.
+    pub spec: Option<&'a Spectrogram>,
     pub bands: Vec<(Profile, Band)>,
     pub found: &'a [Found],
     /// Bursts seen by energy alone: the band they were seen in, start, end.
     pub energy: &'a [(Band, f64, f64)],
     pub keyed: bool,
+    /// The robust panel, when the robust layer is searched.
+    pub robust: Option<RobustPanel<'a>>,
 }
 
-/// Draw the picture into `path` (which must end in .png).
-pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
-        .map_err(|_| anyhow!("the bundled font is unreadable"))?;
-    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
-    let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let spec = p.spec;
-    let duration = spec.duration_s().max(1e-3);
+/// The robust layer's band, and its mark's strength per frame (seconds,
+/// mean pilot correlation per cell) as the keyed detector measured it.
+pub struct RobustPanel<'a> {
+    pub spec: &'a Spectrogram,
+    pub strengths: &'a [(f64, f32)],
+}
+
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The picture's size: taller with the robust panel.
+fn size(p: &Picture<'_>) -> (u32, u32) {
+    match (p.spec.is_some(), p.robust.is_some()) {
+        (true, true) => (WIDTH, HEIGHT + ROBUST_HEIGHT + STRIP_HEIGHT),
+        (false, true) => (WIDTH, HEIGHT + STRIP_HEIGHT),
+        _ => (WIDTH, HEIGHT),
+    }
+}
+
+/// Axes and spectrogram pixels of `spec` from `low_hz` in `area`; pixels
+/// go to `root`, whose coordinates the chart's pixel range is in.
+fn panel<'a, 'b>(
+    root: &DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    spec: &Spectrogram,
+    low_hz: f64,
+    duration: f64,
+    caption: Option<&str>,
+    err: &dyn Fn(&dyn std::fmt::Display) -> anyhow::Error,
+) -> Result<Chart<'a, 'b>> {
     let top_khz = spec.top_hz() / 1000.0;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&p.title, ("sans-serif", 22))
+    let mut builder = ChartBuilder::on(area);
+    if let Some(c) = caption {
+        builder.caption(c, ("sans-serif", 22));
+    }
+    let mut chart = builder
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(56)
-        .build_cartesian_2d(0.0..duration, LOW_HZ / 1000.0..top_khz)
+        .build_cartesian_2d(0.0..duration, low_hz / 1000.0..top_khz)
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
@@ -331,12 +383,13 @@ pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
     let (w, h) = ((xr.end - xr.start).max(1), (yr.end - yr.start).max(1));
     let t0 = spec.column_time(0.0);
     let dt = spec.column_seconds().max(1e-9);
+    let low_khz = low_hz / 1000.0;
     for px in xr.clone() {
         let t = (px - xr.start) as f64 / w as f64 * duration;
         let c = (((t - t0) / dt + 0.5).max(0.0) as usize).min(cols - 1);
         let column = db.get(c);
         for py in yr.clone() {
-            let f = top_khz - (py - yr.start) as f64 / h as f64 * (top_khz - LOW_HZ / 1000.0);
+            let f = top_khz - (py - yr.start) as f64 / h as f64 * (top_khz - low_khz);
             let bin = ((f * 1000.0 - spec.bin_hz(0)) / (spec.bin_hz(1) - spec.bin_hz(0))).round();
             let level = match column.and_then(|c| c.get(bin.max(0.0) as usize)) {
                 Some(&v) => ((v - (max_db - 80.0)) / 80.0) as f64,
@@ -346,8 +399,132 @@ pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
                 .map_err(|e| err(&e))?;
         }
     }
+    Ok(chart)
+}
 
+/// Draw the picture into `path` (which must end in .png).
+pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| anyhow!("the bundled font is unreadable"))?;
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let root = BitMapBackend::new(path, size(p)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let duration = p
+        .spec
+        .or(p.robust.as_ref().map(|r| r.spec))
+        .map_or(0.0, |s| s.duration_s())
+        .max(1e-3);
+    let (top, rest) = match p.spec {
+        Some(_) => root.split_vertically(HEIGHT),
+        None => root.split_vertically(0),
+    };
+    let mut legend_at = None;
+    if let Some(spec) = p.spec {
+        let chart = panel(&root, &top, spec, LOW_HZ, duration, Some(&p.title), &err)?;
+        legend_at = Some(chart.plotting_area().get_pixel_range());
+        draw_ultrasonic(p, spec, &chart, duration, &err)?;
+    }
+    if let Some(r) = &p.robust {
+        let (band_area, strip_area) = rest.split_vertically(rest.dim_in_pixel().1 - STRIP_HEIGHT);
+        let caption = match p.spec {
+            Some(_) => "robust layer: 344 Hz – 7 kHz".to_string(),
+            None => p.title.clone(),
+        };
+        let chart = panel(
+            &root,
+            &band_area,
+            r.spec,
+            ROBUST_LOW_HZ,
+            duration,
+            Some(&caption),
+            &err,
+        )?;
+        legend_at.get_or_insert(chart.plotting_area().get_pixel_range());
+        draw_robust_band(p, &chart, duration, &err)?;
+        draw_strip(p, r, &strip_area, duration, &err)?;
+    }
+    // Legend line at the bottom of the first plot.
+    if let Some((xr, yr)) = legend_at {
+        let legend = legend_text(p);
+        // A dark backing so the legend reads over any spectrogram.
+        let width = (legend.chars().count() as f64 * 8.6) as i32 + 12;
+        root.draw(&Rectangle::new(
+            [
+                (xr.start + 2, yr.end - 30),
+                ((xr.start + width).min(xr.end - 2), yr.end - 4),
+            ],
+            BLACK.mix(0.65).filled(),
+        ))
+        .map_err(|e| err(&e))?;
+        root.draw(&Text::new(
+            legend,
+            (xr.start + 8, yr.end - 24),
+            ("sans-serif", 16).into_font().color(&WHITE),
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// A burst's box: its band, a little wider, in kHz.
+fn box_khz(band: Band, top_khz: f64) -> (f64, f64) {
+    (
+        band.low_hz as f64 / 1000.0 - 0.15,
+        (band.high_hz as f64 / 1000.0 + 0.15).min(top_khz),
+    )
+}
+
+/// A decoded mark's box and label (the longest that fits over it).
+fn draw_found(
+    chart: &Chart<'_, '_>,
+    f: &Found,
+    (y0, y1): (f64, f64),
+    label_y: f64,
+    duration: f64,
+    err: &dyn Fn(&dyn std::fmt::Display) -> anyhow::Error,
+) -> Result<()> {
     let area = chart.plotting_area();
+    let w = {
+        let (xr, _) = area.get_pixel_range();
+        (xr.end - xr.start).max(1)
+    };
+    area.draw(&Rectangle::new(
+        [(f.start_s, y0), (f.end_s, y1)],
+        WHITE.stroke_width(2),
+    ))
+    .map_err(|e| err(&e))?;
+    let counter = f
+        .detection
+        .counter
+        .map(|c| format!("#{c}"))
+        .unwrap_or_default();
+    // About 8.5 px a character.
+    let room_px = (f.end_s - f.start_s) / duration * w as f64;
+    let full = format!("{} {counter}", short_id(&f.detection.id.to_string()));
+    let label = [full, counter]
+        .into_iter()
+        .find(|l| l.chars().count() as f64 * 8.5 <= room_px);
+    if let Some(label) = label {
+        area.draw(&Text::new(
+            label,
+            (f.start_s, label_y),
+            ("sans-serif", 15).into_font().color(&WHITE),
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
+fn draw_ultrasonic(
+    p: &Picture<'_>,
+    spec: &Spectrogram,
+    chart: &Chart<'_, '_>,
+    duration: f64,
+    err: &dyn Fn(&dyn std::fmt::Display) -> anyhow::Error,
+) -> Result<()> {
+    let area = chart.plotting_area();
+    let top_khz = spec.top_hz() / 1000.0;
     // Labels sit this many kHz above their box (0.75 kHz on a 9 kHz axis).
     let label_gap = 0.75 * (top_khz - LOW_HZ / 1000.0) / 9.0;
     // Profile bands: thin cyan lines at their edges.
@@ -371,48 +548,19 @@ pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     }
     // Decoded bursts: solid boxes labelled with the ID and counter.
-    // A burst's box spans its band, a little wider, in kHz.
-    let box_khz = |band: Band| {
-        (
-            band.low_hz as f64 / 1000.0 - 0.15,
-            (band.high_hz as f64 / 1000.0 + 0.15).min(top_khz),
-        )
-    };
     for f in p.found {
         // Found at this rate, so its profile fits it.
-        let Some(band) = profile_band(f.profile, spec.rate) else {
+        let Some(band) = profile_band(f.detection.profile, spec.rate) else {
             continue;
         };
-        let (y0, y1) = box_khz(band);
-        area.draw(&Rectangle::new(
-            [(f.start_s, y0), (f.end_s, y1)],
-            WHITE.stroke_width(2),
-        ))
-        .map_err(|e| err(&e))?;
-        let counter = f
-            .detection
-            .counter
-            .map(|c| format!("#{c}"))
-            .unwrap_or_default();
-        // The longest label that fits over the burst (about 8.5 px a character).
-        let room_px = (f.end_s - f.start_s) / duration * w as f64;
-        let full = format!("{} {counter}", short_id(&f.detection.id.to_string()));
-        let label = [full, counter]
-            .into_iter()
-            .find(|l| l.chars().count() as f64 * 8.5 <= room_px);
-        if let Some(label) = label {
-            area.draw(&Text::new(
-                label,
-                (f.start_s, (y1 + label_gap).min(top_khz - 0.1)),
-                ("sans-serif", 15).into_font().color(&WHITE),
-            ))
-            .map_err(|e| err(&e))?;
-        }
+        let (y0, y1) = box_khz(band, top_khz);
+        let label_y = (y1 + label_gap).min(top_khz - 0.1);
+        draw_found(chart, f, (y0, y1), label_y, duration, err)?;
     }
     // Energy-only bursts: dashed boxes.
     if !p.keyed {
         for &(band, t0, t1) in p.energy {
-            let (y0, y1) = box_khz(band);
+            let (y0, y1) = box_khz(band, top_khz);
             for (a, b) in dashes(t0, t1, duration / 150.0) {
                 for y in [y0, y1] {
                     area.draw(&PathElement::new(
@@ -439,25 +587,108 @@ pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
             .map_err(|e| err(&e))?;
         }
     }
-    // Legend line at the bottom of the plot.
-    let legend = legend_text(p);
-    // A dark backing so the legend reads over any spectrogram.
-    let width = (legend.chars().count() as f64 * 8.6) as i32 + 12;
-    root.draw(&Rectangle::new(
-        [
-            (xr.start + 2, yr.end - 30),
-            ((xr.start + width).min(xr.end - 2), yr.end - 4),
-        ],
-        BLACK.mix(0.65).filled(),
+    Ok(())
+}
+
+/// The robust band's edges and its decoded periods, boxed and labelled.
+fn draw_robust_band(
+    p: &Picture<'_>,
+    chart: &Chart<'_, '_>,
+    duration: f64,
+    err: &dyn Fn(&dyn std::fmt::Display) -> anyhow::Error,
+) -> Result<()> {
+    let area = chart.plotting_area();
+    let (lo, hi) = (
+        ROBUST_BAND.low_hz as f64 / 1000.0,
+        ROBUST_BAND.high_hz as f64 / 1000.0,
+    );
+    for y in [lo, hi] {
+        area.draw(&PathElement::new(
+            vec![(0.0, y), (duration, y)],
+            CYAN.mix(0.5),
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    area.draw(&Text::new(
+        "robust band".to_string(),
+        (duration * 0.005, lo + 0.45),
+        ("sans-serif", 14).into_font().color(&CYAN),
     ))
     .map_err(|e| err(&e))?;
-    root.draw(&Text::new(
-        legend,
-        (xr.start + 8, yr.end - 24),
-        ("sans-serif", 16).into_font().color(&WHITE),
+    for f in p.found {
+        if f.detection.profile.layer() == Layer::Robust {
+            draw_found(chart, f, (lo, hi), hi - 0.25, duration, err)?;
+        }
+    }
+    Ok(())
+}
+
+/// The robust mark's strength over time: one bar per pixel column (the
+/// mean of the frames in it); without a key there is nothing to measure.
+fn draw_strip(
+    p: &Picture<'_>,
+    r: &RobustPanel<'_>,
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    duration: f64,
+    err: &dyn Fn(&dyn std::fmt::Display) -> anyhow::Error,
+) -> Result<()> {
+    let peak = r.strengths.iter().map(|&(_, v)| v).fold(0.0f32, f32::max);
+    let top = (peak as f64 * 1.15).max(0.1);
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .margin_top(4)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..duration, 0.0..top)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_labels(3)
+        .x_desc("time (s)")
+        .y_desc("strength")
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| err(&e))?;
+    let plot = chart.plotting_area();
+    let text = if !p.keyed {
+        "robust mark strength: needs the key (--key)".to_string()
+    } else if r.strengths.is_empty() {
+        "robust mark strength: no lock on a mark".to_string()
+    } else {
+        "robust mark strength per frame (keyed pilot correlation; about 0 where unmarked)"
+            .to_string()
+    };
+    let (xr, _) = plot.get_pixel_range();
+    let columns = (xr.end - xr.start).max(1) as usize;
+    let mut sums = vec![(0.0f64, 0u32); columns];
+    for &(t, v) in r.strengths {
+        let c = ((t / duration) * columns as f64) as usize;
+        if let Some(s) = sums.get_mut(c.min(columns - 1)) {
+            s.0 += v as f64;
+            s.1 += 1;
+        }
+    }
+    let dt = duration / columns as f64;
+    for (c, &(sum, n)) in sums.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let v = (sum / n as f64).clamp(0.0, top);
+        let t = (c as f64 + 0.5) * dt;
+        plot.draw(&PathElement::new(
+            vec![(t, 0.0), (t, v)],
+            RGBColor(40, 160, 90),
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    plot.draw(&Text::new(
+        text,
+        (duration * 0.005, top * 0.95),
+        ("sans-serif", 14).into_font().color(&BLACK),
     ))
     .map_err(|e| err(&e))?;
-    root.present().map_err(|e| err(&e))?;
     Ok(())
 }
 
@@ -483,20 +714,33 @@ fn legend_text(p: &Picture<'_>) -> String {
         let counts: Vec<String> = ids
             .iter()
             .map(|id| {
-                let n = p
-                    .found
-                    .iter()
-                    .filter(|f| f.detection.id.to_string() == *id)
-                    .count();
-                format!("{id} ({n} burst(s))")
+                let n = |layer| {
+                    p.found
+                        .iter()
+                        .filter(|f| {
+                            f.detection.id.to_string() == *id
+                                && f.detection.profile.layer() == layer
+                        })
+                        .count()
+                };
+                let mut what = Vec::new();
+                if p.spec.is_some() {
+                    what.push(format!("{} burst(s)", n(Layer::Ultrasonic)));
+                }
+                if p.robust.is_some() {
+                    what.push(format!("{} robust period(s)", n(Layer::Robust)));
+                }
+                format!("{id} ({})", what.join(", "))
             })
             .collect();
         format!("decoded with the key: {}", counts.join(", "))
-    } else {
+    } else if p.spec.is_some() {
         format!(
             "no key: {} burst(s) seen by band energy alone; --key decodes them",
             p.energy.len()
         )
+    } else {
+        "no key: energy only; --key measures and decodes the robust mark".into()
     }
 }
 
@@ -521,28 +765,42 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         None => None,
     };
     let profiles = args.search.profiles();
-    let (spec, found, info) = analyse(&args.file, key, &profiles)?;
+    // Without a key, --expect has nothing to confirm with; it is checked all the same.
+    let search = match key {
+        Some(k) => Some(Search::from_args(&args.search, k)?),
+        None => None,
+    };
+    let analysis = analyse(&args.file, search.as_ref(), &profiles)?;
+    let info = &analysis.info;
     let bands: Vec<(Profile, Band)> = profiles
         .iter()
         .filter_map(|&p| profile_band(p, info.rate).map(|b| (p, b)))
         .collect();
-    let energy: Vec<(Band, f64, f64)> = if key.is_none() {
-        bands
+    let energy: Vec<(Band, f64, f64)> = match (&analysis.spec, key) {
+        (Some(spec), None) => bands
             .iter()
             .flat_map(|&(_, b)| {
-                energy_bursts(&spec, b)
+                energy_bursts(spec, b)
                     .into_iter()
                     .map(move |(t0, t1)| (b, t0, t1))
             })
-            .collect()
-    } else {
-        Vec::new()
+            .collect(),
+        _ => Vec::new(),
     };
     let name = args.file.display().to_string();
     if key.is_some() {
         let mut table = Printer::new(false, "FILE");
-        for f in &found {
-            report::print_line(&table.line(f, info.rate, |_| {}, &name))?;
+        for f in &analysis.found {
+            let line = table.line(
+                &Report::Found(*f),
+                info.rate,
+                &Place::default(),
+                &name,
+                false,
+            );
+            if let Some(line) = line {
+                report::print_line(&line)?;
+            }
         }
     } else {
         for (_, t0, t1) in &energy {
@@ -551,68 +809,115 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
             ))?;
         }
     }
-    let picture = Picture {
-        title: format!(
-            "{} — {:.0}–{:.1} kHz, {}",
-            args.file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or(name.clone()),
-            LOW_HZ / 1000.0,
-            spec.top_hz() / 1000.0,
-            info.describe()
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or(name.clone());
+    let range = match (&analysis.spec, &analysis.robust_spec) {
+        (Some(spec), _) => format!("{:.0}–{:.1} kHz", LOW_HZ / 1000.0, spec.top_hz() / 1000.0),
+        (None, _) => format!(
+            "{:.1}–{:.1} kHz",
+            ROBUST_LOW_HZ / 1000.0,
+            ROBUST_HIGH_HZ / 1000.0
         ),
-        spec: &spec,
+    };
+    let picture = Picture {
+        title: format!("{file_name} — {range}, {}", info.describe()),
+        spec: analysis.spec.as_ref(),
         bands,
-        found: &found,
+        found: &analysis.found,
         energy: &energy,
         keyed: key.is_some(),
+        robust: analysis.robust_spec.as_ref().map(|spec| RobustPanel {
+            spec,
+            strengths: &analysis.strengths,
+        }),
     };
     let tmp = fsio::public_temp_beside(&args.png)?;
     draw(&picture, tmp.path())?;
     fsio::persist(tmp, &args.png, args.force)?;
+    let (w, h) = size(&picture);
     ui::note(format!(
-        "wrote {} ({WIDTH}x{HEIGHT}): {}",
+        "wrote {} ({w}x{h}): {}",
         args.png.display(),
         legend_text(&picture)
     ));
     Ok(Outcome::Success)
 }
 
-/// One pass: spectrogram, plus detection when there is a key.
-pub fn analyse(
-    path: &Path,
-    key: Option<dsp_core::Key>,
-    profiles: &[Profile],
-) -> Result<(Spectrogram, Vec<Found>, crate::audio::decode::SourceInfo)> {
+/// What one pass over a file gives `inspect`.
+pub struct Analysis {
+    /// The ultrasonic panel's spectrogram, if an ultrasonic band is searched.
+    pub spec: Option<Spectrogram>,
+    /// The robust band's spectrogram, if the robust layer is searched.
+    pub robust_spec: Option<Spectrogram>,
+    /// The robust mark's strength per frame: (seconds, strength).
+    pub strengths: Vec<(f64, f32)>,
+    pub found: Vec<Found>,
+    pub info: crate::audio::decode::SourceInfo,
+}
+
+/// One pass: spectrograms, plus detection and the robust strength when
+/// there is a key (`search`).
+pub fn analyse(path: &Path, search: Option<&Search>, profiles: &[Profile]) -> Result<Analysis> {
+    let ultrasonic = profiles.iter().any(|p| p.layer() == Layer::Ultrasonic);
+    let robust = profiles.contains(&Profile::Robust);
     let mut spec: Option<Spectrogram> = None;
+    let mut robust_spec: Option<Spectrogram> = None;
     let mut spec_error = None;
+    // Strength per embedder frame (768 samples at 48 kHz): a frame seen in
+    // several polls keeps its latest value.
+    let mut strengths: BTreeMap<u64, f32> = BTreeMap::new();
+    let mut poll = vec![(0u64, 0.0f32); 512];
     let mut feed = |info: &crate::audio::decode::SourceInfo, block: &[f32]| {
         if spec_error.is_some() {
             return;
         }
-        if spec.is_none() {
-            let top = profiles
-                .iter()
-                .filter_map(|&p| profile_band(p, info.rate))
-                .map(|b| b.high_hz as f64 + 1_000.0)
-                .fold(HIGH_HZ, f64::max);
-            match Spectrogram::new(info.rate, top) {
-                Ok(s) => spec = Some(s),
-                Err(e) => {
-                    spec_error = Some(e);
-                    return;
+        if spec.is_none() && robust_spec.is_none() {
+            let made = (|| -> Result<()> {
+                if ultrasonic {
+                    let top = profiles
+                        .iter()
+                        .filter_map(|&p| profile_band(p, info.rate))
+                        .map(|b| b.high_hz as f64 + 1_000.0)
+                        .fold(HIGH_HZ, f64::max);
+                    spec = Some(Spectrogram::new(info.rate, top)?);
                 }
+                if robust {
+                    robust_spec = Some(Spectrogram::range(
+                        info.rate,
+                        ROBUST_LOW_HZ,
+                        ROBUST_HIGH_HZ,
+                    )?);
+                }
+                Ok(())
+            })();
+            if let Err(e) = made {
+                spec_error = Some(e);
+                return;
             }
         }
-        if let Some(s) = spec.as_mut() {
+        for s in [spec.as_mut(), robust_spec.as_mut()].into_iter().flatten() {
             s.push_interleaved(block, info.channels);
         }
     };
-    let (found, info) = match key {
-        Some(k) => {
-            let scan = scan_file(path, k, profiles, |_, _| Ok(()), &mut feed)
-                .with_context(|| format!("cannot inspect {}", path.display()))?;
+    let hop = (robust::STREAM_RATE / robust::MARK_RATE) as u64 * 256;
+    let (found, info) = match search {
+        Some(search) => {
+            let scan = scan_file(
+                path,
+                search,
+                |_, _| Ok(()),
+                |info, block, scanner| {
+                    feed(info, block);
+                    let n = scanner.robust_strengths(&mut poll);
+                    for &(sample, v) in &poll[..n] {
+                        strengths.insert((sample + hop / 2) / hop, v);
+                    }
+                },
+            )
+            .with_context(|| format!("cannot inspect {}", path.display()))?;
             (scan.found, scan.info)
         }
         None => {
@@ -633,8 +938,20 @@ pub fn analyse(
     if let Some(e) = spec_error {
         return Err(e.context(format!("{}", path.display())));
     }
-    let spec = spec.ok_or_else(|| anyhow!("{} holds no audio", path.display()))?;
-    Ok((spec, found, info))
+    if spec.is_none() && robust_spec.is_none() {
+        bail!("{} holds no audio", path.display());
+    }
+    let rate = robust::STREAM_RATE as f64;
+    Ok(Analysis {
+        spec,
+        robust_spec,
+        strengths: strengths
+            .into_iter()
+            .map(|(k, v)| ((k * hop) as f64 / rate, v))
+            .collect(),
+        found,
+        info,
+    })
 }
 
 #[cfg(test)]

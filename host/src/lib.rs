@@ -4,8 +4,10 @@
 //! `no_std` engine ([`dsp_core`]) with everything a desktop or a Raspberry Pi
 //! needs around it. The engine owns the signal, the schedule and its limits;
 //! the host asks it rather than working them out again: profile names come
-//! from [`dsp_core::Profile::ALL`], bursts are counted by the embedder
-//! ([`dsp_core::Embedder::stats`]), defaults are the engine's constants.
+//! from [`dsp_core::Profile::ALL`], bursts and robust frames are counted by
+//! the layers' embedders, latency is [`dsp_core::Embedder::latency`],
+//! defaults are the engine's constants. Every command runs whichever of the
+//! two layers `--profile` names (`ultrasonic+robust` for both).
 //!
 //! Top down:
 //!
@@ -15,21 +17,27 @@
 //! * **Files** ([`audio`]): symphonia decodes WAV, FLAC, MP3, AAC/M4A, Ogg
 //!   Vorbis and AIFF as streams; hound and flacenc write WAV and FLAC;
 //!   outputs go through a temporary file and an atomic rename ([`fsio`]).
-//! * **Rates** ([`rates`]): the engine runs at 44.1/48/88.2/96 kHz; other
-//!   rates that fit the profile are resampled with rubato, and the user is
-//!   told; rates too low for the band are refused with the rate needed.
+//! * **Rates** ([`rates`]): the ultrasonic layer runs at 44.1/48/88.2/96
+//!   kHz, the robust layer at 48 kHz; other rates that fit the profile are
+//!   resampled with rubato, and the user is told; rates too low for the
+//!   band are refused with the rate needed.
 //! * **Marking** ([`embed`]): files block by block, live output in
-//!   [`live`]; the embedder is told where a file ends, so no burst is cut
-//!   off, and reports the bursts it completed.
-//! * **Detection** ([`scan`]): one path for files, stdin and devices; times
-//!   are in seconds of the source; a reopened device that comes back in
-//!   another format restarts the scanner, stream time running on.
+//!   [`live`]; the robust layer's latency is taken out of files (length
+//!   and alignment kept); a layer at another rate marks there and only its
+//!   mark is resampled back; the embedder is told where a file ends, so no
+//!   burst is cut off, and reports what it marked.
+//! * **Detection** ([`scan`]): one path for files, stdin and devices, one
+//!   lane per profile; marks found and the robust layer's per-second
+//!   verdicts on known IDs (`--expect`); times are in seconds of the
+//!   source; a reopened device that comes back in another format restarts
+//!   the scanner, stream time running on.
 //! * **Live audio** ([`live`]): cpal (ALSA, or PulseAudio/PipeWire when
 //!   running). Audio callbacks only move samples through lock-free rings;
 //!   detection and decoding run on ordinary threads. Devices that vanish are
 //!   reopened; xruns are counted and reported.
 //! * **The agent** ([`monitor`], [`airing`]): several sources in parallel,
-//!   bursts merged into airings, one JSON line per airing, never audio.
+//!   marks of both layers merged into airings (stream + ID), one JSON line
+//!   per airing, never audio.
 //! * **What the user sees** ([`report`] for results on stdout; [`ui`],
 //!   [`progress`] and [`stderr`] for notes, progress and errors on stderr,
 //!   which device probing cannot swallow).

@@ -1,5 +1,11 @@
 //! `hushmark monitor`: the agent that logs what aired.
 //!
+//! Every layer asked (`--profile ultrasonic+robust`) runs on every source,
+//! and an airing is one airing whichever layers saw it (see
+//! [`crate::airing`]); the robust layer's per-second verdicts on known IDs
+//! (decoded, or issued and listed with `--expect`) confirm and end airings
+//! to the second.
+//!
 //! Every source (file, stdin, input device) runs in its own thread with its
 //! own scanner and airing tracker, so several streams use several cores.
 //! Threads send closed airings to the main thread, which alone writes the
@@ -23,13 +29,13 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::{Id, Key, Profile, Sample};
+use dsp_core::{Id, Sample};
 
 use crate::airing::{AiringRecord, AiringTracker, WallClock};
 use crate::audio::decode::AudioFile;
 use crate::cli::{HostChoice, MonitorArgs, RawFormat};
 use crate::live::{run_input, InputEvent};
-use crate::scan::{check_channels, start_live, Found, Scanner};
+use crate::scan::{check_channels, start_live, Report, Scanner, Search};
 use crate::{ui, Outcome};
 
 enum Event {
@@ -44,6 +50,7 @@ enum Event {
 #[derive(Debug, Clone, Default)]
 struct Status {
     seconds: f64,
+    /// Marks found, of any layer.
     bursts: u64,
     airing: Option<Id>,
     state: &'static str,
@@ -54,12 +61,11 @@ type Board = Arc<Mutex<Vec<(String, Status)>>>;
 /// One source's scanner and tracker: blocks in, airings out.
 struct Agent {
     name: String,
-    key: Key,
-    profiles: Vec<Profile>,
+    search: Search,
     scanner: Option<Scanner>,
     tracker: AiringTracker,
     clock: WallClock,
-    found: Vec<Found>,
+    found: Vec<Report>,
     tx: Sender<Event>,
     board: Board,
     slot: usize,
@@ -67,14 +73,7 @@ struct Agent {
 }
 
 impl Agent {
-    fn new(
-        name: String,
-        key: Key,
-        profiles: Vec<Profile>,
-        gap: f64,
-        tx: Sender<Event>,
-        board: Board,
-    ) -> Agent {
+    fn new(name: String, search: Search, gap: f64, tx: Sender<Event>, board: Board) -> Agent {
         let slot = {
             let mut b = board.lock().unwrap_or_else(|e| e.into_inner());
             b.push((
@@ -89,8 +88,7 @@ impl Agent {
         Agent {
             tracker: AiringTracker::new(name.clone(), gap, 0.0),
             name,
-            key,
-            profiles,
+            search,
             scanner: None,
             clock: WallClock {
                 stream_s: 0.0,
@@ -110,8 +108,7 @@ impl Agent {
     fn start(&mut self, rate: u32, channels: usize) -> Result<()> {
         let notes = start_live(
             &mut self.scanner,
-            self.key,
-            &self.profiles,
+            &self.search,
             rate,
             channels,
             &mut self.found,
@@ -158,13 +155,22 @@ impl Agent {
     fn deliver(&mut self) -> Result<()> {
         // Taken and put back, so the list keeps its capacity.
         let mut found = std::mem::take(&mut self.found);
-        for f in found.drain(..) {
-            self.bursts += 1;
-            let wall = self.clock.at(f.start_s);
-            if let Some(r) = self
-                .tracker
-                .burst(f.detection.id, f.profile, f.start_s, wall)
-            {
+        for report in found.drain(..) {
+            let wall = self.clock.at(report.start_s());
+            let closed = match report {
+                Report::Found(f) => {
+                    self.bursts += 1;
+                    let d = f.detection;
+                    self.tracker.burst(d.id, d.profile, f.start_s, wall)
+                }
+                Report::Verdict(v) => {
+                    let p = v.presence;
+                    self.bursts += p.present as u64;
+                    self.tracker
+                        .presence(p.id, p.present, v.start_s, v.end_s, wall)
+                }
+            };
+            if let Some(r) = closed {
                 self.send(r)?;
             }
         }
@@ -238,7 +244,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         None => None,
     };
     let key = crate::key::load(&args.key.key)?;
-    let profiles = args.search.profiles();
+    let search = Search::from_args(&args.search, key)?;
     let stop = ui::stop_after(args.duration)?;
     let stop: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(stop);
 
@@ -278,8 +284,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     let mut agent = |base: String| {
         Agent::new(
             unique(base),
-            key,
-            profiles.clone(),
+            search.clone(),
             args.gap,
             tx.clone(),
             board.clone(),
@@ -324,10 +329,12 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
             Ok(Event::Airing(r)) => {
                 airings += 1;
                 tracing::info!(
-                    "{}: airing of {} closed ({} bursts)",
+                    "{}: airing of {} closed ({} bursts, {} robust periods, {} s confirmed)",
                     r.stream,
                     r.id,
-                    r.bursts
+                    r.bursts,
+                    r.periods,
+                    r.confirmed_s
                 );
                 let line = r.to_json_line();
                 status.suspend(|| write_record(&mut log, &line, log_file.as_ref()))?;
@@ -385,7 +392,7 @@ fn status_text(board: &Board, airings: u64) -> String {
                 })
                 .unwrap_or_default();
             format!(
-                "{name} {} {} {} burst(s){airing}",
+                "{name} {} {} {} mark(s){airing}",
                 s.state,
                 ui::duration(s.seconds),
                 s.bursts

@@ -1,14 +1,21 @@
 //! Which sample rate the engine runs at for a given input.
 //!
-//! The engine runs at 44.1, 48, 88.2 and 96 kHz. Audio at one of those rates
-//! (high enough for the profile) is processed as it is. Other rates high
-//! enough for the profile are resampled (rubato) to the nearest engine rate
-//! that fits, and the user is told. Rates below what the profile needs cannot
-//! carry the band at all: that is an error naming the rate needed.
+//! The ultrasonic layer runs at 44.1, 48, 88.2 and 96 kHz; the robust layer
+//! at 48 kHz only. Audio at a rate the profile runs at is processed as it
+//! is. Other rates high enough for the profile are resampled (rubato): to
+//! the nearest engine rate that fits, or to 48 kHz for the robust layer,
+//! and the user is told. Rates below what the profile needs cannot carry
+//! the band at all: that is an error naming the rate needed.
 
 use anyhow::{bail, Result};
 use dsp_core::config::SAMPLE_RATES;
-use dsp_core::{Phy, Profile};
+use dsp_core::{robust, Layer, Phy, Profile};
+
+/// Lowest rate that holds the robust band (344 Hz-7 kHz) below its Nyquist
+/// frequency, with room for the resampler's transition.
+pub const ROBUST_MIN_RATE: u32 = 16_000;
+/// Top of the robust band, Hz.
+pub const ROBUST_HIGH_HZ: f64 = 7_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RatePlan {
@@ -28,10 +35,13 @@ impl RatePlan {
 }
 
 pub fn plan(profile: Profile, rate: u32) -> Result<RatePlan> {
-    let min = profile.min_sample_rate();
     if rate == 0 {
         bail!("the audio has no sample rate");
     }
+    if profile.layer() == Layer::Robust {
+        return robust_plan(rate);
+    }
+    let min = profile.min_sample_rate();
     if rate < min {
         let phy = Phy::new(profile, min)?;
         let why = if (rate as f64 / 2.0) < phy.band.high_hz as f64 {
@@ -55,6 +65,23 @@ pub fn plan(profile: Profile, rate: u32) -> Result<RatePlan> {
         .min_by_key(|&r| (r as i64 - rate as i64).unsigned_abs())
         .expect("some engine rate fits every profile");
     Ok(RatePlan::Resample { from: rate, to })
+}
+
+fn robust_plan(rate: u32) -> Result<RatePlan> {
+    let to = robust::STREAM_RATE;
+    if rate < ROBUST_MIN_RATE {
+        bail!(
+            "sample rate {rate} Hz is too low for profile robust: it needs at least \
+             {ROBUST_MIN_RATE} Hz (the mark reaches {:.1} kHz; {rate} Hz audio holds nothing above {:.2} kHz)",
+            ROBUST_HIGH_HZ / 1000.0,
+            rate as f64 / 2000.0
+        );
+    }
+    Ok(if rate == to {
+        RatePlan::Direct(rate)
+    } else {
+        RatePlan::Resample { from: rate, to }
+    })
 }
 
 #[cfg(test)]
@@ -81,6 +108,25 @@ mod tests {
         assert_eq!(r(Profile::Ultrasonic, 46_000), 44_100);
         assert_eq!(r(Profile::UltrasonicWide, 70_000), 88_200);
         assert_eq!(r(Profile::NearUltrasonic, 64_000), 48_000);
+    }
+
+    #[test]
+    fn the_robust_layer_runs_at_48k_from_any_rate_that_holds_its_band() {
+        assert_eq!(
+            plan(Profile::Robust, 48_000).unwrap(),
+            RatePlan::Direct(48_000)
+        );
+        for rate in [16_000, 44_100, 88_200, 96_000, 192_000] {
+            assert_eq!(
+                plan(Profile::Robust, rate).unwrap(),
+                RatePlan::Resample {
+                    from: rate,
+                    to: 48_000
+                }
+            );
+        }
+        let e = plan(Profile::Robust, 8_000).unwrap_err().to_string();
+        assert!(e.contains("at least 16000 Hz"), "{e}");
     }
 
     #[test]

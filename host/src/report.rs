@@ -1,11 +1,15 @@
 //! How detections are printed: a fixed-width table for people, one JSON
-//! object per line for programs. Both name the same fields.
+//! object per line for programs. Both name the same fields, the profile
+//! (so the layer) of each mark included. The robust layer's per-second
+//! verdicts on known IDs print in the same table (COUNTER says present or
+//! absent, SNR_DB holds the z-score) and as JSON objects of
+//! `"kind":"presence"`.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::scan::Found;
+use crate::scan::{Found, Report, Verdict};
 
 fn round(x: f64, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
@@ -15,6 +19,8 @@ fn round(x: f64, decimals: i32) -> f64 {
 /// One detection as a JSON line. Fields keep this order.
 #[derive(Debug, Serialize)]
 pub struct DetectionRecord {
+    /// `detection` (a verdict is `presence`).
+    pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,13 +41,24 @@ pub struct DetectionRecord {
     pub bursts_combined: u8,
     pub clock_ppm: f64,
     pub profile: &'static str,
+    /// `ultrasonic` or `robust`.
+    pub layer: &'static str,
     pub sample_rate: u32,
+}
+
+/// The layer's name, as JSON and tables print it.
+fn layer_name(profile: dsp_core::Profile) -> &'static str {
+    match profile.layer() {
+        dsp_core::Layer::Ultrasonic => "ultrasonic",
+        dsp_core::Layer::Robust => "robust",
+    }
 }
 
 impl DetectionRecord {
     pub fn new(found: &Found, source_rate: u32) -> DetectionRecord {
         let d = &found.detection;
         DetectionRecord {
+            kind: "detection",
             file: None,
             device: None,
             utc: None,
@@ -55,7 +72,8 @@ impl DetectionRecord {
             corrected_bits: d.corrected_bits,
             bursts_combined: d.bursts_combined,
             clock_ppm: round(d.clock_ppm as f64, 1),
-            profile: found.profile.name(),
+            profile: d.profile.name(),
+            layer: layer_name(d.profile),
             sample_rate: source_rate,
         }
     }
@@ -63,6 +81,58 @@ impl DetectionRecord {
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("a record always serialises")
     }
+}
+
+/// One robust-layer verdict as a JSON line.
+#[derive(Debug, Serialize)]
+pub struct PresenceRecord {
+    /// Always `presence`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utc: Option<String>,
+    pub id: String,
+    pub present: bool,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub start_sample: u64,
+    /// Correlation with the ID's pattern, as a z-score (present from 6.5).
+    pub z: f64,
+    pub profile: &'static str,
+    pub layer: &'static str,
+    pub sample_rate: u32,
+}
+
+impl PresenceRecord {
+    pub fn new(v: &Verdict, source_rate: u32) -> PresenceRecord {
+        let p = &v.presence;
+        PresenceRecord {
+            kind: "presence",
+            file: None,
+            device: None,
+            utc: None,
+            id: p.id.to_string(),
+            present: p.present,
+            start_s: round(v.start_s, 4),
+            end_s: round(v.end_s, 4),
+            start_sample: v.start_frame,
+            z: round(p.z as f64, 1),
+            profile: dsp_core::Profile::Robust.name(),
+            layer: layer_name(dsp_core::Profile::Robust),
+            sample_rate: source_rate,
+        }
+    }
+}
+
+/// Where a report was found, for the JSON fields that say so.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    pub file: Option<String>,
+    pub device: Option<String>,
+    pub utc: Option<String>,
 }
 
 /// Prints detections as they come: one JSON object a line, or a table
@@ -83,19 +153,36 @@ impl Printer {
         }
     }
 
-    /// The text for one detection: `place` fills the JSON record's fields
-    /// that say where it was found; `last` is the table's last column.
+    /// The text for one report, or `None` for a verdict when verdicts are
+    /// not shown: `place` fills the JSON fields that say where it was
+    /// found; `last` is the table's last column.
     pub fn line(
         &mut self,
-        found: &Found,
+        report: &Report,
         source_rate: u32,
-        place: impl FnOnce(&mut DetectionRecord),
+        place: &Place,
         last: &str,
-    ) -> String {
+        presence: bool,
+    ) -> Option<String> {
+        if let Report::Verdict(_) = report {
+            if !presence {
+                return None;
+            }
+        }
         if self.json {
-            let mut r = DetectionRecord::new(found, source_rate);
-            place(&mut r);
-            return r.to_json_line();
+            let Place { file, device, utc } = place.clone();
+            return Some(match report {
+                Report::Found(f) => {
+                    let mut r = DetectionRecord::new(f, source_rate);
+                    (r.file, r.device, r.utc) = (file, device, utc);
+                    r.to_json_line()
+                }
+                Report::Verdict(v) => {
+                    let mut r = PresenceRecord::new(v, source_rate);
+                    (r.file, r.device, r.utc) = (file, device, utc);
+                    serde_json::to_string(&r).expect("a record always serialises")
+                }
+            });
         }
         let mut s = String::new();
         if !self.header_done {
@@ -103,16 +190,19 @@ impl Printer {
             s.push('\n');
             self.header_done = true;
         }
-        s.push_str(&table_row(found, last));
-        s
+        s.push_str(&match report {
+            Report::Found(f) => table_row(f, last),
+            Report::Verdict(v) => verdict_row(v, last),
+        });
+        Some(s)
     }
 }
 
 /// The table's header line; the last column is free width.
 pub fn table_header(last: &str) -> String {
     format!(
-        "{:>9}  {:>9}  {:<40}  {:>7}  {:>6}  {:>4}  {last}",
-        "START_S", "END_S", "ID", "COUNTER", "SNR_DB", "CONF"
+        "{:>9}  {:>9}  {:<40}  {:>7}  {:>6}  {:>4}  {:<15}  {last}",
+        "START_S", "END_S", "ID", "COUNTER", "SNR_DB", "CONF", "PROFILE"
     )
 }
 
@@ -123,13 +213,29 @@ pub fn table_row(found: &Found, last: &str) -> String {
         .map(|c| c.to_string())
         .unwrap_or_else(|| "-".into());
     format!(
-        "{:>9.3}  {:>9.3}  {:<40}  {:>7}  {:>6.1}  {:>4.2}  {last}",
+        "{:>9.3}  {:>9.3}  {:<40}  {:>7}  {:>6.1}  {:>4.2}  {:<15}  {last}",
         found.start_s,
         found.end_s,
         d.id.to_string(),
         counter,
         d.snr_db,
-        found.confidence()
+        found.confidence(),
+        d.profile.name()
+    )
+}
+
+/// A verdict in the table: COUNTER says present or absent, SNR_DB holds z.
+pub fn verdict_row(v: &Verdict, last: &str) -> String {
+    let p = &v.presence;
+    format!(
+        "{:>9.3}  {:>9.3}  {:<40}  {:>7}  {:>6}  {:>4}  {:<15}  {last}",
+        v.start_s,
+        v.end_s,
+        p.id.to_string(),
+        if p.present { "present" } else { "absent" },
+        format!("z{:.1}", p.z),
+        "-",
+        dsp_core::Profile::Robust.name()
     )
 }
 

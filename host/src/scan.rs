@@ -6,8 +6,11 @@
 //! (non-finite samples count as silence), so one path serves every channel
 //! count and resampling costs one channel. Each profile searched is a
 //! *lane*: its own detector, behind its own resampler when the source rate is
-//! not one the engine runs at. Events come back with times in seconds of the
-//! source (resampler delay already removed).
+//! not one the profile runs at (the robust layer runs at 48 kHz only). What
+//! the lanes report comes back as [`Report`]s with times in seconds of the
+//! source (resampler delay already removed): marks found, and the robust
+//! layer's per-second verdicts on the IDs it knows (decoded, or issued and
+//! given with `--expect`).
 //!
 //! Live sources are reopened when their device returns, perhaps at another
 //! rate or channel count: [`start_live`] makes the scanner at the first
@@ -17,19 +20,94 @@
 
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;
-use dsp_core::{ConfigError, DetectConfig, Detection, Detector, Key, Phy, Profile};
+use dsp_core::{
+    robust, ConfigError, DetectConfig, Detection, Detector, Event, Id, Key, Layer, Phy, Presence,
+    Profile, Profiles,
+};
 
 use crate::audio::resample::StreamResampler;
+use crate::cli::SearchArg;
 use crate::rates::{self, RatePlan};
 
-/// A burst found, with its times on the source's clock.
+/// What to search for: the key, the profiles and the issued IDs to confirm.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub key: Key,
+    pub profiles: Vec<Profile>,
+    pub expected: Vec<Id>,
+}
+
+impl Search {
+    /// From `--profile` and `--expect`.
+    pub fn from_args(args: &SearchArg, key: Key) -> Result<Search> {
+        let profiles = args.profiles();
+        let expected = match &args.expect {
+            Some(path) => {
+                if !profiles.contains(&Profile::Robust) {
+                    bail!(
+                        "--expect confirms IDs in the robust layer: search it too \
+                         (--profile robust, ultrasonic+robust or all)"
+                    );
+                }
+                crate::id::load_expected(path)?
+            }
+            None => Vec::new(),
+        };
+        Ok(Search {
+            key,
+            profiles,
+            expected,
+        })
+    }
+
+    /// Just `profiles`, nothing expected.
+    pub fn new(key: Key, profiles: &[Profile]) -> Search {
+        Search {
+            key,
+            profiles: profiles.to_vec(),
+            expected: Vec::new(),
+        }
+    }
+}
+
+/// What a scanner reports.
+#[derive(Debug, Clone, Copy)]
+pub enum Report {
+    /// A mark read and authenticated.
+    Found(Found),
+    /// The robust layer's verdict on a known ID for about one second.
+    Verdict(Verdict),
+}
+
+impl Report {
+    /// Stream time it refers to (its start), for ordering.
+    pub fn start_s(&self) -> f64 {
+        match self {
+            Report::Found(f) => f.start_s,
+            Report::Verdict(v) => v.start_s,
+        }
+    }
+}
+
+/// One window's presence (or absence) of a known ID, on the source's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict {
+    pub presence: Presence,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Start as a frame index at the source's rate.
+    pub start_frame: u64,
+}
+
+/// A mark found (an ultrasonic burst or a robust period), with its times on
+/// the source's clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Found {
     pub detection: Detection,
-    pub profile: Profile,
-    /// Start of the burst in seconds since the stream's first sample.
+    /// Start of the burst (robust: of the period) in seconds since the
+    /// stream's first sample.
     pub start_s: f64,
-    /// End of the burst.
+    /// End of the burst or period.
     pub end_s: f64,
     /// Start as a frame index at the source's rate.
     pub start_frame: u64,
@@ -59,8 +137,7 @@ struct Engine {
 
 pub struct Scanner {
     /// What it was made for, to remake it in another format.
-    key: Key,
-    requested: Vec<Profile>,
+    search: Search,
     lanes: Vec<Lane>,
     channels: usize,
     rate: u32,
@@ -79,15 +156,11 @@ pub fn check_channels(channels: usize) -> Result<()> {
 }
 
 impl Scanner {
-    /// A scanner for `profiles` on a stream of `rate` Hz and `channels`.
+    /// A scanner for `search` on a stream of `rate` Hz and `channels`.
     /// Returns the notes worth telling the user (resampling, skipped profiles).
-    pub fn new(
-        key: Key,
-        profiles: &[Profile],
-        rate: u32,
-        channels: usize,
-    ) -> Result<(Scanner, Vec<String>)> {
+    pub fn new(search: &Search, rate: u32, channels: usize) -> Result<(Scanner, Vec<String>)> {
         check_channels(channels)?;
+        let profiles = &search.profiles;
         let mut notes = Vec::new();
         let mut lanes = Vec::new();
         let mut first_error = None;
@@ -106,23 +179,39 @@ impl Scanner {
             let resampler = match plan {
                 RatePlan::Direct(_) => None,
                 RatePlan::Resample { from, to } => {
-                    notes.push(format!(
-                        "{from} Hz is not a rate the detector runs at; resampling to {to} Hz (rubato) for profile {profile}"
-                    ));
+                    notes.push(match profile.layer() {
+                        Layer::Robust => format!(
+                            "the robust layer runs at {to} Hz; resampling {from} Hz to {to} Hz (rubato) for it"
+                        ),
+                        Layer::Ultrasonic => format!(
+                            "{from} Hz is not a rate the detector runs at; resampling to {to} Hz (rubato) for profile {profile}"
+                        ),
+                    });
                     Some(StreamResampler::new(from, to, 1)?)
                 }
             };
             tracing::debug!("searching profile {profile} at {engine_rate} Hz ({rate} Hz in)");
-            let mut config = DetectConfig::new(key);
+            let mut config = DetectConfig::new(search.key);
             config.sample_rate = engine_rate;
             config.channels = 1;
-            config.profile = profile;
+            config.profiles = Profiles::only(profile);
+            let mut detector = Detector::new(&config)?;
+            if let Some(r) = detector.robust_mut() {
+                for id in &search.expected {
+                    if !r.expect(id) {
+                        bail!(
+                            "the robust layer confirms at most {} IDs at once",
+                            robust::MAX_KNOWN
+                        );
+                    }
+                }
+            }
             lanes.push(Lane {
                 resampler,
                 scratch: Vec::new(),
                 engine: Engine {
                     profile,
-                    detector: Detector::new(&config)?,
+                    detector,
                     rate: engine_rate,
                     fed: 0,
                 },
@@ -133,8 +222,7 @@ impl Scanner {
         }
         Ok((
             Scanner {
-                key,
-                requested: profiles.to_vec(),
+                search: search.clone(),
                 lanes,
                 channels,
                 rate,
@@ -153,12 +241,12 @@ impl Scanner {
         &mut self,
         rate: u32,
         channels: usize,
-        found: &mut Vec<Found>,
+        found: &mut Vec<Report>,
     ) -> Result<Option<Vec<String>>> {
         if (rate, channels) == (self.rate, self.channels) {
             return Ok(None);
         }
-        let (mut next, notes) = Scanner::new(self.key, &self.requested, rate, channels)?;
+        let (mut next, notes) = Scanner::new(&self.search, rate, channels)?;
         self.finish(found)?;
         next.position = (self.position_s() * rate as f64).round() as u64;
         next.sync_lanes();
@@ -185,7 +273,7 @@ impl Scanner {
     }
 
     /// Feed interleaved samples; bursts found are appended to `found`.
-    pub fn push(&mut self, interleaved: &[f32], found: &mut Vec<Found>) -> Result<()> {
+    pub fn push(&mut self, interleaved: &[f32], found: &mut Vec<Report>) -> Result<()> {
         let ch = self.channels;
         let gain = 1.0 / ch as f32;
         self.mono.clear();
@@ -221,7 +309,7 @@ impl Scanner {
     /// Samples were lost (a dropped buffer, a device that went away): the
     /// stream continues `frames` later. Pending bursts are decoded with what
     /// arrived and the detectors start afresh.
-    pub fn skip(&mut self, frames: u64, found: &mut Vec<Found>) -> Result<()> {
+    pub fn skip(&mut self, frames: u64, found: &mut Vec<Report>) -> Result<()> {
         self.position += frames;
         self.drain(found, true)?;
         self.sync_lanes();
@@ -238,7 +326,7 @@ impl Scanner {
 
     /// Decode what is pending in every lane: the resamplers' tails first.
     /// With `restart`, each resampler starts afresh for audio that follows.
-    fn drain(&mut self, found: &mut Vec<Found>, restart: bool) -> Result<()> {
+    fn drain(&mut self, found: &mut Vec<Report>, restart: bool) -> Result<()> {
         let rate = self.rate;
         for lane in &mut self.lanes {
             if let Some(r) = lane.resampler.as_mut() {
@@ -255,30 +343,40 @@ impl Scanner {
     }
 
     /// End of stream: decode whatever is pending.
-    pub fn finish(&mut self, found: &mut Vec<Found>) -> Result<()> {
+    pub fn finish(&mut self, found: &mut Vec<Report>) -> Result<()> {
         self.drain(found, false)?;
-        found.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        found.sort_by(|a, b| a.start_s().total_cmp(&b.start_s()));
         Ok(())
+    }
+
+    /// The robust lane's mark strength per frame under its lock (see
+    /// [`robust::Detector::strengths`]): (stream sample at
+    /// [`robust::STREAM_RATE`], strength). Returns how many of `out` it wrote.
+    pub fn robust_strengths(&self, out: &mut [(u64, f32)]) -> usize {
+        self.lanes
+            .iter()
+            .find_map(|l| l.engine.detector.robust())
+            .map_or(0, |r| r.strengths(out))
     }
 }
 
 impl Engine {
-    fn feed(&mut self, input: &[f32], source_rate: u32, found: &mut Vec<Found>) -> Result<()> {
+    fn feed(&mut self, input: &[f32], source_rate: u32, found: &mut Vec<Report>) -> Result<()> {
         if input.is_empty() {
             return Ok(());
         }
-        let (profile, rate) = (self.profile, self.rate);
-        self.detector.process(self.fed, input, |d| {
-            found.push(make_found(d, profile, rate, source_rate))
+        let rate = self.rate;
+        self.detector.process(self.fed, input, |e| {
+            found.push(report(e, rate, source_rate))
         })?;
         self.fed += input.len() as u64;
         Ok(())
     }
 
-    fn finish(&mut self, source_rate: u32, found: &mut Vec<Found>) {
-        let (profile, rate) = (self.profile, self.rate);
+    fn finish(&mut self, source_rate: u32, found: &mut Vec<Report>) {
+        let rate = self.rate;
         self.detector
-            .finish(|d| found.push(make_found(d, profile, rate, source_rate)));
+            .finish(|e| found.push(report(e, rate, source_rate)));
     }
 }
 
@@ -287,35 +385,57 @@ impl Engine {
 /// ([`Scanner::restart_if_changed`]). Returns the notes worth telling.
 pub fn start_live(
     scanner: &mut Option<Scanner>,
-    key: Key,
-    profiles: &[Profile],
+    search: &Search,
     rate: u32,
     channels: usize,
-    found: &mut Vec<Found>,
+    found: &mut Vec<Report>,
 ) -> Result<Vec<String>> {
     match scanner {
         Some(s) => Ok(s
             .restart_if_changed(rate, channels, found)?
             .unwrap_or_default()),
         None => {
-            let (s, notes) = Scanner::new(key, profiles, rate, channels)?;
+            let (s, notes) = Scanner::new(search, rate, channels)?;
             *scanner = Some(s);
             Ok(notes)
         }
     }
 }
 
-fn make_found(d: &Detection, profile: Profile, engine_rate: u32, source_rate: u32) -> Found {
-    let start_s = d.start_sample as f64 / engine_rate as f64;
-    let burst_s = Phy::new(profile, engine_rate)
-        .map(|phy| phy.burst_ms(d.id.class()) as f64 / 1000.0)
-        .unwrap_or(0.0);
-    Found {
-        detection: *d,
-        profile,
-        start_s,
-        end_s: start_s + burst_s,
-        start_frame: (start_s * source_rate as f64).round() as u64,
+/// An engine event with its times on the source's clock (`engine_rate` is
+/// the lane's: resampled lanes are time-aligned, so only the unit changes).
+fn report(e: &Event, engine_rate: u32, source_rate: u32) -> Report {
+    let seconds = |sample: u64| sample as f64 / engine_rate as f64;
+    let frame = |s: f64| (s * source_rate as f64).round() as u64;
+    match *e {
+        Event::Detection(d) => {
+            let start_s = seconds(d.start_sample);
+            Report::Found(Found {
+                detection: d,
+                start_s,
+                end_s: start_s + mark_seconds(&d, engine_rate),
+                start_frame: frame(start_s),
+            })
+        }
+        Event::Presence(p) => {
+            let start_s = seconds(p.start_sample);
+            Report::Verdict(Verdict {
+                presence: p,
+                start_s,
+                end_s: seconds(p.end_sample),
+                start_frame: frame(start_s),
+            })
+        }
+    }
+}
+
+/// How long a detection's mark lasts: its burst, or its robust period.
+fn mark_seconds(d: &Detection, engine_rate: u32) -> f64 {
+    match d.profile.layer() {
+        Layer::Robust => robust::period_samples(d.id.class()) as f64 / robust::STREAM_RATE as f64,
+        Layer::Ultrasonic => Phy::new(d.profile, engine_rate)
+            .map(|phy| phy.burst_ms(d.id.class()) as f64 / 1000.0)
+            .unwrap_or(0.0),
     }
 }
 
@@ -328,7 +448,7 @@ mod tests {
     fn a_source_back_with_other_channels_is_split_by_its_new_count() {
         let (key, rate) = (Key::PUBLIC_TEST, 48_000u32);
         let id = Id::from_hex("2a").unwrap();
-        let (mut s, _) = Scanner::new(key, &[Profile::Ultrasonic], rate, 2).unwrap();
+        let (mut s, _) = Scanner::new(&Search::new(key, &[Profile::Ultrasonic]), rate, 2).unwrap();
         let mut found = Vec::new();
         // 1 s of stereo silence; then the device comes back mono.
         s.push(&vec![0.0; 2 * rate as usize], &mut found).unwrap();
@@ -351,11 +471,10 @@ mod tests {
         s.push(&mono, &mut found).unwrap();
         s.finish(&mut found).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].detection.id, id);
-        assert!(
-            (found[0].start_s - 1.5).abs() < 0.01,
-            "{}",
-            found[0].start_s
-        );
+        let Report::Found(f) = found[0] else {
+            panic!("{found:?}")
+        };
+        assert_eq!(f.detection.id, id);
+        assert!((f.start_s - 1.5).abs() < 0.01, "{}", f.start_s);
     }
 }

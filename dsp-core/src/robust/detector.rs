@@ -26,7 +26,8 @@
 //!   cells per slot once, then tries both frame classes and every period
 //!   phase (after a decode, that one first): LLRs → Viterbi → MAC.
 //! * **Confirmation.** For each known ID, every 62 aligned frames (~1 s):
-//!   the ID's pilots and block-A cells against the sums, as a z-score.
+//!   the ID's block-A cells against the sums, as a z-score (not the
+//!   pilots: they are the key's, shared by every ID).
 //! * Time is passed in; a jump in `now` restarts. Silent frames (below
 //!   [`SILENCE_DB`](super::SILENCE_DB)) are kept out of every statistic:
 //!   silence claims nothing. All memory is inside the struct; nothing
@@ -1308,25 +1309,31 @@ impl Detector {
                     Some(p) => p.f_at(from),
                     None => q_from + PHASE_CYCLE * c,
                 };
-                let (mut sum, mut cells) = (0.0f32, 0.0f32);
+                let (mut sum, mut cells, mut energy) = (0.0f32, 0.0f32, 0.0f32);
                 for j in 0..PRESENCE_FRAMES {
                     let d = from + 2 * j as u64;
                     let s = &self.sums[(d % RING as u64) as usize];
                     if s.cells == 0 || d < self.oldest() {
                         continue;
                     }
-                    sum += s.pilot;
-                    cells += PILOTS as f32;
+                    // Only the ID's own cells: the pilots are every ID's
+                    // (the key's), so they would confirm any ID while
+                    // another airs.
                     let f = (f_from + j) % period;
                     for (slot, &v) in s.slot.iter().enumerate() {
                         if let Content::A(i) = map.content(f, slot) {
                             sum += known.value(i as usize) * v;
                             cells += super::SLOT_CELLS as f32;
+                            energy += v * v;
                         }
                     }
                 }
                 if cells > 0.0 {
-                    best = best.max(sum / libm::sqrtf(CELL_NOISE * cells));
+                    // Normalised by the slots' own spread when it exceeds
+                    // the noise's: another ID's strong mark then scores
+                    // like noise against this ID's pattern.
+                    let spread = (CELL_NOISE * cells).max(energy);
+                    best = best.max(sum / libm::sqrtf(spread));
                 }
             }
             if best.is_finite() {

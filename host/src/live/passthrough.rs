@@ -13,11 +13,14 @@
 //! * *resync*: the queue grew far past its target (two sound cards on
 //!   different clocks); frames are dropped back to the target.
 //!
-//! Added latency = capture (ADC to input callback) + queue + playback
-//! (output callback to DAC), from cpal's stream timestamps and the queue fill.
+//! Added latency = capture (ADC to input callback) + queue + the embedder's
+//! own delay (the robust layer's analysis frame; 0 for ultrasonic alone) +
+//! playback (output callback to DAC), from cpal's stream timestamps, the
+//! queue fill and the embedder.
 //! If either device goes away, both streams are closed and reopened; the
 //! reopened session's embedder starts its schedule afresh. The summary adds
-//! up the bursts each session's embedder completed.
+//! up what each session's embedder did: bursts completed, robust frames
+//! marked.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,6 +53,8 @@ struct Counters {
     played: AtomicU64,
     /// Bursts the embedder completed.
     bursts: AtomicU64,
+    /// Robust frames the embedder marked.
+    robust_frames: AtomicU64,
     /// Input frames captured.
     captured: AtomicU64,
     /// Largest input callback so far, in frames.
@@ -65,6 +70,8 @@ struct Session {
     output_health: Arc<StreamHealth>,
     counters: Arc<Counters>,
     rate: u32,
+    /// The embedder's delay, frames.
+    embedder_latency: u64,
     input_name: String,
     output_name: String,
     input_presence: Presence,
@@ -78,7 +85,6 @@ impl Session {
         let output = find_device(&host, Direction::Output, Some(&args.output))?;
         let (input_name, _) = device_names(&input);
         let (output_name, _) = device_names(&output);
-        let min_rate = plan.profile.min_sample_rate();
         let out_default = default_config(&output, Direction::Output);
         let in_default = default_config(&input, Direction::Input);
         let rates: Vec<u32> = match args.rate {
@@ -87,18 +93,21 @@ impl Session {
                     let rates: Vec<String> = SAMPLE_RATES.iter().map(|r| r.to_string()).collect();
                     bail!("--rate {r}: passthrough runs at {} Hz", rates.join(", "));
                 }
-                if r < min_rate {
-                    bail!(
-                        "--rate {r}: profile {} needs at least {min_rate} Hz",
-                        plan.profile
-                    );
+                if let Err(e) = plan.profiles.check(r) {
+                    bail!("--rate {r}: {e}");
                 }
                 vec![r]
             }
             None => rate_preference(None, out_default.as_ref().map(|c| c.sample_rate()), |r| {
-                SAMPLE_RATES.contains(&r) && r >= min_rate
+                plan.runs_at(r)
             }),
         };
+        // The robust layer marks mono or stereo output.
+        let out_channels: Vec<u16> =
+            channel_preference(None, out_default.as_ref().map(|c| c.channels()))
+                .into_iter()
+                .filter(|&c| c <= plan.max_channels())
+                .collect();
         // Both devices must run at one rate: take the first both can do.
         let mut last_err = None;
         let mut pair = None;
@@ -108,7 +117,7 @@ impl Session {
                 &output,
                 Direction::Output,
                 &[rate],
-                &channel_preference(None, out_default.as_ref().map(|c| c.channels())),
+                &out_channels,
                 Some(frames),
             );
             let i = choose_config(
@@ -141,6 +150,7 @@ impl Session {
         };
         let target_for = move |largest_input: u64| (2 * buffer).max(buffer + largest_input);
         let mut embedder = plan.embedder(rate, out_ch as u16)?;
+        let embedder_latency = embedder.latency();
 
         let (mut producer, mut consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * out_ch);
         let counters = Arc::new(Counters::default());
@@ -199,8 +209,10 @@ impl Session {
             let _ = embedder.process(now, buf);
             now += need;
             c.played.store(now, Ordering::Relaxed);
-            c.bursts
-                .store(embedder.stats().completed, Ordering::Relaxed);
+            let bursts = embedder.ultrasonic().map_or(0, |u| u.stats().completed);
+            c.bursts.store(bursts, Ordering::Relaxed);
+            let frames = embedder.robust().map_or(0, |r| r.stats().marked_frames);
+            c.robust_frames.store(frames, Ordering::Relaxed);
         };
         let out_stream = build_output(&output, &out_cfg, render, output_health.clone())
             .with_context(|| format!("cannot open {output_name} for playback"))?;
@@ -225,6 +237,7 @@ impl Session {
             output_health,
             counters,
             rate,
+            embedder_latency,
             input_name,
             output_name,
             input_presence: Presence::new(
@@ -270,6 +283,7 @@ impl Session {
         self.streams.clear();
         done.xruns.add(self.xruns());
         done.bursts += self.bursts();
+        done.robust_frames += self.counters.robust_frames.load(Ordering::Relaxed);
     }
 
     fn xruns(&self) -> Xruns {
@@ -290,6 +304,7 @@ impl Session {
 struct Closed {
     xruns: Xruns,
     bursts: u64,
+    robust_frames: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -327,6 +342,7 @@ impl Xruns {
 struct Latency {
     capture: f64,
     queue: f64,
+    embedder: f64,
     playback: f64,
     samples: u64,
 }
@@ -348,12 +364,17 @@ impl Latency {
             self.queue,
             c.queue_frames.load(Ordering::Relaxed) as f64 * 1000.0 / s.rate as f64,
         );
+        self.embedder = s.embedder_latency as f64 * 1000.0 / s.rate as f64;
         self.samples += 1;
     }
     fn describe(&self) -> String {
+        let embedder = match self.embedder > 0.0 {
+            true => format!(" + embedder {:.0}", self.embedder),
+            false => String::new(),
+        };
         format!(
-            "added latency {:.0} ms (capture {:.0} + queue {:.0} + playback {:.0})",
-            self.capture + self.queue + self.playback,
+            "added latency {:.0} ms (capture {:.0} + queue {:.0}{embedder} + playback {:.0})",
+            self.capture + self.queue + self.embedder + self.playback,
             self.capture,
             self.queue,
             self.playback
@@ -440,12 +461,19 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
         s.close(&mut done);
     }
     status.finish_and_clear();
+    let mut marks = Vec::new();
+    if plan.profiles.ultrasonic().is_some() {
+        marks.push(format!("{} whole burst(s)", done.bursts));
+    }
+    if plan.profiles.robust() {
+        marks.push(format!("{} robust frame(s)", done.robust_frames));
+    }
     let line = format!(
-        "passthrough {} -> {}: {} at {rate} Hz, {} whole burst(s) of ID {}, {}, {}{}",
+        "passthrough {} -> {}: {} at {rate} Hz, {} of ID {}, {}, {}{}",
         args.input,
         args.output,
         ui::duration(started.elapsed().as_secs_f64()),
-        done.bursts,
+        marks.join(" and "),
         plan.id,
         done.xruns.describe(),
         latency.describe(),

@@ -7,9 +7,11 @@
 //! output clock exactly. If the decoder falls behind, the callback plays
 //! silence (still marked) and counts an underrun. Once the whole programme
 //! is queued its end is known and the embedder is told (`end_at`), so no
-//! burst is cut off there. If the device goes away, playback waits for it
-//! and carries on where it was, mark clock included. The summary reports
-//! the bursts the embedder completed.
+//! burst is cut off there. With the robust layer the embedder delays the
+//! programme by its latency, so that much more is played after the
+//! programme's end, flushing it. If the device goes away, playback waits
+//! for it and carries on where it was, mark clock included. The summary
+//! reports what the embedder did: bursts completed, robust frames marked.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +20,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use cpal::traits::StreamTrait;
-use dsp_core::config::SAMPLE_RATES;
 
 use super::format::{
     channel_preference, choose_config, default_config, map_channels, rate_preference, Chosen,
@@ -58,16 +59,19 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
     let device = find_device(&host, Direction::Output, args.device.as_deref())?;
     let (device_name, _) = device_names(&device);
     let default = default_config(&device, Direction::Output);
-    let min_rate = plan.profile.min_sample_rate();
     let rates = rate_preference(
         Some(info.rate),
         default.as_ref().map(|d| d.sample_rate()),
-        |r| SAMPLE_RATES.contains(&r) && r >= min_rate,
+        |r| plan.runs_at(r),
     );
-    let channels = channel_preference(
+    // The robust layer marks mono or stereo: more channels are mixed to stereo.
+    let channels: Vec<u16> = channel_preference(
         Some(info.channels as u16),
         default.as_ref().map(|d| d.channels()),
-    );
+    )
+    .into_iter()
+    .filter(|&c| c <= plan.max_channels())
+    .collect();
     // 200 ms callbacks: latency does not matter here, glitches do.
     let chosen = choose_config(&device, Direction::Output, &rates, &channels, Some(9_600))
         .with_context(|| format!("cannot play to {device_name}"))?;
@@ -85,6 +89,7 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         ));
     }
     let embedder = plan.embedder(rate, out_ch as u16)?;
+    let latency = embedder.latency();
 
     // Two seconds of programme queued between the decoder and the device.
     let (producer, consumer) = rtrb::RingBuffer::<f32>::new(2 * rate as usize * out_ch);
@@ -95,6 +100,7 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         embedder,
         now: 0,
         end_known_at: None,
+        flushed: 0,
         out_ch,
     }));
 
@@ -186,22 +192,30 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         .map_err(|_| anyhow!("the decoder thread failed"))?;
     decode_result?;
     let played = shared.played.load(Ordering::Relaxed);
-    let bursts = render
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .embedder
-        .stats()
-        .completed;
+    let marks = marks_made(&render.lock().unwrap_or_else(|e| e.into_inner()).embedder);
     let underruns = shared.underruns.load(Ordering::Relaxed);
     ui::note(format!(
-        "played {} of {} to {device_name}{}: {bursts} whole burst(s) of ID {}; {underruns} underrun(s), {xruns} device xrun(s){}",
+        "played {} of {} to {device_name}{}: {marks} of ID {}; {underruns} underrun(s), {xruns} device xrun(s){}{}",
         ui::duration(played as f64 / rate as f64),
         args.file.display(),
         if ui::stopping() { " (stopped)" } else { "" },
         plan.id,
+        if latency > 0 { format!(", {:.1} ms embedder latency", latency as f64 * 1000.0 / rate as f64) } else { String::new() },
         if reopenings > 0 { format!(", device reopened {reopenings} time(s)") } else { String::new() }
     ));
     Ok(Outcome::Success)
+}
+
+/// What an embedder has made, in words: whole bursts, robust frames.
+pub fn marks_made(e: &dsp_core::Embedder) -> String {
+    let mut what = Vec::new();
+    if let Some(u) = e.ultrasonic() {
+        what.push(format!("{} whole burst(s)", u.stats().completed));
+    }
+    if let Some(r) = e.robust() {
+        what.push(format!("{} robust frame(s)", r.stats().marked_frames));
+    }
+    what.join(" and ")
 }
 
 /// What the output callback owns. Behind a mutex only so a reopened stream
@@ -214,6 +228,9 @@ struct Render {
     now: u64,
     /// When the whole programme was queued, so its end became known.
     end_known_at: Option<u64>,
+    /// Frames played since the programme ran out: the embedder's delay line
+    /// still holds `latency` of it.
+    flushed: u64,
     out_ch: usize,
 }
 
@@ -226,7 +243,9 @@ impl Render {
         if decoded && self.end_known_at.is_none() {
             // The programme ends `avail` frames from now: no burst that would
             // run past its end starts.
-            self.embedder.end_at(self.now + (avail / out_ch) as u64);
+            if let Some(u) = self.embedder.ultrasonic_mut() {
+                u.end_at(self.now + (avail / out_ch) as u64);
+            }
             self.end_known_at = Some(self.now);
         }
         let n = avail.min(buf.len());
@@ -238,12 +257,17 @@ impl Render {
             .played
             .fetch_add((n / out_ch) as u64, Ordering::Relaxed);
         let frames = (buf.len() / out_ch) as u64;
-        let finishing = self.finishing_a_burst();
-        if !(decoded && n == 0) || finishing {
+        let out_of_programme = decoded && n == 0;
+        let flushing = out_of_programme && self.flushed < self.embedder.latency();
+        let finishing = self.finishing_a_burst() || flushing;
+        if !out_of_programme || finishing {
             let _ = self.embedder.process(self.now, buf);
         }
         self.now += frames;
-        if decoded && n == 0 && !finishing {
+        if out_of_programme {
+            self.flushed += frames;
+        }
+        if out_of_programme && !finishing {
             shared.drained.store(true, Ordering::Release);
         }
     }
@@ -251,8 +275,13 @@ impl Render {
     /// A burst is under way that started before the programme's end was
     /// known (the decoder fell behind): it is finished over silence.
     fn finishing_a_burst(&self) -> bool {
-        let start = self.embedder.next_burst_start();
-        let under_way = start < self.now && self.now < start + self.embedder.burst_samples();
+        let Some(u) = self.embedder.ultrasonic() else {
+            return false;
+        };
+        // The ultrasonic layer runs on the output's clock, behind the input's.
+        let now = self.now.saturating_sub(self.embedder.latency());
+        let start = u.next_burst_start();
+        let under_way = start < now && now < start + u.burst_samples();
         under_way && self.end_known_at.is_none_or(|known| start < known)
     }
 }
