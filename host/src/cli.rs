@@ -136,6 +136,7 @@ fn profile_help(profile: Profile) -> &'static str {
         Profile::NearUltrasonic => {
             "18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it"
         }
+        Profile::Robust => "in-band under the programme's masking threshold: survives lossy codecs",
     }
 }
 

@@ -85,7 +85,7 @@ impl MarkPlan {
         let mut c = EmbedConfig::new(self.id, self.key);
         c.sample_rate = rate;
         c.channels = channels;
-        c.profile = self.profile;
+        c.profiles = self.profile.into();
         c.level_dbfs = self.level_dbfs;
         c.schedule = self.schedule;
         c
@@ -178,7 +178,9 @@ impl Marker {
     /// `engine_frames`. A resampled mark is made a little ahead of the file,
     /// so a burst the embedder completed may lie past the file's end.
     fn whole_bursts(&self, engine_frames: u64) -> Vec<Range<u64>> {
-        let e = self.embedder();
+        let Some(e) = self.embedder().ultrasonic() else {
+            return Vec::new();
+        };
         // A file is marked without time jumps: the bursts completed are the first ones.
         (0..e.stats().completed)
             .map(|k| e.burst_start(k)..e.burst_start(k) + e.burst_samples())
@@ -268,10 +270,11 @@ pub fn embed_file(
         Some(frames) => {
             // Known length: no burst that would be cut off at the end starts.
             let end = to_engine(frames);
-            let e = marker.embedder_mut();
-            e.end_at(end);
-            if e.burst_start(0) + e.burst_samples() > end {
-                return Err(no_whole_burst(input, &info, frames, e));
+            if let Some(e) = marker.embedder_mut().ultrasonic_mut() {
+                e.end_at(end);
+                if e.burst_start(0) + e.burst_samples() > end {
+                    return Err(no_whole_burst(input, &info, frames, e));
+                }
             }
         }
         None => {}
@@ -324,7 +327,9 @@ pub fn embed_file(
     // The embedder's count: bursts it completed within the file.
     let bursts = marker.whole_bursts(to_engine(frames));
     if bursts.is_empty() {
-        return Err(no_whole_burst(input, &info, frames, marker.embedder()));
+        if let Some(e) = marker.embedder().ultrasonic() {
+            return Err(no_whole_burst(input, &info, frames, e));
+        }
     }
     writer.finish()?;
     fsio::persist(tmp, output, force)?;
@@ -355,7 +360,12 @@ pub fn embed_file(
 }
 
 /// Why a file of `frames` cannot be marked: not even one whole burst fits.
-fn no_whole_burst(input: &Path, info: &SourceInfo, frames: u64, e: &Embedder) -> anyhow::Error {
+fn no_whole_burst(
+    input: &Path,
+    info: &SourceInfo,
+    frames: u64,
+    e: &dsp_core::ultrasonic::Embedder,
+) -> anyhow::Error {
     anyhow!(
         "{} is {} long ({frames} sample(s)); a burst takes {} ms after a {:.2} s offset, \
          so no whole burst fits and the copy would carry no mark",

@@ -17,7 +17,7 @@
 
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;
-use dsp_core::{ConfigError, DetectConfig, Detection, Detector, Key, Phy, Profile};
+use dsp_core::{ConfigError, DetectConfig, Detection, Detector, Event, Key, Phy, Profile};
 
 use crate::audio::resample::StreamResampler;
 use crate::rates::{self, RatePlan};
@@ -116,7 +116,7 @@ impl Scanner {
             let mut config = DetectConfig::new(key);
             config.sample_rate = engine_rate;
             config.channels = 1;
-            config.profile = profile;
+            config.profiles = profile.into();
             lanes.push(Lane {
                 resampler,
                 scratch: Vec::new(),
@@ -268,8 +268,10 @@ impl Engine {
             return Ok(());
         }
         let (profile, rate) = (self.profile, self.rate);
-        self.detector.process(self.fed, input, |d| {
-            found.push(make_found(d, profile, rate, source_rate))
+        self.detector.process(self.fed, input, |e| {
+            if let Event::Detection(d) = e {
+                found.push(make_found(d, profile, rate, source_rate))
+            }
         })?;
         self.fed += input.len() as u64;
         Ok(())
@@ -277,8 +279,11 @@ impl Engine {
 
     fn finish(&mut self, source_rate: u32, found: &mut Vec<Found>) {
         let (profile, rate) = (self.profile, self.rate);
-        self.detector
-            .finish(|d| found.push(make_found(d, profile, rate, source_rate)));
+        self.detector.finish(|e| {
+            if let Event::Detection(d) = e {
+                found.push(make_found(d, profile, rate, source_rate))
+            }
+        });
     }
 }
 

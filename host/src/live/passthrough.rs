@@ -199,8 +199,10 @@ impl Session {
             let _ = embedder.process(now, buf);
             now += need;
             c.played.store(now, Ordering::Relaxed);
-            c.bursts
-                .store(embedder.stats().completed, Ordering::Relaxed);
+            c.bursts.store(
+                embedder.ultrasonic().map_or(0, |u| u.stats().completed),
+                Ordering::Relaxed,
+            );
         };
         let out_stream = build_output(&output, &out_cfg, render, output_health.clone())
             .with_context(|| format!("cannot open {output_name} for playback"))?;

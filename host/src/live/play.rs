@@ -190,8 +190,8 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .embedder
-        .stats()
-        .completed;
+        .ultrasonic()
+        .map_or(0, |u| u.stats().completed);
     let underruns = shared.underruns.load(Ordering::Relaxed);
     ui::note(format!(
         "played {} of {} to {device_name}{}: {bursts} whole burst(s) of ID {}; {underruns} underrun(s), {xruns} device xrun(s){}",
@@ -226,7 +226,9 @@ impl Render {
         if decoded && self.end_known_at.is_none() {
             // The programme ends `avail` frames from now: no burst that would
             // run past its end starts.
-            self.embedder.end_at(self.now + (avail / out_ch) as u64);
+            if let Some(u) = self.embedder.ultrasonic_mut() {
+                u.end_at(self.now + (avail / out_ch) as u64);
+            }
             self.end_known_at = Some(self.now);
         }
         let n = avail.min(buf.len());
@@ -251,8 +253,11 @@ impl Render {
     /// A burst is under way that started before the programme's end was
     /// known (the decoder fell behind): it is finished over silence.
     fn finishing_a_burst(&self) -> bool {
-        let start = self.embedder.next_burst_start();
-        let under_way = start < self.now && self.now < start + self.embedder.burst_samples();
+        let Some(u) = self.embedder.ultrasonic() else {
+            return false;
+        };
+        let start = u.next_burst_start();
+        let under_way = start < self.now && self.now < start + u.burst_samples();
         under_way && self.end_known_at.is_none_or(|known| start < known)
     }
 }
