@@ -241,7 +241,8 @@ impl FromStr for Profiles {
     fn from_str(text: &str) -> Result<Profiles, ParseProfileError> {
         let mut set = Profiles::NONE;
         for (i, name) in text.split('+').enumerate() {
-            let p = Profile::from_name(name.trim()).ok_or(ParseProfileError::Unknown { index: i })?;
+            let p =
+                Profile::from_name(name.trim()).ok_or(ParseProfileError::Unknown { index: i })?;
             if set.contains(p) {
                 return Err(ParseProfileError::Repeated { profile: p });
             }
@@ -753,7 +754,10 @@ mod tests {
             Err(ParseProfileError::Unknown { index: 1 })
         );
         let two: Profiles = "ultrasonic+near-ultrasonic".parse().unwrap();
-        assert!(matches!(two.check(48_000), Err(ConfigError::TwoBands { .. })));
+        assert!(matches!(
+            two.check(48_000),
+            Err(ConfigError::TwoBands { .. })
+        ));
         assert_eq!(Profiles::NONE.check(48_000), Err(ConfigError::NoProfile));
         assert_eq!(Profiles::default(), Profiles::only(Profile::Ultrasonic));
         assert!(matches!(

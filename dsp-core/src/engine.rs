@@ -144,7 +144,10 @@ impl Detector {
     /// (Re)configure in place and forget all state. On error nothing changes.
     pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
         config.profiles.check(config.sample_rate)?;
-        let (u, r) = (config.profiles.ultrasonic().is_some(), config.profiles.robust());
+        let (u, r) = (
+            config.profiles.ultrasonic().is_some(),
+            config.profiles.robust(),
+        );
         // Check both before changing either, so an error changes nothing.
         if r {
             robust::Detector::check(config)?;

@@ -83,9 +83,9 @@ mod key;
 mod math;
 
 pub use config::{
-    Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Layer, Phy, Profile, Profiles,
-    Schedule, DEFAULT_LEVEL_DBFS, DEFAULT_SYNC_THRESHOLD, MAX_LEVEL_DBFS, MAX_SYNC_THRESHOLD,
-    MIN_LEVEL_DBFS, MIN_SYNC_THRESHOLD,
+    Band, ChannelMask, DetectConfig, EmbedConfig, Id, Key, Layer, Phy, Profile, Profiles, Schedule,
+    DEFAULT_LEVEL_DBFS, DEFAULT_SYNC_THRESHOLD, MAX_LEVEL_DBFS, MAX_SYNC_THRESHOLD, MIN_LEVEL_DBFS,
+    MIN_SYNC_THRESHOLD,
 };
 pub use engine::{Detector, Embedder};
 pub use error::{ConfigError, ParseIdError, ParseKeyError, ParseProfileError, ProcessError};

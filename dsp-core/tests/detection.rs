@@ -2,7 +2,9 @@
 //! applies, with the right ID and start time, and nothing else.
 
 use dsp_core::ultrasonic::{Detector, Embedder};
-use dsp_core::{ChannelMask, DetectConfig, Detection, Id, Key, Phy, ProcessError, Profile, Schedule};
+use dsp_core::{
+    ChannelMask, DetectConfig, Detection, Id, Key, Phy, ProcessError, Profile, Schedule,
+};
 use proptest::prelude::*;
 use testkit::channel::{self, Noise};
 use testkit::harness::*;

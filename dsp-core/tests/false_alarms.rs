@@ -78,7 +78,11 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
         .enumerate()
         .flat_map(|(i, s)| {
             let rate = if i % 2 == 0 { 48_000 } else { 44_100 };
-            let first = if rate == 48_000 { both } else { Profile::Ultrasonic.into() };
+            let first = if rate == 48_000 {
+                both
+            } else {
+                Profile::Ultrasonic.into()
+            };
             [(s, first, rate), (s, Profile::NearUltrasonic.into(), rate)]
         })
         .collect();
@@ -119,6 +123,10 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
         events.len()
     );
     assert!(hours(false) >= 10.0, "only {} h", hours(false));
-    assert!(hours(true) >= 4.0, "only {} h through the robust detector", hours(true));
+    assert!(
+        hours(true) >= 4.0,
+        "only {} h through the robust detector",
+        hours(true)
+    );
     assert!(events.is_empty(), "false events:\n{}", events.join("\n"));
 }

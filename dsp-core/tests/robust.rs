@@ -5,7 +5,9 @@
 //! robustness suite.
 
 use dsp_core::robust::{self, LATENCY};
-use dsp_core::{DetectConfig, Detection as Decoded, EmbedConfig, Event, Id, Key, Presence, Profile};
+use dsp_core::{
+    DetectConfig, Detection as Decoded, EmbedConfig, Event, Id, Key, Presence, Profile,
+};
 use testkit::channel::{band_power, clock_drift, gain_db, resample};
 use testkit::synth::{self, Kind};
 

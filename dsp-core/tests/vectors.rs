@@ -74,8 +74,8 @@ fn frames(v: &Vector) -> usize {
         Content::Unmarked { seconds } => (seconds * v.rate as f32) as usize,
         Content::Marked(m) => {
             let cfg = mark_config(v, m);
-            let last_end =
-                nth_start(&cfg, m.bursts - 1) + ultrasonic::Embedder::new(&cfg).unwrap().burst_samples();
+            let last_end = nth_start(&cfg, m.bursts - 1)
+                + ultrasonic::Embedder::new(&cfg).unwrap().burst_samples();
             // Back-to-back bursts never pause, so such a file ends with its last burst.
             let tail = match m.schedule {
                 Schedule::BackToBack { .. } => 0,

@@ -35,8 +35,8 @@
 use microfft::Complex32;
 
 use crate::config::{check_channels, DetectConfig, Id, Profile, Profiles};
-use crate::event::{Detection, Event, Presence};
 use crate::error::{ConfigError, ProcessError};
+use crate::event::{Detection, Event, Presence};
 use crate::fec::{encode, Viterbi};
 use crate::frame::{open_a, open_b, seal_a, BlockA, BlockB, B_BYTES, MAX_A_BYTES};
 use crate::key::KeySchedule;
@@ -397,7 +397,11 @@ impl Detector {
         while d < self.frames && n < out.len() {
             let s = &self.sums[(d % RING as u64) as usize];
             let centre = self.origin as f32 + RATIO as f32 * (centre_of(d) + t.tau_at(d));
-            let strength = if s.cells > 0 { s.pilot / PILOTS as f32 } else { 0.0 };
+            let strength = if s.cells > 0 {
+                s.pilot / PILOTS as f32
+            } else {
+                0.0
+            };
             out[n] = (centre.max(0.0) as u64, strength);
             n += 1;
             d += 2;
@@ -1036,7 +1040,11 @@ impl Detector {
         self.stats.decoded += 1;
         let mean = if cells > 0.0 { pilot / cells } else { 0.0 };
         let snr = mean * mean / (CELL_NOISE - mean * mean).max(1e-6);
-        let frames = if combined { self.combined_frames as usize } else { count };
+        let frames = if combined {
+            self.combined_frames as usize
+        } else {
+            count
+        };
         Some(Detection {
             profile: Profile::Robust,
             id,

@@ -230,7 +230,6 @@ impl Embedder {
         &self.stats
     }
 
-
     /// Delay `frames` (interleaved) by [`LATENCY`] and add the mark, in
     /// place; `now` is the stream sample index of the first frame.
     pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {

@@ -21,6 +21,7 @@
 //!   otherwise it restarts at the change (counter back to 0).
 
 use super::burst::{precoded, BurstBits};
+use super::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
 use crate::config::{
     check_channels, EmbedConfig, Phy, Schedule, MAX_INTERVAL_MS, MAX_LEVEL_DBFS, MIN_INTERVAL_MS,
     MIN_LEVEL_DBFS,
@@ -30,7 +31,6 @@ use crate::frame::{seal_a, SealedA};
 use crate::key::KeySchedule;
 use crate::layout::RAMP_SYMBOLS;
 use crate::math::{cos_turns, db_to_amplitude, sin_turns};
-use super::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
 use crate::sample::Sample;
 
 /// A configuration checked and turned into sample counts.
@@ -61,7 +61,10 @@ struct Plan {
 
 impl Plan {
     fn new(config: &EmbedConfig) -> Result<Plan, ConfigError> {
-        let phy = Phy::new(config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?, config.sample_rate)?;
+        let phy = Phy::new(
+            config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?,
+            config.sample_rate,
+        )?;
         check_channels(config.channels)?;
         let mask = config.marked_channels.resolve(config.channels)?;
         let every_channel = mask == crate::config::ChannelMask::ALL.resolve(config.channels)?;

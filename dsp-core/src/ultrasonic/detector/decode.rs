@@ -14,8 +14,8 @@ use super::combine::{agreement, Reception, Selection};
 use super::demod::Estimate;
 use super::preamble::SyncHit;
 use super::Detector;
-use crate::event::Detection;
 use crate::config::Id;
+use crate::event::Detection;
 
 /// Pilot quality gate on A²/σ² per symbol. Noise and sidelobe candidates
 /// reach ~0.25 after the timing and frequency search; a burst at −12 dB in-band

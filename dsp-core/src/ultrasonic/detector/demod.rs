@@ -20,11 +20,11 @@
 use core::f32::consts::TAU;
 
 use super::super::burst::known_bit;
+use super::super::modulator::laurent_c0;
 use crate::config::Phy;
 use crate::key::KeySchedule;
 use crate::layout::{FrameClass, SymbolRole, MAX_PILOT_GROUPS, PILOTS_PER_GROUP, PREAMBLE_SYMBOLS};
 use crate::math::Complex;
-use super::super::modulator::laurent_c0;
 
 use super::preamble::parabolic;
 use super::ring::Ring;

@@ -36,8 +36,8 @@ use crate::config::{
     check_channels, DetectConfig, Id, Phy, Profile, Profiles, MAX_SYNC_THRESHOLD,
     MIN_SYNC_THRESHOLD,
 };
-use crate::event::Detection;
 use crate::error::{ConfigError, ProcessError};
+use crate::event::Detection;
 use crate::fec::Viterbi;
 use crate::frame::MAX_A_BYTES;
 use crate::key::KeySchedule;
@@ -178,7 +178,10 @@ impl Detector {
 
     /// (Re)configure in place and forget all state. On error nothing changes.
     pub fn configure(&mut self, config: &DetectConfig) -> Result<(), ConfigError> {
-        let phy = Phy::new(config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?, config.sample_rate)?;
+        let phy = Phy::new(
+            config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?,
+            config.sample_rate,
+        )?;
         check_channels(config.channels)?;
         let mask = config.searched_channels.resolve(config.channels)?;
         let t = config.sync_threshold;

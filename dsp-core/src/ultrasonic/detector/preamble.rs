@@ -19,11 +19,11 @@
 //! taken as its sidelobes.
 
 use super::super::burst::{known_bit, precoded};
+use super::super::modulator::{sincos_quarter, PhaseTrack};
 use crate::config::Phy;
 use crate::key::KeySchedule;
 use crate::layout::{SymbolRole, MAX_BURST_SYMBOLS, PREAMBLE_SYMBOLS, RAMP_SYMBOLS};
 use crate::math::{cos_turns, Complex};
-use super::super::modulator::{sincos_quarter, PhaseTrack};
 
 use super::ring::Ring;
 
