@@ -30,6 +30,12 @@ pub struct AiringRecord {
     pub last_s: u64,
     pub bursts: u32,
     pub profile: String,
+    /// The first burst exactly (not logged; the fleet's message ID): stream
+    /// time in microseconds, finer than a sample, and the wall instant.
+    #[serde(skip)]
+    pub first_sample: u64,
+    #[serde(skip)]
+    pub first_wall: SystemTime,
 }
 
 impl AiringRecord {
@@ -142,6 +148,8 @@ impl AiringTracker {
             last_s: o.last_s.max(0.0).round() as u64,
             bursts: o.bursts,
             profile: o.profile.name().to_string(),
+            first_sample: (o.first_s.max(0.0) * 1e6).round() as u64,
+            first_wall: o.first_wall,
         })
     }
 }

@@ -56,6 +56,7 @@ mod cli;
 mod demo;
 mod detect;
 mod embed;
+mod fleet;
 mod fsio;
 mod id;
 mod inspect;
@@ -67,6 +68,7 @@ mod rates;
 mod report;
 mod scan;
 mod stderr;
+mod stream;
 mod ui;
 
 /// How a command ended, for the exit status.

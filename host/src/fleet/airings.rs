@@ -1,0 +1,1 @@
+//! `hushmark airings`: the fleet's as-aired log read back.
