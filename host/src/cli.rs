@@ -61,6 +61,74 @@ pub enum Command {
     Devices(DevicesArgs),
     Inspect(InspectArgs),
     Demo(DemoArgs),
+    Airings(AiringsArgs),
+    Bench(BenchArgs),
+}
+
+/// The fleet's as-aired log: every agent's airings from NATS, merged (or one agent's log file).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark airings --from nats://broker:4222 --since 2024-05-01T00:00:00Z --until 2024-05-02T00:00:00Z
+  hushmark airings --from nats://broker:4222 --since 24h --id 2a --csv > day.csv
+  hushmark airings --from aired.jsonl --stream news --json
+
+Airings that overlap --since..--until are printed in time order. Exit status:
+0 if any airing matched, 1 if none, 2 on error.")]
+pub struct AiringsArgs {
+    /// nats://HOST:PORT or tls://HOST:PORT (JetStream), or a monitor log file (JSON lines).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: String,
+    /// Only airings that end at or after this time (RFC 3339, or a span back from now: 2h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only airings that start at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only this stream.
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
+    /// Only this ID (hex).
+    #[arg(long, value_name = "HEX")]
+    pub id: Option<String>,
+    /// One JSON object per line.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV with a header line.
+    #[arg(long)]
+    pub csv: bool,
+    /// NATS credentials file (.creds).
+    #[arg(long, value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// CA certificate (PEM) for a TLS broker.
+    #[arg(long, value_name = "FILE")]
+    pub nats_ca: Option<PathBuf>,
+}
+
+/// Speed on this machine, like `openssl speed`: embed and detect per profile, and how many live streams fit.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark bench
+  hushmark bench --json
+  hushmark bench --streams 64 --seconds 60
+
+Without --streams: times real time per core for embedding (48 kHz stereo) and
+detection (48 kHz stereo, mixed to mono as monitor does) for every profile and
+ultrasonic+robust, and the live 48 kHz streams this machine can monitor at
+80 % of its cores. With --streams N: N paced sources of marked 48 kHz stereo run
+through monitor's scanner for --seconds, and the CPU share, peak RSS and how
+late detections come after the audio are measured.")]
+pub struct BenchArgs {
+    /// Run N live paced sources instead of the per-profile table.
+    #[arg(long, value_name = "N")]
+    pub streams: Option<usize>,
+    /// Seconds per measurement (per profile; or of the live run) [default: 1, live: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub seconds: Option<f64>,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Make a new random secret key (file mode 0600; never overwrites).

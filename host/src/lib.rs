@@ -52,6 +52,7 @@ use clap::Parser;
 
 mod airing;
 mod audio;
+mod bench;
 mod cli;
 mod demo;
 mod detect;
@@ -118,6 +119,8 @@ fn run(command: cli::Command) -> anyhow::Result<Outcome> {
         C::Devices(a) => live::devices::run(&a),
         C::Inspect(a) => inspect::run(&a),
         C::Demo(a) => demo::run(&a),
+        C::Airings(a) => fleet::airings::run(&a),
+        C::Bench(a) => bench::run(&a),
     }
 }
 

@@ -29,6 +29,9 @@ const RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long a stopping agent waits for the broker before leaving the rest
 /// in the spool.
 const DRAIN: Duration = Duration::from_secs(10);
+/// A message acknowledged later than this after it was written waited out
+/// an outage in the spool.
+const SPOOLED_AFTER: Duration = Duration::from_secs(2);
 
 /// Where and how to publish.
 #[derive(Debug, Clone)]
@@ -49,8 +52,9 @@ pub struct BusConfig {
 pub struct Counts {
     /// Appended to the spool this run.
     pub published: AtomicU64,
-    /// Held in the spool because the broker could not take them at once
-    /// (an outage, or owed from an earlier run).
+    /// Held in the spool because the broker could not take them at once:
+    /// acknowledged more than [`SPOOLED_AFTER`] after they were written
+    /// (an outage), or owed from an earlier run.
     pub spooled: AtomicU64,
     /// Acknowledged by the broker as stored.
     pub delivered: AtomicU64,
@@ -63,10 +67,6 @@ struct Shared {
     spool: Mutex<Spool>,
     wake: tokio::sync::Notify,
     closing: AtomicBool,
-    /// Set while the broker is not taking messages.
-    outage: AtomicBool,
-    /// Highest sequence counted in `spooled`.
-    counted: AtomicU64,
     counts: Counts,
     /// (streams up, streams) for heartbeats.
     streams: Mutex<(usize, usize)>,
@@ -84,7 +84,6 @@ impl Bus {
     pub fn start(config: BusConfig) -> Result<Bus> {
         let spool = Spool::open(&config.spool)?;
         let owed = spool.owed().len() as u64;
-        let last = spool.owed().back().map_or(0, |e| e.seq);
         if owed > 0 {
             crate::ui::note(format!(
                 "{owed} message(s) from an earlier run are owed to the broker; sending them first"
@@ -94,12 +93,7 @@ impl Bus {
             spool: Mutex::new(spool),
             wake: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
-            outage: AtomicBool::new(false),
-            counted: AtomicU64::new(last),
-            counts: Counts {
-                spooled: AtomicU64::new(owed),
-                ..Counts::default()
-            },
+            counts: Counts::default(),
             streams: Mutex::new((0, 0)),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -121,18 +115,12 @@ impl Bus {
 
     /// Write `data` ahead to the spool (synced), then hand it to the publisher.
     pub fn send(&self, subject: String, msg_id: String, data: String) -> Result<()> {
-        let seq = self
-            .shared
+        self.shared
             .spool
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .append(msg_id, subject, data)?;
-        let c = &self.shared.counts;
-        c.published.fetch_add(1, Ordering::Relaxed);
-        if self.shared.outage.load(Ordering::Relaxed) {
-            c.spooled.fetch_add(1, Ordering::Relaxed);
-            self.shared.counted.fetch_max(seq, Ordering::Relaxed);
-        }
+        self.shared.counts.published.fetch_add(1, Ordering::Relaxed);
         self.shared.wake.notify_one();
         Ok(())
     }
@@ -276,16 +264,12 @@ async fn publish(config: BusConfig, shared: Arc<Shared>) {
             }
             Ok(false) => {
                 // Nothing owed: sleep until a message, a heartbeat or a stop.
-                shared.outage.store(false, Ordering::Relaxed);
                 let wait = next_heartbeat.saturating_duration_since(Instant::now());
                 if !shared.closing.load(Ordering::SeqCst) {
                     let _ = tokio::time::timeout(wait, shared.wake.notified()).await;
                 }
             }
             Err(e) => {
-                if !shared.outage.swap(true, Ordering::Relaxed) {
-                    count_spooled(&shared);
-                }
                 if !warned {
                     crate::ui::warn(format!(
                         "{}: {e:#}; spooling to {} and retrying",
@@ -315,17 +299,6 @@ async fn publish(config: BusConfig, shared: Arc<Shared>) {
     let _ = client.flush().await;
 }
 
-/// Everything owed now and not yet counted is being held by an outage.
-fn count_spooled(shared: &Shared) {
-    let spool = shared.spool.lock().unwrap_or_else(|e| e.into_inner());
-    let counted = shared.counted.load(Ordering::Relaxed);
-    let fresh = spool.owed().iter().filter(|e| e.seq > counted).count() as u64;
-    shared.counts.spooled.fetch_add(fresh, Ordering::Relaxed);
-    if let Some(last) = spool.owed().back() {
-        shared.counted.fetch_max(last.seq, Ordering::Relaxed);
-    }
-}
-
 /// Send one window of what is owed and wait for its acknowledgments.
 /// Ok(false): nothing was owed.
 async fn send_owed(js: &jetstream::Context, shared: &Shared) -> Result<bool> {
@@ -338,6 +311,7 @@ async fn send_owed(js: &jetstream::Context, shared: &Shared) -> Result<bool> {
     }
     let mut pending = Vec::with_capacity(batch.len());
     for e in batch {
+        let written = e.written;
         let ack = js
             .send_publish(
                 e.subject,
@@ -347,14 +321,17 @@ async fn send_owed(js: &jetstream::Context, shared: &Shared) -> Result<bool> {
             )
             .await
             .map_err(|err| anyhow!("publish: {err}"))?;
-        pending.push((e.seq, ack));
+        pending.push((e.seq, written, ack));
     }
-    for (seq, ack) in pending {
+    for (seq, written, ack) in pending {
         let ack = ack
             .await
             .map_err(|err| anyhow!("no acknowledgment: {err}"))?;
         let c = &shared.counts;
         c.delivered.fetch_add(1, Ordering::Relaxed);
+        if written.is_none_or(|w| w.elapsed() > SPOOLED_AFTER) {
+            c.spooled.fetch_add(1, Ordering::Relaxed);
+        }
         if ack.duplicate {
             c.duplicates.fetch_add(1, Ordering::Relaxed);
         }

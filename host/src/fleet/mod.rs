@@ -232,8 +232,9 @@ impl Output {
             })
     }
 
+    /// The spool first (write-ahead), then the log: whatever the log
+    /// shows is on its way to the broker.
     pub fn airing(&mut self, r: &AiringRecord) -> Result<()> {
-        self.line(&r.to_json_line())?;
         if let Some(bus) = &self.bus {
             let data = serde_json::to_string(&OnBus {
                 agent: &self.agent,
@@ -242,11 +243,10 @@ impl Output {
             let subject = format!("hushmark.{}.airing.{}", self.agent, token(&r.stream));
             bus.send(subject, airing_msg_id(&self.agent, r), data)?;
         }
-        Ok(())
+        self.line(&r.to_json_line())
     }
 
     pub fn note(&mut self, n: &Note) -> Result<()> {
-        self.line(&serde_json::to_string(n)?)?;
         match n.event {
             "stream_up" => {
                 self.up.insert(n.stream.clone());
@@ -265,7 +265,7 @@ impl Output {
             let subject = format!("hushmark.{}.event.{}", self.agent, token(&n.stream));
             bus.send(subject, note_msg_id(&self.agent, n), data)?;
         }
-        Ok(())
+        self.line(&serde_json::to_string(n)?)
     }
 
     /// Stop publishing (after delivering what it can); the counts, if it published.

@@ -29,6 +29,9 @@ pub struct Entry {
     pub msg_id: String,
     pub subject: String,
     pub data: String,
+    /// When this run wrote it (None: owed from an earlier run).
+    #[serde(skip)]
+    pub written: Option<std::time::Instant>,
 }
 
 pub struct Spool {
@@ -132,6 +135,7 @@ impl Spool {
             msg_id,
             subject,
             data,
+            written: Some(std::time::Instant::now()),
         };
         let mut line = serde_json::to_string(&entry)?;
         line.push('\n');
