@@ -89,17 +89,25 @@ fn detect(
     out: &mut Vec<String>,
 ) -> Result<usize, String> {
     let mut cfg = DetectConfig::new(Key::PUBLIC_TEST);
-    cfg.profile = profile;
+    cfg.profiles = profile.into();
     cfg.sample_rate = rate;
     cfg.channels = channels;
     let mut det = Detector::new(&cfg).map_err(|e| e.to_string())?;
     let ch = channels as usize;
     let mut found = Vec::new();
     for (i, block) in samples.chunks(HOST_BLOCK_FRAMES * ch).enumerate() {
-        det.process((i * HOST_BLOCK_FRAMES) as u64, block, |d| found.push(*d))
-            .map_err(|e| e.to_string())?;
+        det.process((i * HOST_BLOCK_FRAMES) as u64, block, |e| {
+            if let dsp_core::Event::Detection(d) = e {
+                found.push(*d)
+            }
+        })
+        .map_err(|e| e.to_string())?;
     }
-    det.finish(|d| found.push(*d));
+    det.finish(|e| {
+        if let dsp_core::Event::Detection(d) = e {
+            found.push(*d)
+        }
+    });
     out.extend(found.iter().map(event_line));
     Ok(found.len())
 }
@@ -143,7 +151,7 @@ fn mark(rest: &str, vectors: &Path, out: &mut Vec<String>) -> Result<(), String>
         .map(|(i, c)| clip[i * src_ch + c])
         .collect();
     let mut cfg = EmbedConfig::new(id, Key::PUBLIC_TEST);
-    cfg.profile = profile;
+    cfg.profiles = profile.into();
     cfg.sample_rate = rate;
     cfg.channels = channels;
     cfg.level_dbfs = level;
