@@ -28,6 +28,7 @@ usage: cargo xtask <command>
   pi          the engine on ARM Linux (aarch64, armv7) under qemu-user; hushmark
               bench for aarch64 under qemu-user
   package     Debian packages (amd64, arm64, armhf) with hushmark-monitor@.service
+              (--check: only amd64, installed and checked, as test does)
   fleet-bench hushmark bench --streams 16/64/256 (release build): the table in docs/REPORT.md
   bench       every Criterion benchmark (embed and detect throughput)
   robustness  the robustness suite with real codecs (--quick: the CI subset)
@@ -53,6 +54,9 @@ fn main() -> ExitCode {
             setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run_elf(&args[1..]))
         }
         Some("pi") => setup::install(&[setup::Needs::PI]).and_then(|()| pi::run()),
+        Some("package") if args.iter().any(|a| a == "--check") => {
+            setup::install(&[setup::PACKAGE_CHECK]).and_then(|()| package::check_amd64())
+        }
         Some("package") => {
             setup::install(&[setup::Needs::PACKAGE]).and_then(|()| package::build_all())
         }
