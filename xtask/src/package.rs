@@ -11,8 +11,11 @@ use std::process::Command;
 
 use crate::sh;
 
-/// (Debian architecture, Rust target, C cross compiler; None: native).
-const ARCHES: [(&str, Option<(&str, &str, &str)>); 3] = [
+/// (Rust target, C cross compiler, multiarch directory).
+type Cross = (&'static str, &'static str, &'static str);
+
+/// (Debian architecture, cross toolchain; None: native).
+const ARCHES: [(&str, Option<Cross>); 3] = [
     ("amd64", None),
     (
         "arm64",
@@ -33,7 +36,7 @@ const ARCHES: [(&str, Option<(&str, &str, &str)>); 3] = [
 ];
 
 /// Build one package; returns the .deb's path.
-fn build(arch: &str, cross: Option<(&str, &str, &str)>) -> Result<PathBuf, String> {
+fn build(arch: &str, cross: Option<Cross>) -> Result<PathBuf, String> {
     let out = sh::target_dir(&sh::root()).join("debian");
     let out_s = out.to_string_lossy().to_string();
     let mut args = vec!["deb", "-p", "hushmark", "--output", &out_s];
