@@ -139,7 +139,7 @@ impl From<ConfigError> for HmStatus {
             ConfigError::IntervalShorterThanBurst { .. } => HmStatus::IntervalShorterThanBurst,
             ConfigError::Offset { .. } => HmStatus::Offset,
             ConfigError::SyncThreshold { .. } => HmStatus::SyncThreshold,
-            ConfigError::NoProfile { .. }
+            ConfigError::NoProfile
             | ConfigError::TwoBands { .. }
             | ConfigError::NotUltrasonic { .. } => HmStatus::Profile,
             ConfigError::RobustChannels { .. } => HmStatus::Channels,

@@ -78,7 +78,7 @@ fn layers(cfg: &EmbedConfig) -> Vec<(EmbedConfig, u64)> {
     cfg.profiles
         .iter()
         .map(|p| {
-            let mut one = cfg.clone();
+            let mut one = *cfg;
             one.profiles = p.into();
             let span = match p {
                 Profile::Robust => robust_period(&one),

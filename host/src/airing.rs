@@ -45,6 +45,12 @@ pub struct AiringRecord {
     pub periods: u32,
     /// Seconds the robust layer confirmed it present.
     pub confirmed_s: u32,
+    /// The first burst exactly (not logged; the fleet's message ID): stream
+    /// time in microseconds, finer than a sample, and the wall instant.
+    #[serde(skip)]
+    pub first_sample: u64,
+    #[serde(skip)]
+    pub first_wall: SystemTime,
 }
 
 impl AiringRecord {
@@ -220,6 +226,8 @@ impl AiringTracker {
             layers: layers(o.profiles),
             periods: o.periods,
             confirmed_s: o.confirmed,
+            first_sample: (o.first_s.max(0.0) * 1e6).round() as u64,
+            first_wall: o.first_wall,
         })
     }
 }

@@ -56,13 +56,81 @@ pub enum Command {
     Keygen(KeygenArgs),
     Embed(EmbedArgs),
     Detect(DetectArgs),
-    Monitor(MonitorArgs),
+    Monitor(Box<MonitorArgs>),
     Listen(ListenArgs),
     Play(PlayArgs),
     Passthrough(PassthroughArgs),
     Devices(DevicesArgs),
     Inspect(InspectArgs),
     Demo(DemoArgs),
+    Airings(AiringsArgs),
+    Bench(BenchArgs),
+}
+
+/// The fleet's as-aired log: every agent's airings from NATS, merged (or one agent's log file).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark airings --from nats://broker:4222 --since 2024-05-01T00:00:00Z --until 2024-05-02T00:00:00Z
+  hushmark airings --from nats://broker:4222 --since 24h --id 2a --csv > day.csv
+  hushmark airings --from aired.jsonl --stream news --json
+
+Airings that overlap --since..--until are printed in time order. Exit status:
+0 if any airing matched, 1 if none, 2 on error.")]
+pub struct AiringsArgs {
+    /// nats://HOST:PORT or tls://HOST:PORT (JetStream), or a monitor log file (JSON lines).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: String,
+    /// Only airings that end at or after this time (RFC 3339, or a span back from now: 2h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only airings that start at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only this stream.
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
+    /// Only this ID (hex).
+    #[arg(long, value_name = "HEX")]
+    pub id: Option<String>,
+    /// One JSON object per line.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV with a header line.
+    #[arg(long)]
+    pub csv: bool,
+    /// NATS credentials file (.creds).
+    #[arg(long, value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// CA certificate (PEM) for a TLS broker.
+    #[arg(long, value_name = "FILE")]
+    pub nats_ca: Option<PathBuf>,
+}
+
+/// Speed on this machine, like `openssl speed`: embed and detect per profile, and how many live streams fit.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  hushmark bench
+  hushmark bench --json
+  hushmark bench --streams 64 --seconds 60
+
+Without --streams: times real time per core for embedding (48 kHz stereo) and
+detection (48 kHz stereo, mixed to mono as monitor does) for every profile and
+ultrasonic+robust, and the live 48 kHz streams this machine can monitor at
+80 % of its cores. With --streams N: N paced sources of marked 48 kHz stereo run
+through monitor's scanner for --seconds, and the CPU share, peak RSS and how
+late detections come after the audio are measured.")]
+pub struct BenchArgs {
+    /// Run N live paced sources instead of the per-profile table.
+    #[arg(long, value_name = "N")]
+    pub streams: Option<usize>,
+    /// Seconds per measurement (per profile; or of the live run) [default: 1, live: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub seconds: Option<f64>,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Make a new random secret key (file mode 0600; never overwrites).
@@ -442,6 +510,10 @@ Examples:
   hushmark monitor --key station.key --file day1.flac --file day2.flac \\
       --start-time 2024-05-01T06:00:00Z
 
+  hushmark monitor --key station.key --url news=udp://@239.1.1.1:5000 \\
+      --url http://radio.example/live --expect-mark news --publish nats://broker:4222
+  hushmark monitor --config /etc/hushmark/site.toml
+
 Writes one JSON line per airing: {\"stream\", \"id\", \"first_utc\", \"last_utc\",
 \"first_s\", \"last_s\", \"bursts\", \"profile\", \"layers\", ...}. Consecutive
 marks of one ID on one stream are one airing, whichever layers saw them
@@ -450,10 +522,65 @@ known ID every second, so its airings start and end to the second. An airing
 ends when the ID changes, when the robust layer finds the ID absent, or when
 nothing of it comes for --gap seconds. Times are to 1 s: wall clock in UTC (RFC 3339) and stream time
 in seconds since the source started. No audio is ever stored. Each source runs
-in its own thread. Ctrl-C stops cleanly, writing every open airing first.")]
+in its own thread. Ctrl-C stops cleanly, writing every open airing first.
+
+--url streams are decoded by an ffmpeg child each (HTTP/Icecast, HLS, MPEG-TS
+over UDP, RTP, RTMP, RTSP, any file ffmpeg reads) and restarted with backoff
+when they fail or stall; their outages are logged as {\"event\": \"stream_down\"}
+and {\"event\": \"stream_up\"} lines, silence as \"silence\"/\"sound\", and an
+expected mark that stops as \"mark_missing\"/\"mark_back\". With --publish every
+line also goes to NATS JetStream under hushmark.<agent>.*, written ahead to
+--spool so that an outage loses nothing.")]
 pub struct MonitorArgs {
-    #[command(flatten)]
-    pub key: KeyArg,
+    /// Secret key file made by `hushmark keygen` (or `key` in --config).
+    #[arg(short, long, value_name = "KEYFILE", env = "HUSHMARK_KEY_FILE")]
+    pub key: Option<PathBuf>,
+    /// Agent configuration (TOML): streams, expected marks, key, publishing.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Stream read through ffmpeg, optionally named: NAME=URL (repeatable).
+    #[arg(long = "url", value_name = "[NAME=]URL")]
+    pub urls: Vec<String>,
+    /// Raise mark_missing when STREAM (and with =ID, that ID) carries no mark
+    /// for --missing-after seconds of programme (repeatable).
+    #[arg(long = "expect-mark", value_name = "STREAM[=ID]")]
+    pub expect: Vec<String>,
+    /// Seconds of programme audio without the expected mark before mark_missing [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub missing_after: Option<f64>,
+    /// Programme level (below 8 kHz) under which audio is silence [default: -50].
+    #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
+    pub silence_db: Option<f64>,
+    /// Seconds under --silence-db before a silence event [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub silence_after: Option<f64>,
+    /// Seconds without audio after which a --url stream is restarted [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub stall: Option<f64>,
+    /// The ffmpeg program for --url streams [default: ffmpeg].
+    #[arg(long, value_name = "PATH", env = "HUSHMARK_FFMPEG")]
+    pub ffmpeg: Option<String>,
+    /// PCM format ffmpeg hands over for --url streams.
+    #[arg(long, value_enum, default_value_t = RawFormat::F32le)]
+    pub pcm: RawFormat,
+    /// Publish airings and events to NATS JetStream: nats://HOST:PORT or tls://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub publish: Option<String>,
+    /// NATS credentials file (.creds) for --publish.
+    #[arg(long, value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// CA certificate (PEM) for a TLS broker; implies TLS.
+    #[arg(long, value_name = "FILE")]
+    pub nats_ca: Option<PathBuf>,
+    /// Write-ahead spool for --publish [default: $STATE_DIRECTORY/spool or ~/.local/state/hushmark/AGENT/spool].
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+    /// This agent's name on the bus [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Seconds between heartbeats on the bus [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub heartbeat: Option<f64>,
     /// Audio file to scan (repeatable).
     #[arg(long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -475,9 +602,9 @@ pub struct MonitorArgs {
     /// Append airings to this file (JSON lines) instead of standard output.
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
-    /// Seconds without a burst that end an airing (at least 3 burst intervals).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub gap: f64,
+    /// Seconds without a burst that end an airing (at least 3 burst intervals) [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub gap: Option<f64>,
     /// Wall-clock time of the first sample of --file sources (RFC 3339, e.g.
     /// 2024-05-01T06:00:00Z). Default: the file's modification time minus its
     /// length, when the length is known; otherwise when scanning started.

@@ -60,10 +60,12 @@ use clap::Parser;
 
 mod airing;
 mod audio;
+mod bench;
 mod cli;
 mod demo;
 mod detect;
 mod embed;
+mod fleet;
 mod fsio;
 mod id;
 mod inspect;
@@ -75,6 +77,7 @@ mod rates;
 mod report;
 mod scan;
 mod stderr;
+mod stream;
 mod ui;
 
 /// How a command ended, for the exit status.
@@ -124,6 +127,8 @@ fn run(command: cli::Command) -> anyhow::Result<Outcome> {
         C::Devices(a) => live::devices::run(&a),
         C::Inspect(a) => inspect::run(&a),
         C::Demo(a) => demo::run(&a),
+        C::Airings(a) => fleet::airings::run(&a),
+        C::Bench(a) => bench::run(&a),
     }
 }
 

@@ -34,12 +34,16 @@ use dsp_core::{Id, Sample};
 use crate::airing::{AiringRecord, AiringTracker, WallClock};
 use crate::audio::decode::AudioFile;
 use crate::cli::{HostChoice, MonitorArgs, RawFormat};
+use crate::fleet::config::Source;
 use crate::live::{run_input, InputEvent};
 use crate::scan::{check_channels, start_live, Report, Scanner, Search};
+use crate::stream::{run_url, UrlEvent, UrlOptions};
 use crate::{ui, Outcome};
 
 enum Event {
     Airing(AiringRecord),
+    /// A stream event or alarm ([`crate::fleet::Note`]).
+    Note(crate::fleet::Note),
     Done {
         stream: String,
         error: Option<String>,
@@ -70,6 +74,10 @@ struct Agent {
     board: Board,
     slot: usize,
     bursts: u64,
+    /// Silence and missing-mark alarms, for watched streams.
+    watch: Option<crate::fleet::watch::Watch>,
+    format: (u32, usize),
+    notes: Vec<crate::fleet::Note>,
 }
 
 impl Agent {
@@ -99,6 +107,9 @@ impl Agent {
             board,
             slot,
             bursts: 0,
+            watch: None,
+            format: (0, 0),
+            notes: Vec::new(),
         }
     }
 
@@ -120,6 +131,7 @@ impl Agent {
         if let Some(s) = self.scanner.as_ref() {
             self.tracker.set_latency_s(s.latency_s());
         }
+        self.format = (rate, channels);
         self.deliver()?;
         self.set_state("running");
         Ok(())
@@ -137,6 +149,11 @@ impl Agent {
             };
         }
         let now = s.position_s();
+        if let Some(w) = self.watch.as_mut() {
+            let (rate, channels) = self.format;
+            let clock = self.clock;
+            w.audio(block, channels, rate, now, |t| clock.at(t), &mut self.notes);
+        }
         self.deliver()?;
         if let Some(r) = self.tracker.tick(now) {
             self.send(r)?;
@@ -157,6 +174,15 @@ impl Agent {
         let mut found = std::mem::take(&mut self.found);
         for report in found.drain(..) {
             let wall = self.clock.at(report.start_s());
+            let (id, marked) = match &report {
+                Report::Found(f) => (f.detection.id, true),
+                Report::Verdict(v) => (v.presence.id, v.presence.present),
+            };
+            if marked {
+                if let (Some(w), Some(s)) = (self.watch.as_mut(), self.scanner.as_ref()) {
+                    w.burst(id, report.start_s(), s.position_s(), wall, &mut self.notes);
+                }
+            }
             let closed = match report {
                 Report::Found(f) => {
                     self.bursts += 1;
@@ -175,6 +201,15 @@ impl Agent {
             }
         }
         self.found = found;
+        self.send_notes()
+    }
+
+    fn send_notes(&mut self) -> Result<()> {
+        for n in self.notes.drain(..) {
+            self.tx
+                .send(Event::Note(n))
+                .map_err(|_| anyhow!("the log writer stopped"))?;
+        }
         Ok(())
     }
 
@@ -223,13 +258,11 @@ impl Agent {
 }
 
 pub fn run(args: &MonitorArgs) -> Result<Outcome> {
-    if args.files.is_empty() && args.devices.is_empty() && !args.stdin {
+    let plan = crate::fleet::config::plan(args)?;
+    if plan.sources.is_empty() && !args.stdin {
         bail!(
-            "nothing to monitor: give --file, --device or --stdin (see `hushmark monitor --help`)"
+            "nothing to monitor: give --file, --device, --url, --stdin or --config (see `hushmark monitor --help`)"
         );
-    }
-    if !args.gap.is_finite() || args.gap < 1.0 {
-        bail!("--gap must be at least 1 second");
     }
     if args.stdin {
         check_channels(args.channels as usize).context("--channels")?;
@@ -243,12 +276,19 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         })?),
         None => None,
     };
-    let key = crate::key::load(&args.key.key)?;
-    let search = Search::from_args(&args.search, key)?;
+    let key = crate::key::load(&plan.key)?;
+    // The profiles may come from the config file; --expect from the command line.
+    let mut search = Search::from_args(&args.search, key)?;
+    search.profiles = plan.profiles.clone();
+    if !search.expected.is_empty() && !search.profiles.contains(&dsp_core::Profile::Robust) {
+        anyhow::bail!(
+            "--expect confirms IDs in the robust layer: the config's profile must include robust"
+        );
+    }
     let stop = ui::stop_after(args.duration)?;
     let stop: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(stop);
 
-    let mut log: Box<dyn Write> = match &args.log {
+    let log: Box<dyn Write> = match &plan.log {
         Some(path) => {
             let mut options = OpenOptions::new();
             options.create(true).append(true);
@@ -265,7 +305,14 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         }
         None => Box::new(std::io::stdout()),
     };
-    let log_file = args.log.clone();
+    let bus = plan
+        .bus
+        .clone()
+        .map(crate::fleet::bus::Bus::start)
+        .transpose()?;
+    let streams = plan.sources.len() + usize::from(args.stdin);
+    let mut out =
+        crate::fleet::Output::new(log, plan.log.clone(), bus, plan.agent.clone(), streams);
 
     let (tx, rx) = mpsc::channel::<Event>();
     let board: Board = Arc::new(Mutex::new(Vec::new()));
@@ -282,21 +329,32 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         name
     };
     let mut agent = |base: String| {
-        Agent::new(
+        let mut a = Agent::new(
             unique(base),
             search.clone(),
-            args.gap,
+            plan.gap,
             tx.clone(),
             board.clone(),
-        )
+        );
+        a.watch = plan.watch_for(&a.name);
+        a
     };
-    for path in &args.files {
-        let agent = agent(format!("file:{}", path.display()));
-        let path = path.clone();
+    for (name, source) in &plan.sources {
+        let agent = agent(name.clone());
         let stop = stop.clone();
-        threads.push(spawn(&agent.name.clone(), move || {
-            scan_file(agent, path, start_time, stop)
-        })?);
+        let thread = agent.name.clone();
+        threads.push(match source.clone() {
+            Source::File(path) => spawn(&thread, move || scan_file(agent, path, start_time, stop))?,
+            Source::Device(device) => {
+                let host = args.host.choice;
+                spawn(&thread, move || scan_device(agent, host, device, stop))?
+            }
+            Source::Url { url, options } => {
+                let mut opts = plan.url.clone();
+                opts.input_options = options;
+                spawn(&thread, move || scan_url(agent, url, opts, stop))?
+            }
+        });
     }
     if args.stdin {
         let agent = agent("stdin".into());
@@ -308,15 +366,6 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         let stop = stop.clone();
         threads.push(spawn("stdin", move || {
             scan_stdin(agent, rate, channels, format, stop)
-        })?);
-    }
-    for device in &args.devices {
-        let agent = agent(format!("device:{device}"));
-        let device = device.clone();
-        let host = args.host.choice;
-        let stop = stop.clone();
-        threads.push(spawn(&agent.name.clone(), move || {
-            scan_device(agent, host, device, stop)
         })?);
     }
     drop(tx);
@@ -336,8 +385,11 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
                     r.periods,
                     r.confirmed_s
                 );
-                let line = r.to_json_line();
-                status.suspend(|| write_record(&mut log, &line, log_file.as_ref()))?;
+                status.suspend(|| out.airing(&r))?;
+            }
+            Ok(Event::Note(n)) => {
+                tracing::info!("{}: {}", n.stream, n.event);
+                status.suspend(|| out.note(&n))?;
             }
             Ok(Event::Done { stream, error }) => match error {
                 Some(e) => {
@@ -355,9 +407,12 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     for t in threads {
         let _ = t.join();
     }
+    if let Some(counts) = out.close() {
+        ui::note(counts);
+    }
     ui::note(format!(
         "monitor: {airings} airing(s) logged{}",
-        args.log
+        plan.log
             .as_ref()
             .map(|p| format!(" to {}", p.display()))
             .unwrap_or_default()
@@ -368,15 +423,6 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
-}
-
-fn write_record(log: &mut Box<dyn Write>, line: &str, file: Option<&PathBuf>) -> Result<()> {
-    writeln!(log, "{line}")
-        .and_then(|_| log.flush())
-        .with_context(|| match file {
-            Some(p) => format!("cannot write the log {}", p.display()),
-            None => "cannot write to standard output".into(),
-        })
 }
 
 fn status_text(board: &Board, airings: u64) -> String {
@@ -608,4 +654,70 @@ fn scan_device(
     );
     let error = result.err().map(|e| format!("{}: {e:#}", agent.name));
     agent.finish(error);
+}
+
+/// A `--url` stream: ffmpeg's PCM into the agent; outages become
+/// `stream_down`/`stream_up` notes and a gap in stream time, so an airing
+/// survives a short outage and one longer than `--gap` closes.
+fn scan_url(
+    mut agent: Agent,
+    url: String,
+    opts: UrlOptions,
+    stop: Arc<dyn Fn() -> bool + Send + Sync>,
+) {
+    let result = run_url(&url, &opts, stop, |event| {
+        match event {
+            UrlEvent::Started { reopened } => {
+                agent.start(crate::stream::RATE, crate::stream::CHANNELS)?;
+                if !reopened {
+                    ui::note(format!("{}: receiving", agent.name));
+                }
+            }
+            UrlEvent::Block(samples, arrival) => agent.push(samples, Some(arrival))?,
+            UrlEvent::Down { reason, last_audio } => {
+                ui::warn(format!("{}: down ({reason}); restarting it", agent.name));
+                agent.set_state("down");
+                if let Some(w) = agent.watch.as_mut() {
+                    w.down();
+                }
+                agent.notes.push(crate::fleet::Note::new(
+                    "stream_down",
+                    &agent.name,
+                    last_audio,
+                ));
+                agent.send_notes()?;
+            }
+            UrlEvent::Up { down_since: None } => {
+                let n = crate::fleet::Note::new("stream_up", &agent.name, SystemTime::now());
+                agent.notes.push(n);
+                agent.send_notes()?;
+            }
+            UrlEvent::Up {
+                down_since: Some(down_since),
+            } => {
+                let now = SystemTime::now();
+                let gap = now.duration_since(down_since).unwrap_or_default();
+                ui::note(format!(
+                    "{}: up again after {}",
+                    agent.name,
+                    ui::duration(gap.as_secs_f64())
+                ));
+                // Stream time runs on over the outage (the scanner starts afresh).
+                let lost = (gap.as_secs_f64() * crate::stream::RATE as f64) as u64;
+                agent.skip(lost)?;
+                let position = agent.scanner.as_ref().map_or(0.0, |s| s.position_s());
+                if let Some(r) = agent.tracker.tick(position) {
+                    agent.send(r)?;
+                }
+                let mut n = crate::fleet::Note::new("stream_up", &agent.name, now);
+                n.down_utc = Some(crate::airing::utc(down_since));
+                n.gap_s = Some((gap.as_secs_f64() * 10.0).round() / 10.0);
+                agent.notes.push(n);
+                agent.send_notes()?;
+                agent.set_state("running");
+            }
+        }
+        Ok(())
+    });
+    agent.finish(result.err().map(|e| format!("{e:#}")));
 }

@@ -165,10 +165,7 @@ mod tests {
     #[test]
     fn reports_match_marks_of_their_layer_id_and_time() {
         let (a, b) = (Id::new(&[1]).unwrap(), Id::new(&[2]).unwrap());
-        let (us, near) = (
-            Profile::Ultrasonic,
-            Profile::NearUltrasonic,
-        );
+        let (us, near) = (Profile::Ultrasonic, Profile::NearUltrasonic);
         let mark = |profile, id, start| Mark { profile, id, start };
         let report = |profile, id, start, combined| Report {
             profile,

@@ -4,6 +4,7 @@
 
 mod capi;
 mod evidence;
+mod package;
 mod pi;
 mod profile;
 mod qemu;
@@ -24,7 +25,11 @@ usage: cargo xtask <command>
               where the embedder's and detector's instructions go)
   qemu-run    ELF: boot a Cortex-M image on the QEMU machine it is named after,
               defmt log decoded (the cargo runner of boards/mps2)
-  pi          the engine on ARM Linux (aarch64, armv7) under qemu-user
+  pi          the engine on ARM Linux (aarch64, armv7) under qemu-user; hushmark
+              bench for aarch64 under qemu-user
+  package     Debian packages (amd64, arm64, armhf) with hushmark-monitor@.service
+              (--check: only amd64, installed and checked, as test does)
+  fleet-bench hushmark bench --streams 16/64/256 (release build): the table in docs/REPORT.md
   bench       every Criterion benchmark (embed and detect throughput)
   robustness  the robustness suite with real codecs (--quick: the CI subset)
   report      benches + full robustness suite + false-alarm hours → docs/REPORT.md
@@ -49,6 +54,15 @@ fn main() -> ExitCode {
             setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run_elf(&args[1..]))
         }
         Some("pi") => setup::install(&[setup::Needs::PI]).and_then(|()| pi::run()),
+        Some("package") if args.iter().any(|a| a == "--check") => {
+            setup::install(&[setup::PACKAGE_CHECK]).and_then(|()| package::check_amd64())
+        }
+        Some("package") => {
+            setup::install(&[setup::Needs::PACKAGE]).and_then(|()| package::build_all())
+        }
+        Some("fleet-bench") => {
+            setup::install(&[setup::Needs::DEMO]).and_then(|()| package::fleet_bench(&args[1..]))
+        }
         Some("setup") => setup::install(setup::ALL),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -116,6 +130,7 @@ fn test(args: &[String]) -> Result<(), String> {
     evidence::quick_checks()?;
     qemu::run(&[])?;
     pi::run()?;
+    package::check_amd64()?;
     println!("\nall checks passed");
     Ok(())
 }

@@ -13,7 +13,8 @@
 //!   [`DETECTION_TESTS`];
 //! * the Criterion benches in test mode (each bench once);
 //! * on aarch64, the `hushmark` host program, linked against the arm64 ALSA
-//!   and PulseAudio libraries (Debian multiarch), and started once.
+//!   and PulseAudio libraries (Debian multiarch), started once, and its
+//!   `hushmark bench` run briefly (every profile, `--json`).
 
 use std::process::Command;
 
@@ -195,6 +196,15 @@ pub fn run() -> Result<(), String> {
                             .args(qemu_user_args(t))
                             .arg(&exe)
                             .arg("--version"),
+                    )?;
+                    // The device guide's benchmark, briefly: every profile
+                    // embeds and detects under emulation (figures are
+                    // qemu's, not a Pi's).
+                    sh::run(
+                        Command::new(t.qemu)
+                            .args(qemu_user_args(t))
+                            .arg(&exe)
+                            .args(["bench", "--seconds", "0.2", "--json"]),
                     )
                 },
             )?;

@@ -18,6 +18,8 @@ pub struct Needs {
 
 /// Decodes the firmware's defmt logs.
 const DEFMT_PRINT: (&str, &str) = ("defmt-print", "defmt-print@1.2.0");
+/// Builds the Debian packages.
+const CARGO_DEB: (&str, &str) = ("cargo-deb", "cargo-deb");
 
 const NOTHING: Needs = Needs {
     packages: &[],
@@ -51,8 +53,36 @@ impl Needs {
             "sox",
             "pulseaudio",
             "pulseaudio-utils",
+            // The fleet tests: a broker, an HTTP server for streams.
+            "nats-server",
+            "python3",
         ],
         components: &["rustfmt", "clippy"],
+        ..NOTHING
+    };
+
+    /// `cargo xtask package`: Debian packages (cargo-deb) for amd64, arm64
+    /// and armhf, the cross libraries they link, and `systemd-analyze`
+    /// for checking the unit.
+    pub const PACKAGE: Needs = Needs {
+        packages: &[
+            "build-essential",
+            "pkg-config",
+            "libasound2-dev",
+            "libpulse-dev",
+            "gcc-aarch64-linux-gnu",
+            "gcc-arm-linux-gnueabihf",
+            "libc6-dev-arm64-cross",
+            "libc6-dev-armhf-cross",
+            "libasound2-dev:arm64",
+            "libpulse-dev:arm64",
+            "libasound2-dev:armhf",
+            "libpulse-dev:armhf",
+            "systemd",
+            "adduser",
+        ],
+        targets: &["aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"],
+        tools: &[CARGO_DEB],
         ..NOTHING
     };
 
@@ -92,8 +122,21 @@ impl Needs {
     };
 }
 
+/// What `cargo xtask test` adds for the amd64 package check.
+pub const PACKAGE_CHECK: Needs = Needs {
+    packages: &["systemd", "adduser"],
+    tools: &[CARGO_DEB],
+    ..NOTHING
+};
+
 /// Everything `cargo xtask test` exercises.
-pub const ALL: &[Needs] = &[Needs::DEMO, Needs::CHECKS, Needs::FIRMWARE, Needs::PI];
+pub const ALL: &[Needs] = &[
+    Needs::DEMO,
+    Needs::CHECKS,
+    Needs::FIRMWARE,
+    Needs::PI,
+    PACKAGE_CHECK,
+];
 
 /// Install what any of `needs` lists and is missing.
 pub fn install(needs: &[Needs]) -> Result<(), String> {
