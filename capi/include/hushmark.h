@@ -46,8 +46,9 @@
 // (robust layer; `end_sample`, `z` and `present` are set).
 #define HM_EVENT_PRESENCE 1
 
-// Storage for an embedder, in 8-byte words (28 KiB: both layers).
-#define HM_EMBEDDER_WORDS 3584
+// Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
+// ultrasonic limiter's 2 ms delay line).
+#define HM_EMBEDDER_WORDS 4608
 
 // Storage for a detector, in 8-byte words (128 KiB: both layers).
 #define HM_DETECTOR_WORDS 16384

@@ -54,8 +54,9 @@ pub const HM_EVENT_DETECTION: u8 = 0;
 /// `HmDetection::kind`: a known ID confirmed or denied for one window
 /// (robust layer; `end_sample`, `z` and `present` are set).
 pub const HM_EVENT_PRESENCE: u8 = 1;
-/// Storage for an embedder, in 8-byte words (28 KiB: both layers).
-pub const HM_EMBEDDER_WORDS: usize = 3584;
+/// Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
+/// ultrasonic limiter's 2 ms delay line).
+pub const HM_EMBEDDER_WORDS: usize = 4608;
 /// Storage for a detector, in 8-byte words (128 KiB: both layers).
 pub const HM_DETECTOR_WORDS: usize = 16384;
 

@@ -72,9 +72,13 @@ impl Embedder {
         &self.config
     }
 
-    /// Output sample n is input sample n − latency, plus the marks (0 for
-    /// the ultrasonic layer alone).
+    /// Output sample n is input sample n − latency, plus the marks: the
+    /// robust layer's look-ahead and the ultrasonic limiter's, in turn.
     pub fn latency(&self) -> u64 {
+        self.robust_latency() + self.ultrasonic().map_or(0, |u| u.latency())
+    }
+
+    fn robust_latency(&self) -> u64 {
         self.robust().map_or(0, |r| r.latency())
     }
 
@@ -110,10 +114,10 @@ impl Embedder {
         if self.run_robust {
             self.robust.process(now, frames)?;
         }
-        let latency = self.latency();
+        let latency = self.robust_latency();
         if let Some(u) = self.ultrasonic.as_mut() {
-            // The frames now hold the output's stream time now − latency;
-            // the first `before` of them precede the stream (silence).
+            // The frames now hold the robust output's stream time now −
+            // latency; the first `before` of them precede the stream (silence).
             let n = (frames.len() / ch) as u64;
             let before = latency.saturating_sub(now);
             if before < n {

@@ -25,6 +25,13 @@ pub trait Sample: Copy {
     /// or beyond full scale stays as it is.
     fn add_offset(self, offset: Self::Offset) -> Self;
 
+    /// The sample's bits, for delay lines that must give it back exactly
+    /// (NaN payloads included).
+    fn to_bits(self) -> u32;
+
+    /// The sample [`to_bits`](Sample::to_bits) gave.
+    fn from_bits(bits: u32) -> Self;
+
     /// `self + mark` (mark as a fraction of full scale), as `add_offset`.
     #[inline]
     fn add_mark(self, mark: f32) -> Self {
@@ -34,6 +41,16 @@ pub trait Sample: Copy {
 
 impl Sample for f32 {
     type Offset = f32;
+
+    #[inline(always)]
+    fn to_bits(self) -> u32 {
+        f32::to_bits(self)
+    }
+
+    #[inline(always)]
+    fn from_bits(bits: u32) -> f32 {
+        f32::from_bits(bits)
+    }
 
     #[inline(always)]
     fn to_unit(self) -> f32 {
@@ -62,6 +79,16 @@ impl Sample for f32 {
 }
 
 impl Sample for i16 {
+    #[inline(always)]
+    fn to_bits(self) -> u32 {
+        self as u16 as u32
+    }
+
+    #[inline(always)]
+    fn from_bits(bits: u32) -> i16 {
+        bits as u16 as i16
+    }
+
     type Offset = i32;
 
     #[inline(always)]
@@ -91,6 +118,16 @@ impl Sample for i16 {
 pub const I24_FULL_SCALE: i32 = 1 << 23;
 
 impl Sample for i32 {
+    #[inline(always)]
+    fn to_bits(self) -> u32 {
+        self as u32
+    }
+
+    #[inline(always)]
+    fn from_bits(bits: u32) -> i32 {
+        bits as i32
+    }
+
     type Offset = i32;
 
     #[inline(always)]

@@ -83,8 +83,8 @@ fn integer_samples_and_several_channels() {
         .iter()
         .flat_map(|v| [(v * 8e6) as i32, (v * 4e6) as i32])
         .collect();
-    Embedder::new(&cfg).unwrap().process(0, &mut x16).unwrap();
-    Embedder::new(&cfg).unwrap().process(0, &mut x24).unwrap();
+    embed_samples(&cfg, &mut x16, 1024);
+    embed_samples(&cfg, &mut x24, 1024);
     let starts = schedule_starts(&cfg, mono.len() as u64);
     let whole = whole_bursts(&cfg, mono.len() as u64);
     for searched in [ChannelMask::ALL, ChannelMask::only(0)] {
@@ -354,7 +354,8 @@ fn memory_is_fixed_and_within_budget() {
     let embedder = std::mem::size_of::<Embedder>();
     let detector = std::mem::size_of::<Detector>();
     println!("size_of Embedder = {embedder} B, Detector = {detector} B");
-    assert!(embedder <= 4 * 1024, "embedder {embedder} B");
+    // Most of it is the limiter's 2 ms delay line (up to 96 kHz, 8 channels).
+    assert!(embedder <= 10 * 1024, "embedder {embedder} B");
     assert!(detector <= 48 * 1024, "detector {detector} B");
 }
 
@@ -439,7 +440,7 @@ proptest! {
         // Then a clean marked signal, on a fresh time line, is still found.
         let mut clean = vec![0.0f32; rate as usize * 3];
         let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
-        Embedder::new(&cfg).unwrap().process(0, &mut clean).unwrap();
+        embed(&cfg, &mut clean);
         let mut found = 0;
         d.process(now + 1_000_000, &clean, |_| found += 1).unwrap();
         d.finish(|_| found += 1);
@@ -452,9 +453,14 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let mut e = Embedder::new(&embed_config(Profile::NearUltrasonic, 44_100, 1, contract_id())).unwrap();
+        // The output is the input delayed by the limiter's look-ahead, plus
+        // the mark, whatever the time stamps say.
+        let latency = e.latency() as usize;
+        let mut line = vec![0.0f32; latency];
         for (i, &(kind, n, now)) in blocks.iter().enumerate() {
             let mut x = hostile_block(kind, n, seed ^ i as u64);
-            let before = x.clone();
+            line.extend_from_slice(&x);
+            let before: Vec<f32> = line.drain(..n).collect();
             e.process(now, &mut x).unwrap();
             for (a, b) in x.iter().zip(&before) {
                 // Whatever the input, the mark never adds more than its level

@@ -658,8 +658,8 @@ impl Job<'_> {
             ));
         }
         let mut what = Vec::new();
-        if plan.profiles.ultrasonic().is_some() {
-            what.push(format!("{} burst(s)", bursts.len()));
+        if let Some((u, _)) = marker.ultrasonic() {
+            what.push(crate::live::play::bursts_made(u.stats()));
         }
         if let Some(r) = robust {
             what.push(format!(

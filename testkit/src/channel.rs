@@ -162,6 +162,39 @@ pub fn residual(marked: &[f32], original: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// `x` with everything above `hi` Hz removed: a brick wall over the whole
+/// signal's spectrum (one FFT, in f64), so nothing leaks from above.
+pub fn low_passed(x: &[f32], fs: u32, hi: f32) -> Vec<f32> {
+    use rustfft::num_complex::Complex64;
+    let n = x.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut planner = FftPlanner::<f64>::new();
+    let mut buf: Vec<Complex64> = x.iter().map(|&v| Complex64::new(v as f64, 0.0)).collect();
+    planner.plan_fft_forward(n).process(&mut buf);
+    let cut = (hi as f64 * n as f64 / fs as f64).floor() as usize;
+    for (k, b) in buf.iter_mut().enumerate() {
+        if k.min(n - k) > cut {
+            *b = Complex64::new(0.0, 0.0);
+        }
+    }
+    planner.plan_fft_inverse(n).process(&mut buf);
+    buf.iter().map(|c| (c.re / n as f64) as f32).collect()
+}
+
+/// RMS of each whole `window_s` window of `x`, in dB relative to full scale
+/// (1.0): the 16-bit quantisation floor is −101 dBFS.
+pub fn window_levels_db(x: &[f32], fs: u32, window_s: f32) -> Vec<f32> {
+    let w = ((fs as f32 * window_s) as usize).max(1);
+    x.chunks_exact(w)
+        .map(|c| {
+            let p = c.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / w as f64;
+            (10.0 * p.max(1e-30).log10()) as f32
+        })
+        .collect()
+}
+
 /// A small speaker driven hard: y = x + 0.1x² + 0.05x³, at 4× oversampling
 /// so the products above Nyquist do not fold back.
 pub fn speaker(x: &[f32], fs: u32) -> Vec<f32> {

@@ -10,7 +10,7 @@
 
 use dsp_core::{
     DetectConfig, Detection, Detector, EmbedConfig, Embedder, Event, Id, Key, Phy, Profile,
-    Profiles, Schedule, DEFAULT_LEVEL_DBFS,
+    Profiles, Sample, Schedule, DEFAULT_LEVEL_DBFS,
 };
 
 use crate::channel::{self, InBand};
@@ -92,14 +92,23 @@ pub fn detect_config_for(config: &EmbedConfig) -> DetectConfig {
 /// alignment); returns the starts of the ultrasonic bursts that began in it
 /// (the last may be cut short), or of the robust periods.
 pub fn embed(config: &EmbedConfig, x: &mut [f32]) -> Vec<u64> {
+    embed_samples(config, x, 1024)
+}
+
+/// [`embed`] for any sample format, in blocks of `block` frames.
+pub fn embed_samples<S: Sample + Default>(
+    config: &EmbedConfig,
+    x: &mut [S],
+    block: usize,
+) -> Vec<u64> {
     let mut e = Embedder::new(config).expect("valid embed config");
     let ch = config.channels as usize;
     let latency = e.latency() as usize;
     let mut y = Vec::with_capacity(x.len() + latency * ch);
     y.extend_from_slice(x);
-    y.resize(x.len() + latency * ch, 0.0);
-    for (i, block) in y.chunks_mut(1024 * ch).enumerate() {
-        e.process((i * 1024) as u64, block).expect("whole frames");
+    y.resize(x.len() + latency * ch, S::default());
+    for (i, b) in y.chunks_mut(block * ch).enumerate() {
+        e.process((i * block) as u64, b).expect("whole frames");
     }
     x.copy_from_slice(&y[latency * ch..]);
     schedule_starts(config, (x.len() / ch) as u64)

@@ -10,27 +10,29 @@
 //!   a burst already under way is skipped rather than started mid-way, which
 //!   would click.
 //! * **Outside bursts** samples are not touched: the output is bit-identical.
-//! * **Never clips.** A peak follower on the marked channels (50 ms release)
-//!   lowers the mark's gain where the programme nears full scale (20 ms
-//!   recovery). It decides every 32 samples from the samples already seen and
-//!   the gain glides linearly in between; on top of that each sample's mark is
-//!   cut to the room left. The programme is never changed. Zero latency:
-//!   sample n depends on input samples up to n only.
+//! * **Never clips, never splatters.** The output is the input delayed by 2 ms
+//!   ([`Embedder::latency`]); in that time the [`Limiter`] sees where the
+//!   programme nears full scale and lowers the mark's gain there, smoothly
+//!   enough that the mark stays in its band (no per-sample cut, which would
+//!   spread it into the audible band). The programme itself is never changed.
+//!   Bursts are counted as sent at full level, lowered (and by how much) or
+//!   without room to be heard by a detector ([`EmbedStats`]).
 //! * **Changes** (`set_config`) wait for the end of the burst under way. If
 //!   only the level or marked channels change, the schedule carries on;
 //!   otherwise it restarts at the change (counter back to 0).
 
 use super::burst::{precoded, BurstBits};
+use super::limiter::{Limiter, MAX_LOOKAHEAD};
 use super::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
 use crate::config::{
-    check_channels, EmbedConfig, Phy, Schedule, MAX_INTERVAL_MS, MAX_LEVEL_DBFS, MIN_INTERVAL_MS,
-    MIN_LEVEL_DBFS,
+    check_channels, EmbedConfig, Phy, Schedule, MAX_CHANNELS, MAX_INTERVAL_MS, MAX_LEVEL_DBFS,
+    MIN_INTERVAL_MS, MIN_LEVEL_DBFS,
 };
 use crate::error::{ConfigError, ProcessError};
 use crate::frame::{seal_a, SealedA};
 use crate::key::KeySchedule;
 use crate::layout::RAMP_SYMBOLS;
-use crate::math::{cos_turns, db_to_amplitude, sin_turns};
+use crate::math::{cos_turns, db_to_amplitude, max_f32, min_f32, sin_turns};
 use crate::sample::Sample;
 
 /// A configuration checked and turned into sample counts.
@@ -42,7 +44,6 @@ struct Plan {
     /// `mask` holds every channel of the stream.
     every_channel: bool,
     amplitude: f32,
-    inv_amplitude: f32,
     inv_rate: f32,
     keys: KeySchedule,
     sealed: SealedA,
@@ -51,9 +52,6 @@ struct Plan {
     period: u64,
     offset: u64,
     carrier_increment: u32,
-    /// Peak-follower release and gain-recovery coefficients per chunk.
-    release: f32,
-    recovery: f32,
     /// Rotation per sample of x = πτ/2 in the phase formula.
     rot_cos: f32,
     rot_sin: f32,
@@ -104,7 +102,6 @@ impl Plan {
             mask,
             every_channel,
             amplitude: db_to_amplitude(level),
-            inv_amplitude: 1.0 / db_to_amplitude(level),
             inv_rate: 1.0 / fs,
             sealed: seal_a(&keys, &config.id),
             keys,
@@ -113,8 +110,6 @@ impl Plan {
             period,
             offset: phy.ms_to_samples(offset_ms),
             carrier_increment: phy.carrier_increment(),
-            release: libm::expf(-(YIELD_CHUNK as f32) / (0.050 * fs)),
-            recovery: 1.0 - libm::expf(-(YIELD_CHUNK as f32) / (0.020 * fs)),
             rot_cos: cos_turns(rot),
             rot_sin: sin_turns(rot),
         })
@@ -152,26 +147,36 @@ struct Burst {
     len: u32,
     ramp: u32,
     ramp_step: u32,
-    /// Yield follower: peak of the marked channels (decaying), the largest
-    /// input of the chunk under way, the gain now and its step per sample.
-    peak: f32,
-    chunk_peak: f32,
-    gain: f32,
-    gain_step: f32,
+    /// The limiter's gain over the burst: lowest and sum.
+    gain_min: f32,
+    gain_sum: f32,
     /// False when the burst was under way at a time jump: stay silent.
     audible: bool,
 }
 
 /// What an embedder has sent so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct EmbedStats {
-    /// Bursts sent whole.
+    /// Bursts sent whole (at full level unless counted in `lowered`).
     pub completed: u64,
+    /// Of those, bursts the limiter lowered somewhere (loud programme) but
+    /// not below [`AUDIBLE_GAIN`] on average: a detector still reads them.
+    pub lowered: u64,
+    /// Of those, bursts lowered below [`AUDIBLE_GAIN`] on average: the
+    /// programme left no room for a readable mark.
+    pub no_room: u64,
+    /// The largest lowering of a burst (its mean gain), in dB (≥ 0).
+    pub max_lowering_db: f32,
     /// Scheduled bursts left out: under way at a time jump, or running past
     /// the end set by [`Embedder::end_at`].
     pub skipped: u64,
 }
+
+/// A burst's mean gain below which it is counted as `no_room` (−12 dB: at
+/// the default level such a burst is near the detector's threshold in a
+/// quiet band, and under it in any other).
+pub const AUDIBLE_GAIN: f32 = 0.25;
 
 /// Streaming watermark embedder. Its state is a few hundred bytes and it
 /// never allocates; see the module docs for the behaviour.
@@ -187,13 +192,19 @@ pub struct Embedder {
     /// No burst that would run past this sample starts.
     end: Option<u64>,
     stats: EmbedStats,
+    limiter: Limiter,
+    /// The delay line: `lookahead` frames of the input, as raw sample bits.
+    delay: [u32; MAX_LOOKAHEAD * MAX_CHANNELS as usize],
+    delay_pos: usize,
 }
 
 impl Embedder {
     /// A configured embedder, or why the configuration cannot run.
     pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
+        let plan = Plan::new(config)?;
         Ok(Embedder {
-            plan: Plan::new(config)?,
+            limiter: Limiter::new(config.sample_rate, plan.amplitude),
+            plan,
             pending: None,
             anchor: 0,
             next_burst: 0,
@@ -201,7 +212,15 @@ impl Embedder {
             expected_now: None,
             end: None,
             stats: EmbedStats::default(),
+            delay: [0; MAX_LOOKAHEAD * MAX_CHANNELS as usize],
+            delay_pos: 0,
         })
+    }
+
+    /// Output sample n is input sample n − latency plus the mark: the
+    /// limiter's look-ahead, 2 ms.
+    pub fn latency(&self) -> u64 {
+        self.limiter.lookahead() as u64
     }
 
     /// Bursts sent and left out so far.
@@ -262,7 +281,8 @@ impl Embedder {
     }
 
     /// Mark `frames` (interleaved) in place; `now` is the sample index of the
-    /// first frame.
+    /// first frame. The output is delayed by [`latency`](Embedder::latency):
+    /// burst times ([`burst_start`](Embedder::burst_start)) are input times.
     pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {
         let ch = self.plan.config.channels as usize;
         if frames.len() % ch != 0 {
@@ -271,9 +291,84 @@ impl Embedder {
                 channels: self.plan.config.channels,
             });
         }
+        let lookahead = self.latency();
         if self.expected_now != Some(now) {
-            self.jump_to(now);
+            self.jump_to(now.saturating_sub(lookahead));
         }
+        let total = frames.len() / ch;
+        self.expected_now = Some(now + total as u64);
+        let mut done = 0;
+        while done < total {
+            let n = (total - done).min(CHUNK);
+            let t0 = now + done as u64;
+            let chunk = &mut frames[done * ch..(done + n) * ch];
+            let mut gains = [1.0f32; CHUNK];
+            self.delay(chunk, &mut gains[..n]);
+            // Output frames before the stream's first sample stay silent.
+            let before = (lookahead.saturating_sub(t0) as usize).min(n);
+            if before < n {
+                self.mark_span(
+                    t0 + before as u64 - lookahead,
+                    &mut chunk[before * ch..],
+                    &gains[before..n],
+                );
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Delay `frames` through the line, and take the limiter's gain for
+    /// each output frame from the input frame that entered.
+    fn delay<S: Sample>(&mut self, frames: &mut [S], gains: &mut [f32]) {
+        let plan = &self.plan;
+        let ch = plan.config.channels as usize;
+        let marked = |c: usize| plan.every_channel || plan.mask & (1 << c) != 0;
+        let frame_peak = |frame: &[S]| {
+            Limiter::peak(
+                frame
+                    .iter()
+                    .enumerate()
+                    .filter(|(c, _)| marked(*c))
+                    .map(|(_, x)| x.to_unit()),
+            )
+        };
+        // With room everywhere and the limiter at rest, each push would give
+        // 1 and change nothing: one look at the chunk's peak does it all.
+        let chunk_peak = frames
+            .chunks_exact(ch)
+            .fold(0.0f32, |p, f| max_f32(p, frame_peak(f)));
+        if self.limiter.at_rest() && self.limiter.allowed(chunk_peak) == Limiter::FULL {
+            gains.fill(1.0);
+        } else {
+            for (frame, gain) in frames.chunks_exact(ch).zip(gains.iter_mut()) {
+                *gain = self.limiter.push(self.limiter.allowed(frame_peak(frame)));
+            }
+        }
+        // The delay line, in runs up to its wrap.
+        let line = self.limiter.lookahead();
+        let mut rest = frames;
+        while !rest.is_empty() {
+            let run = (line - self.delay_pos).min(rest.len() / ch);
+            let (now, later) = core::mem::take(&mut rest).split_at_mut(run * ch);
+            let slots = &mut self.delay[self.delay_pos * ch..(self.delay_pos + run) * ch];
+            for (x, slot) in now.iter_mut().zip(slots) {
+                let out = S::from_bits(*slot);
+                *slot = x.to_bits();
+                *x = out;
+            }
+            self.delay_pos += run;
+            if self.delay_pos == line {
+                self.delay_pos = 0;
+            }
+            rest = later;
+        }
+    }
+
+    /// Add the bursts due to `frames`, whose first frame is sample `now` of
+    /// the (delayed) output, with the limiter's `gains`.
+    fn mark_span<S: Sample>(&mut self, now: u64, frames: &mut [S], gains: &[f32]) {
+        let ch = self.plan.config.channels as usize;
         let total = (frames.len() / ch) as u64;
         let mut done = 0u64;
         while done < total {
@@ -298,20 +393,34 @@ impl Embedder {
             };
             if self.burst.is_some() {
                 let range = done as usize * ch..(done + run) as usize * ch;
-                self.mark(&mut frames[range]);
+                let g = &gains[done as usize..(done + run) as usize];
+                self.mark(&mut frames[range], g);
                 if let Some(b) = self.burst.filter(|b| b.pos == b.len) {
                     self.burst = None;
-                    if b.audible {
-                        self.stats.completed += 1;
-                    } else {
-                        self.stats.skipped += 1;
-                    }
+                    self.count(&b);
                 }
             }
             done += run;
         }
-        self.expected_now = Some(now + total);
-        Ok(())
+    }
+
+    /// Count a burst that has ended.
+    fn count(&mut self, b: &Burst) {
+        if !b.audible {
+            self.stats.skipped += 1;
+            return;
+        }
+        self.stats.completed += 1;
+        let mean = b.gain_sum / b.len.max(1) as f32;
+        if b.gain_min < 1.0 {
+            if mean < AUDIBLE_GAIN {
+                self.stats.no_room += 1;
+            } else {
+                self.stats.lowered += 1;
+            }
+            let db = -20.0 * libm::log10f(mean.max(1e-6));
+            self.stats.max_lowering_db = max_f32(self.stats.max_lowering_db, db);
+        }
     }
 
     /// Like [`Embedder::process`], reading `input` and writing `output`.
@@ -390,17 +499,16 @@ impl Embedder {
             len: plan.burst_len as u32,
             ramp: plan.ramp_len as u32,
             ramp_step: ramp_step(plan.ramp_len as u32),
-            peak: 0.0,
-            chunk_peak: 0.0,
-            gain: 1.0,
-            gain_step: 0.0,
+            gain_min: 1.0,
+            gain_sum: 0.0,
             audible,
         });
         self.next_burst += 1;
     }
 
-    /// Add the mark to whole frames within the current burst.
-    fn mark<S: Sample>(&mut self, frames: &mut [S]) {
+    /// Add the mark to whole frames within the current burst, each with
+    /// its limiter gain.
+    fn mark<S: Sample>(&mut self, frames: &mut [S], gains: &[f32]) {
         let plan = &self.plan;
         let Some(burst) = self.burst.as_mut() else {
             return;
@@ -411,61 +519,26 @@ impl Embedder {
             burst.pos += (frames.len() / ch) as u32;
             return;
         }
-        let mut rest = frames;
-        while !rest.is_empty() {
-            // Chunks are aligned to the burst, not to the caller's blocks, so
-            // the output does not depend on how the stream is cut.
-            let into_chunk = burst.pos % YIELD_CHUNK;
-            if into_chunk == 0 {
-                burst.start_chunk(plan);
-            }
-            let n = ((YIELD_CHUNK - into_chunk) as usize).min(rest.len() / ch);
-            let (now, later) = core::mem::take(&mut rest).split_at_mut(n * ch);
-            burst.mark_run(plan, now);
-            rest = later;
-        }
+        burst.mark_run(plan, frames, gains);
     }
 }
 
-/// The yield follower decides once per chunk of this many burst samples; its
-/// gain then moves linearly across the chunk (no steps), while every sample's
-/// mark is still cut to the room left (no clipping, ever).
-const YIELD_CHUNK: u32 = 32;
+/// Frames delayed and marked at a time (the limiter's gains wait on the stack).
+const CHUNK: usize = 64;
 
 impl Burst {
-    /// Follower update from the chunk just finished (causal: it only looked at
-    /// samples already processed).
-    fn start_chunk(&mut self, plan: &Plan) {
-        let seen = self.chunk_peak.min(2.0);
-        self.chunk_peak = 0.0;
-        let decayed = self.peak * plan.release;
-        self.peak = if seen > decayed {
-            seen
-        } else if decayed < 1e-12 {
-            0.0
-        } else {
-            decayed
-        };
-        let room = ((1.0 - self.peak) * plan.inv_amplitude).clamp(0.0, 1.0);
-        let target = if room < self.gain {
-            room
-        } else {
-            self.gain + (room - self.gain) * plan.recovery
-        };
-        self.gain_step = (target - self.gain) * (1.0 / YIELD_CHUNK as f32);
-    }
-
-    /// Mark `frames`, all within one follower chunk. Hot state is kept in
-    /// locals so it stays in registers.
-    fn mark_run<S: Sample>(&mut self, plan: &Plan, frames: &mut [S]) {
+    /// Mark `frames` with their `gains`. Hot state is kept in locals so it
+    /// stays in registers.
+    fn mark_run<S: Sample>(&mut self, plan: &Plan, frames: &mut [S], gains: &[f32]) {
         let ch = plan.config.channels as usize;
         let (rate, symbol_rate) = (plan.config.sample_rate, plan.phy.symbol_rate);
         let (mut pos, mut frac, mut carrier) = (self.pos, self.frac, self.carrier);
         let (mut sin_x, mut cos_x) = (self.sin_x, self.cos_x);
-        let (mut gain, mut chunk_peak) = (self.gain, self.chunk_peak);
+        let (mut gain_min, mut gain_sum) = (self.gain_min, self.gain_sum);
         let every_channel = plan.every_channel;
-        for frame in frames.chunks_exact_mut(ch) {
-            gain += self.gain_step;
+        for (frame, &gain) in frames.chunks_exact_mut(ch).zip(gains) {
+            gain_min = min_f32(gain_min, gain);
+            gain_sum += gain;
             let tau = frac as f32 * plan.inv_rate;
             let data = self.track.interval().phase(tau, sin_x, cos_x);
             let mut wave = plan.amplitude * gain * sin_turns(carrier.wrapping_add(data));
@@ -473,14 +546,8 @@ impl Burst {
                 wave *= envelope(pos, self.len, self.ramp, self.ramp_step);
             }
             let offset = S::offset(wave);
-            // NaN compares false and is ignored; infinities are capped later.
-            let mut mark = |x: &mut S| {
-                let v = x.to_unit().abs();
-                if v > chunk_peak {
-                    chunk_peak = v;
-                }
-                *x = x.add_offset(offset);
-            };
+            // The limiter left the room; this only catches rounding at full scale.
+            let mut mark = |x: &mut S| *x = x.add_offset(offset);
             if every_channel {
                 frame.iter_mut().for_each(&mut mark);
             } else {
@@ -507,6 +574,6 @@ impl Burst {
         }
         (self.pos, self.frac, self.carrier) = (pos, frac, carrier);
         (self.sin_x, self.cos_x) = (sin_x, cos_x);
-        (self.gain, self.chunk_peak) = (gain, chunk_peak);
+        (self.gain_min, self.gain_sum) = (gain_min, gain_sum);
     }
 }

@@ -40,10 +40,14 @@
 //! energy lies inside the band. The mark is `A·env(t)·sin(2π f_c t + θ(t))`
 //! with `A` the peak level (default −30 dBFS, [`DEFAULT_LEVEL_DBFS`]).
 //!
-//! **Never clips, zero latency.** A peak follower on the marked channels
-//! lowers the mark where the programme nears full scale, and each sample's
-//! mark is cut to the room left; the programme itself is never changed.
-//! Output sample n depends on input samples up to n only.
+//! **Never clips, never leaves its band.** The output is the input delayed
+//! by 2 ms; a look-ahead limiter (`limiter.rs`) lowers the mark where the
+//! programme nears full scale, as a smooth gain (a quadratic B-spline over
+//! the 2 ms) that never lets a sample pass full scale, so even on
+//! hard-clipped masters the audible-band residual stays at the output
+//! format's floor. The programme itself is never changed. Each burst is
+//! counted as sent at full level, lowered (by how much), or without room
+//! ([`EmbedStats`](crate::ultrasonic::EmbedStats)).
 //!
 //! **Frame.** Two blocks, each convolutionally coded (K = 7, rate 1/2,
 //! 171/133 octal, zero tail), interleaved by `i → 37·i mod n`, then XORed
@@ -130,6 +134,7 @@
 pub(crate) mod burst;
 pub(crate) mod detector;
 pub(crate) mod embedder;
+pub(crate) mod limiter;
 pub(crate) mod modulator;
 
 pub use detector::{Detector, DetectorStats};

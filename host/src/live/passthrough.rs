@@ -22,7 +22,7 @@
 //! up what each session's embedder did: bursts completed, robust frames
 //! marked.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,8 +51,12 @@ struct Counters {
     queue_frames: AtomicU64,
     /// Output frames played (marked).
     played: AtomicU64,
-    /// Bursts the embedder completed.
+    /// Bursts the embedder completed, of them lowered and without room, and
+    /// the largest lowering (f32 bits, dB).
     bursts: AtomicU64,
+    lowered: AtomicU64,
+    no_room: AtomicU64,
+    lowering_db: AtomicU32,
     /// Robust frames the embedder marked.
     robust_frames: AtomicU64,
     /// Input frames captured.
@@ -209,8 +213,14 @@ impl Session {
             let _ = embedder.process(now, buf);
             now += need;
             c.played.store(now, Ordering::Relaxed);
-            let bursts = embedder.ultrasonic().map_or(0, |u| u.stats().completed);
-            c.bursts.store(bursts, Ordering::Relaxed);
+            if let Some(u) = embedder.ultrasonic() {
+                let st = u.stats();
+                c.bursts.store(st.completed, Ordering::Relaxed);
+                c.lowered.store(st.lowered, Ordering::Relaxed);
+                c.no_room.store(st.no_room, Ordering::Relaxed);
+                c.lowering_db
+                    .store(st.max_lowering_db.to_bits(), Ordering::Relaxed);
+            }
             let frames = embedder.robust().map_or(0, |r| r.stats().marked_frames);
             c.robust_frames.store(frames, Ordering::Relaxed);
         };
@@ -282,7 +292,12 @@ impl Session {
     fn close(mut self, done: &mut Closed) {
         self.streams.clear();
         done.xruns.add(self.xruns());
-        done.bursts += self.bursts();
+        let c = &self.counters;
+        done.bursts.completed += self.bursts();
+        done.bursts.lowered += c.lowered.load(Ordering::Relaxed);
+        done.bursts.no_room += c.no_room.load(Ordering::Relaxed);
+        let db = f32::from_bits(c.lowering_db.load(Ordering::Relaxed));
+        done.bursts.max_lowering_db = done.bursts.max_lowering_db.max(db);
         done.robust_frames += self.counters.robust_frames.load(Ordering::Relaxed);
     }
 
@@ -303,7 +318,7 @@ impl Session {
 #[derive(Debug, Default)]
 struct Closed {
     xruns: Xruns,
-    bursts: u64,
+    bursts: dsp_core::ultrasonic::EmbedStats,
     robust_frames: u64,
 }
 
@@ -463,7 +478,7 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
     status.finish_and_clear();
     let mut marks = Vec::new();
     if plan.profiles.ultrasonic().is_some() {
-        marks.push(format!("{} whole burst(s)", done.bursts));
+        marks.push(super::play::bursts_made(&done.bursts));
     }
     if plan.profiles.robust() {
         marks.push(format!("{} robust frame(s)", done.robust_frames));
