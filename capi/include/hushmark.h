@@ -46,6 +46,11 @@
 // (robust layer; `end_sample`, `z` and `present` are set).
 #define HM_EVENT_PRESENCE 1
 
+// `HmDetection::kind`: marks there but unreadable, differently marked
+// copies mixed (no ID; `start_sample`..`end_sample` spans the run so far,
+// `bursts_combined` counts its marks, `snr_db` is the pilots' SNR).
+#define HM_EVENT_COLLISION 2
+
 // Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
 // ultrasonic limiter's 2 ms delay line).
 #define HM_EMBEDDER_WORDS 4608
@@ -139,8 +144,9 @@ typedef struct HmDetector {
   uint64_t opaque[HM_DETECTOR_WORDS];
 } HmDetector;
 
-// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), or a
-// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer).
+// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), a
+// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer), or
+// a run of unreadable, colliding marks (`HM_EVENT_COLLISION`).
 typedef struct HmDetection {
   // `HM_EVENT_*`.
   uint8_t kind;
@@ -160,7 +166,8 @@ typedef struct HmDetection {
   uint8_t bursts_combined;
   // Estimated sample-clock offset of the stream against the embedder's.
   float clock_ppm;
-  // Presence: one past the window's last sample.
+  // Presence: one past the window's last sample (collision: of the run's
+  // latest mark).
   uint64_t end_sample;
   // Presence: correlation with the ID's pattern, as a z-score.
   float z;

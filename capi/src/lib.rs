@@ -54,6 +54,10 @@ pub const HM_EVENT_DETECTION: u8 = 0;
 /// `HmDetection::kind`: a known ID confirmed or denied for one window
 /// (robust layer; `end_sample`, `z` and `present` are set).
 pub const HM_EVENT_PRESENCE: u8 = 1;
+/// `HmDetection::kind`: marks there but unreadable, differently marked
+/// copies mixed (no ID; `start_sample`..`end_sample` spans the run so far,
+/// `bursts_combined` counts its marks, `snr_db` is the pilots' SNR).
+pub const HM_EVENT_COLLISION: u8 = 2;
 /// Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
 /// ultrasonic limiter's 2 ms delay line).
 pub const HM_EMBEDDER_WORDS: usize = 4608;
@@ -208,8 +212,9 @@ pub struct HmDetectConfig {
     pub soft_combining: bool,
 }
 
-/// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), or a
-/// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer).
+/// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), a
+/// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer), or
+/// a run of unreadable, colliding marks (`HM_EVENT_COLLISION`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct HmDetection {
@@ -231,7 +236,8 @@ pub struct HmDetection {
     pub bursts_combined: u8,
     /// Estimated sample-clock offset of the stream against the embedder's.
     pub clock_ppm: f32,
-    /// Presence: one past the window's last sample.
+    /// Presence: one past the window's last sample (collision: of the run's
+    /// latest mark).
     pub end_sample: u64,
     /// Presence: correlation with the ID's pattern, as a z-score.
     pub z: f32,
@@ -392,6 +398,22 @@ fn to_c(e: &Event) -> HmDetection {
                 present: p.present,
             }
         }
+        Event::Collision(c) => HmDetection {
+            kind: HM_EVENT_COLLISION,
+            profile: profile_bit(c.profile),
+            id: [0; HM_ID_MAX_LEN],
+            id_len: 0,
+            has_counter: false,
+            counter: 0,
+            start_sample: c.start_sample,
+            snr_db: c.pilot_snr_db,
+            corrected_bits: 0,
+            bursts_combined: c.marks.min(u8::MAX as u16) as u8,
+            clock_ppm: 0.0,
+            end_sample: c.end_sample,
+            z: 0.0,
+            present: false,
+        },
     }
 }
 

@@ -219,7 +219,8 @@ impl Detector {
     }
 
     /// Consume interleaved frames; `now` is the sample index of the first.
-    /// Calls `on_event` for each detection and confirmation, from any layer.
+    /// Calls `on_event` for each detection, confirmation and collision, from
+    /// any layer.
     pub fn process<S: Sample>(
         &mut self,
         now: u64,
@@ -230,8 +231,7 @@ impl Detector {
             return Err(ProcessError::Unconfigured);
         }
         if self.run_ultrasonic {
-            self.ultrasonic
-                .process(now, frames, |d| on_event(&Event::Detection(*d)))?;
+            self.ultrasonic.process(now, frames, &mut on_event)?;
         }
         if self.run_robust {
             self.robust.process(now, frames, &mut on_event)?;
@@ -242,7 +242,7 @@ impl Detector {
     /// End of stream: every layer decodes what it still holds.
     pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
         if self.run_ultrasonic {
-            self.ultrasonic.finish(|d| on_event(&Event::Detection(*d)));
+            self.ultrasonic.finish(&mut on_event);
         }
         if self.run_robust {
             self.robust.finish(&mut on_event);

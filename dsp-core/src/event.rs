@@ -1,7 +1,9 @@
 //! The detectors' event model, shared by both layers: a [`Detection`] is a
 //! mark read and authenticated (an ultrasonic burst, or a robust-layer
 //! period); a [`Presence`] is the robust layer's per-window verdict on an ID
-//! it already knows. An airing is built from either, whichever layer saw it.
+//! it already knows; a [`Collision`] is marked audio whose marks cannot be
+//! read because differently marked copies were mixed. An airing is built
+//! from detections and presences, whichever layer saw them.
 
 use core::fmt;
 
@@ -83,6 +85,37 @@ pub struct Presence {
     pub present: bool,
 }
 
+/// Marks that are there but cannot be read: the key's pilots arrive strong
+/// (far above what noise or a damaged single copy leaves), yet the data does
+/// not authenticate, burst after burst. Two or more differently marked
+/// copies averaged or spliced together give exactly this: their pilots
+/// agree, their IDs do not. It names no ID; it says the audio is marked
+/// and colliding, with the times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Collision {
+    /// The layer whose marks collide.
+    pub profile: Profile,
+    /// Stream sample where the run's first unreadable mark starts.
+    pub start_sample: u64,
+    /// One past the end of its latest.
+    pub end_sample: u64,
+    /// Unreadable marks in the run so far.
+    pub marks: u16,
+    /// Pilot SNR of the latest, dB (per symbol).
+    pub pilot_snr_db: f32,
+}
+
+impl fmt::Display for Collision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "marked but colliding ({}) from sample {} to {}: {} unreadable mark(s), pilots at {:.1} dB",
+            self.profile, self.start_sample, self.end_sample, self.marks, self.pilot_snr_db
+        )
+    }
+}
+
 /// What a detector reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -91,4 +124,16 @@ pub enum Event {
     Detection(Detection),
     /// A known ID confirmed or denied for one window.
     Presence(Presence),
+    /// Marked audio that cannot be read: copies colliding.
+    Collision(Collision),
+}
+
+impl Event {
+    /// The detection, if this is one.
+    pub fn detection(&self) -> Option<Detection> {
+        match self {
+            Event::Detection(d) => Some(*d),
+            _ => None,
+        }
+    }
 }

@@ -89,6 +89,6 @@ pub use config::{
 };
 pub use engine::{Detector, Embedder};
 pub use error::{ConfigError, ParseIdError, ParseKeyError, ParseProfileError, ProcessError};
-pub use event::{Detection, Event, Presence};
+pub use event::{Collision, Detection, Event, Presence};
 pub use layout::FrameClass;
 pub use sample::Sample;

@@ -3,13 +3,14 @@
 
 use dsp_core::ultrasonic::{Detector, Embedder};
 use dsp_core::{
-    ChannelMask, DetectConfig, Detection, Id, Key, Phy, ProcessError, Profile, Schedule,
+    ChannelMask, DetectConfig, Detection, Event, Id, Key, Phy, ProcessError, Profile, Schedule,
 };
 use proptest::prelude::*;
 use testkit::channel::{self, Noise};
 use testkit::harness::*;
 use testkit::score::{Score, TimeMap};
 use testkit::synth::{self, Kind};
+use testkit::treat::Treatment;
 
 const BURSTS: usize = 10;
 
@@ -95,13 +96,13 @@ fn integer_samples_and_several_channels() {
         let mut d16 = Detector::new(&dc).unwrap();
         let mut d24 = Detector::new(&dc).unwrap();
         for (i, (a, b)) in x16.chunks(2 * 999).zip(x24.chunks(2 * 999)).enumerate() {
-            d16.process(i as u64 * 999, a, |d| found16.push(*d))
+            d16.process(i as u64 * 999, a, |e| found16.extend(e.detection()))
                 .unwrap();
-            d24.process(i as u64 * 999, b, |d| found24.push(*d))
+            d24.process(i as u64 * 999, b, |e| found24.extend(e.detection()))
                 .unwrap();
         }
-        d16.finish(|d| found16.push(*d));
-        d24.finish(|d| found24.push(*d));
+        d16.finish(|e| found16.extend(e.detection()));
+        d24.finish(|e| found24.extend(e.detection()));
         let s16 = score_bursts(&found16, &cfg, &starts, rate, &TimeMap::SAME);
         let s24 = score_bursts(&found24, &cfg, &starts, rate, &TimeMap::SAME);
         assert_robust("i16 stereo", s16, whole);
@@ -414,6 +415,111 @@ fn hostile_block(kind: u8, n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Two and three differently marked copies of one programme, averaged or
+/// spliced in 0.25 s pieces: no ID may be read from them (their pilots
+/// agree, their data does not), none is invented, and the audio is
+/// reported as marked but colliding over the bursts' span.
+#[test]
+fn averaged_or_spliced_copies_are_reported_as_colliding_and_never_as_a_third_id() {
+    let rate = 48_000;
+    let n = rate as usize * 16;
+    let ids = [
+        contract_id(),
+        Id::from_hex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap(),
+        Id::from_hex("0102030405").unwrap(),
+    ];
+    for (seed, kind) in [(7, Kind::Music), (8, Kind::PinkNoise), (9, Kind::Speech)] {
+        let mut x = synth::generate(kind, rate, n, seed);
+        channel::gain_db(&mut x, -12.0);
+        let copies: Vec<Vec<f32>> = ids
+            .iter()
+            .map(|&id| {
+                let mut y = x.clone();
+                embed(&embed_config(Profile::Ultrasonic, rate, 1, id), &mut y);
+                y
+            })
+            .collect();
+        let average = |k: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| copies[..k].iter().map(|c| c[i]).sum::<f32>() / k as f32)
+                .collect()
+        };
+        let piece = rate as usize / 4;
+        let spliced: Vec<f32> = (0..n).map(|i| copies[(i / piece) % 2][i]).collect();
+        let cfg = embed_config(Profile::Ultrasonic, rate, 1, ids[0]);
+        let starts = schedule_starts(&cfg, n as u64);
+        for (what, y) in [
+            ("two averaged", average(2)),
+            ("three averaged", average(3)),
+            ("spliced", spliced),
+        ] {
+            let events = detect_events(&detect_config(Profile::Ultrasonic, rate, 1), &y, 4096);
+            let read: Vec<Id> = events
+                .iter()
+                .filter_map(|e| e.detection())
+                .map(|d| d.id)
+                .collect();
+            assert!(
+                read.iter().all(|id| ids.contains(id)),
+                "{kind:?} {what}: {read:?}"
+            );
+            let runs: Vec<_> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Collision(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            let last = runs
+                .last()
+                .unwrap_or_else(|| panic!("{kind:?} {what}: no collision reported"));
+            // One run over (nearly) every burst, starting at a burst.
+            assert!(
+                last.marks as usize + 2 >= starts.len(),
+                "{kind:?} {what}: {last}"
+            );
+            assert!(
+                starts
+                    .iter()
+                    .any(|&s| s.abs_diff(last.start_sample) < rate as u64 / 100),
+                "{kind:?} {what}: {last} vs {starts:?}"
+            );
+            eprintln!("{kind:?} {what}: {} read, {last}", read.len());
+        }
+    }
+}
+
+/// A single copy, however damaged, is never called colliding: the gate on
+/// the pilots is far above what noise, rooms and cuts leave of a burst.
+#[test]
+fn a_single_damaged_copy_is_never_reported_as_colliding() {
+    let rate = 48_000;
+    let n = rate as usize * 30;
+    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
+    let band = in_band(Profile::Ultrasonic, rate);
+    for (seed, kind) in [(11, Kind::Music), (12, Kind::Speech)] {
+        let mut x = synth::generate(kind, rate, n, seed);
+        embed(&cfg, &mut x);
+        for t in [
+            Treatment::Cuts,
+            Treatment::Reverb(0.8),
+            Treatment::Speaker,
+            Treatment::WhiteNoise(-3.0),
+            Treatment::WhiteNoise(-9.0),
+            Treatment::PinkNoise(-6.0),
+            Treatment::Drift(1000.0),
+        ] {
+            let (y, _) = t.apply(&x, rate, &band, seed).unwrap();
+            let events = detect_events(&detect_config(Profile::Ultrasonic, rate, 1), &y, 4096);
+            let colliding: Vec<_> = events
+                .iter()
+                .filter(|e| matches!(e, Event::Collision(_)))
+                .collect();
+            assert!(colliding.is_empty(), "{kind:?} {}: {colliding:?}", t.name());
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
@@ -436,7 +542,9 @@ proptest! {
             now += n as u64 + if jump { 12_345 } else { 0 };
         }
         // Anything reported must be the ID that was really embedded.
-        prop_assert!(reports.iter().all(|r| r.id == contract_id()));
+        prop_assert!(reports
+            .iter()
+            .all(|r| matches!(r, Event::Detection(d) if d.id == contract_id())));
         // Then a clean marked signal, on a fresh time line, is still found.
         let mut clean = vec![0.0f32; rate as usize * 3];
         let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());

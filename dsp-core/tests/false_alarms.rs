@@ -90,7 +90,10 @@ fn ten_hours_of_unmarked_and_wrong_key_audio_give_no_event() {
                     (s, p.into(), rate)
                 }
             };
-            [at(Profile::Ultrasonic, wide), at(Profile::NearUltrasonic, near)]
+            [
+                at(Profile::Ultrasonic, wide),
+                at(Profile::NearUltrasonic, near),
+            ]
         })
         .collect();
     runs.push((Source::OtherLayer, Profile::Robust.into(), 48_000));

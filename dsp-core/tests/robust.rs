@@ -56,6 +56,7 @@ fn detect(x: &[f32], key: Key, expect: Option<Id>) -> (Vec<Decoded>, Vec<Presenc
     let mut on = |e: &Event| match e {
         Event::Detection(x) => dec.push(*x),
         Event::Presence(p) => pres.push(*p),
+        Event::Collision(c) => panic!("one mark, yet colliding: {c}"),
     };
     for (i, b) in x.chunks(4000).enumerate() {
         d.process(i as u64 * 4000, b, &mut on).unwrap();
@@ -352,6 +353,7 @@ fn a_two_copy_average_confirms_both_colluders_and_no_third() {
         let mut on = |e: &Event| match e {
             Event::Detection(x) => dec.push(*x),
             Event::Presence(p) => pres.push(*p),
+            Event::Collision(c) => panic!("one mark, yet colliding: {c}"),
         };
         for (i, blk) in avg.chunks(4000).enumerate() {
             d.process(i as u64 * 4000, blk, &mut on).unwrap();

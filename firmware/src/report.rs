@@ -10,17 +10,31 @@
 //! `measure ` or `board ` and are left out of the comparison.
 
 use defmt::Display2Format;
-use dsp_core::{Detection, Event, Presence};
+use dsp_core::{Collision, Detection, Event, Presence};
 
 /// One line per event:
 /// `event PROFILE id .. counter .. start .. snr .. corrected .. combined .. ppm ..`
 /// for a mark read, `presence id .. from .. to .. z .. present|absent` for
-/// the robust layer's verdict on a window.
+/// the robust layer's verdict on a window,
+/// `collision PROFILE from .. to .. marks .. pilots ..` for unreadable,
+/// colliding marks.
 pub fn event(e: &Event) {
     match e {
         Event::Detection(d) => detection(d),
         Event::Presence(p) => presence(p),
+        Event::Collision(c) => collision(c),
     }
+}
+
+fn collision(c: &Collision) {
+    defmt::println!(
+        "collision {=str} from {=u64} to {=u64} marks {=u16} pilots {=f32}",
+        c.profile.name(),
+        c.start_sample,
+        c.end_sample,
+        c.marks,
+        c.pilot_snr_db
+    );
 }
 
 fn detection(d: &Detection) {

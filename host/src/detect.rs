@@ -15,7 +15,7 @@ use dsp_core::{Layer, Profile};
 use crate::audio::decode::{AudioFile, SourceInfo};
 use crate::cli::DetectArgs;
 use crate::report::{self, Place, Printer};
-use crate::scan::{Found, Report, Scanner, Search, Verdict};
+use crate::scan::{Colliding, Found, Report, Scanner, Search, Verdict};
 use crate::{key, ui, Outcome};
 
 /// What scanning one file gave.
@@ -25,6 +25,9 @@ pub struct FileScan {
     pub found: Vec<Found>,
     /// The robust layer's verdicts on known IDs, second by second.
     pub verdicts: Vec<Verdict>,
+    /// Runs of marks there but unreadable (copies colliding), latest report
+    /// of each run.
+    pub collisions: Vec<Colliding>,
     pub frames: u64,
     pub profiles: Vec<Profile>,
     /// Why the file looks damaged (truncated, unreadable packets), if it does.
@@ -53,12 +56,17 @@ pub fn scan_file(
     let progress = crate::progress::bar(info.frames, &format!("scanning {}", path.display()));
     let mut reports = Vec::new();
     let (mut all, mut verdicts) = (Vec::new(), Vec::new());
+    let mut collisions: Vec<Colliding> = Vec::new();
     let mut deliver = |reports: &mut Vec<Report>| -> Result<()> {
         for r in reports.drain(..) {
             on_report(&info, &r)?;
             match r {
                 Report::Found(f) => all.push(f),
                 Report::Verdict(v) => verdicts.push(v),
+                Report::Colliding(c) => match collisions.last_mut() {
+                    Some(run) if run.start_frame == c.start_frame => *run = c,
+                    _ => collisions.push(c),
+                },
             }
         }
         Ok(())
@@ -112,6 +120,7 @@ pub fn scan_file(
         info,
         found: all,
         verdicts,
+        collisions,
         frames,
         damage,
     })
@@ -142,8 +151,9 @@ pub fn run(args: &DetectArgs) -> Result<Outcome> {
         );
         match result {
             Ok(scan) => {
-                any_found |=
-                    !scan.found.is_empty() || scan.verdicts.iter().any(|v| v.presence.present);
+                any_found |= !scan.found.is_empty()
+                    || !scan.collisions.is_empty()
+                    || scan.verdicts.iter().any(|v| v.presence.present);
                 ui::note(summary(&scan));
                 if let Some(d) = &scan.damage {
                     // Reported like a read error (exit 2), after what was found.
@@ -175,7 +185,11 @@ pub fn summary(scan: &FileScan) -> String {
     let what = scan.info.describe();
     let path = scan.info.path.display();
     let present = scan.verdicts.iter().filter(|v| v.presence.present).count();
+    let colliding = colliding_summary(&scan.collisions);
     if scan.found.is_empty() && present == 0 {
+        if let Some(c) = colliding {
+            return format!("{path}: {c} ({secs}, {what})");
+        }
         let profiles: Vec<&str> = scan.profiles.iter().map(|p| p.name()).collect();
         return format!(
             "{path}: no mark found ({secs}, {what}, profile {})",
@@ -227,9 +241,28 @@ pub fn summary(scan: &FileScan) -> String {
             ));
         }
     }
+    if let Some(c) = colliding {
+        parts.push(c);
+    }
     format!(
         "{path}: {} of ID {} ({secs}, {what})",
         parts.join(", "),
         ids.join(", ")
     )
+}
+
+/// "marked but colliding: …" for runs of unreadable marks, if any.
+fn colliding_summary(runs: &[Colliding]) -> Option<String> {
+    if runs.is_empty() {
+        return None;
+    }
+    let marks: u64 = runs.iter().map(|c| c.collision.marks as u64).sum();
+    let spans: Vec<String> = runs
+        .iter()
+        .map(|c| format!("{:.1}–{:.1} s", c.start_s, c.end_s))
+        .collect();
+    Some(format!(
+        "marked but colliding: {marks} unreadable mark(s) at {} (differently marked copies mixed; no ID can be read)",
+        spans.join(", ")
+    ))
 }

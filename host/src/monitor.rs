@@ -78,6 +78,8 @@ struct Agent {
     watch: Option<crate::fleet::watch::Watch>,
     format: (u32, usize),
     notes: Vec<crate::fleet::Note>,
+    /// Start (source frame) of the collision run last noted.
+    colliding: Option<u64>,
 }
 
 impl Agent {
@@ -110,6 +112,7 @@ impl Agent {
             watch: None,
             format: (0, 0),
             notes: Vec::new(),
+            colliding: None,
         }
     }
 
@@ -177,6 +180,16 @@ impl Agent {
             let (id, marked) = match &report {
                 Report::Found(f) => (f.detection.id, true),
                 Report::Verdict(v) => (v.presence.id, v.presence.present),
+                Report::Colliding(c) => {
+                    // One note per run, when it is first seen.
+                    if self.colliding != Some(c.start_frame) {
+                        self.colliding = Some(c.start_frame);
+                        let mut n = crate::fleet::Note::new("colliding", &self.name, wall);
+                        n.gap_s = Some((c.end_s - c.start_s).max(0.0));
+                        self.notes.push(n);
+                    }
+                    continue;
+                }
             };
             if marked {
                 if let (Some(w), Some(s)) = (self.watch.as_mut(), self.scanner.as_ref()) {
@@ -195,6 +208,7 @@ impl Agent {
                     self.tracker
                         .presence(p.id, p.present, v.start_s, v.end_s, wall)
                 }
+                Report::Colliding(_) => None,
             };
             if let Some(r) = closed {
                 self.send(r)?;

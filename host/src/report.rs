@@ -9,7 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::scan::{Found, Report, Verdict};
+use crate::scan::{Colliding, Found, Report, Verdict};
 
 fn round(x: f64, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
@@ -127,6 +127,48 @@ impl PresenceRecord {
     }
 }
 
+/// A run of unreadable marks (copies colliding) as a JSON line: reported
+/// again, with its end moved on, for each further unreadable mark.
+#[derive(Debug, Serialize)]
+pub struct CollisionRecord {
+    /// Always `collision`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utc: Option<String>,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub start_sample: u64,
+    /// Unreadable marks in the run so far.
+    pub marks: u16,
+    pub pilot_snr_db: f64,
+    pub profile: &'static str,
+    pub layer: &'static str,
+    pub sample_rate: u32,
+}
+
+impl CollisionRecord {
+    pub fn new(c: &Colliding, source_rate: u32) -> CollisionRecord {
+        CollisionRecord {
+            kind: "collision",
+            file: None,
+            device: None,
+            utc: None,
+            start_s: round(c.start_s, 4),
+            end_s: round(c.end_s, 4),
+            start_sample: c.start_frame,
+            marks: c.collision.marks,
+            pilot_snr_db: round(c.collision.pilot_snr_db as f64, 1),
+            profile: c.collision.profile.name(),
+            layer: layer_name(c.collision.profile),
+            sample_rate: source_rate,
+        }
+    }
+}
+
 /// Where a report was found, for the JSON fields that say so.
 #[derive(Debug, Clone, Default)]
 pub struct Place {
@@ -182,6 +224,11 @@ impl Printer {
                     (r.file, r.device, r.utc) = (file, device, utc);
                     serde_json::to_string(&r).expect("a record always serialises")
                 }
+                Report::Colliding(c) => {
+                    let mut r = CollisionRecord::new(c, source_rate);
+                    (r.file, r.device, r.utc) = (file, device, utc);
+                    serde_json::to_string(&r).expect("a record always serialises")
+                }
             });
         }
         let mut s = String::new();
@@ -193,6 +240,7 @@ impl Printer {
         s.push_str(&match report {
             Report::Found(f) => table_row(f, last),
             Report::Verdict(v) => verdict_row(v, last),
+            Report::Colliding(c) => colliding_row(c, last),
         });
         Some(s)
     }
@@ -221,6 +269,20 @@ pub fn table_row(found: &Found, last: &str) -> String {
         d.snr_db,
         found.confidence(),
         d.profile.name()
+    )
+}
+
+/// A collision in the table: no ID, SNR_DB holds the pilots' SNR.
+pub fn colliding_row(c: &Colliding, last: &str) -> String {
+    format!(
+        "{:>9.3}  {:>9.3}  {:<40}  {:>7}  {:>6.1}  {:>4}  {:<15}  {last}",
+        c.start_s,
+        c.end_s,
+        format!("(marked, colliding: {} unreadable)", c.collision.marks),
+        "-",
+        c.collision.pilot_snr_db,
+        "-",
+        c.collision.profile.name()
     )
 }
 

@@ -21,8 +21,8 @@
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;
 use dsp_core::{
-    robust, ConfigError, DetectConfig, Detection, Detector, Event, Id, Key, Layer, Phy, Presence,
-    Profile, Profiles,
+    robust, Collision, ConfigError, DetectConfig, Detection, Detector, Event, Id, Key, Layer, Phy,
+    Presence, Profile, Profiles,
 };
 
 use crate::audio::resample::StreamResampler;
@@ -77,6 +77,8 @@ pub enum Report {
     Found(Found),
     /// The robust layer's verdict on a known ID for about one second.
     Verdict(Verdict),
+    /// Marks there but unreadable: differently marked copies mixed.
+    Colliding(Colliding),
 }
 
 impl Report {
@@ -85,8 +87,20 @@ impl Report {
         match self {
             Report::Found(f) => f.start_s,
             Report::Verdict(v) => v.start_s,
+            Report::Colliding(c) => c.start_s,
         }
     }
+}
+
+/// A run of unreadable marks (see [`Collision`]) on the source's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Colliding {
+    pub collision: Collision,
+    /// Start of the run's first unreadable mark and end of its latest.
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Start as a frame index at the source's rate.
+    pub start_frame: u64,
 }
 
 /// One window's presence (or absence) of a known ID, on the source's clock.
@@ -423,6 +437,15 @@ fn report(e: &Event, engine_rate: u32, source_rate: u32) -> Report {
                 presence: p,
                 start_s,
                 end_s: seconds(p.end_sample),
+                start_frame: frame(start_s),
+            })
+        }
+        Event::Collision(c) => {
+            let start_s = seconds(c.start_sample);
+            Report::Colliding(Colliding {
+                collision: c,
+                start_s,
+                end_s: seconds(c.end_sample),
                 start_frame: frame(start_s),
             })
         }

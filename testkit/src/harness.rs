@@ -170,14 +170,11 @@ pub fn detect(config: &DetectConfig, x: &[f32]) -> Vec<Detection> {
 pub fn detect_blocks(config: &DetectConfig, x: &[f32], block: usize) -> Vec<Detection> {
     detect_events(config, x, block)
         .into_iter()
-        .filter_map(|e| match e {
-            Event::Detection(d) => Some(d),
-            Event::Presence(_) => None,
-        })
+        .filter_map(|e| e.detection())
         .collect()
 }
 
-/// Every event (detections and confirmations) over `x`, in blocks of `block` frames.
+/// Every event (detections, confirmations, collisions) over `x`, in blocks of `block` frames.
 pub fn detect_events(config: &DetectConfig, x: &[f32], block: usize) -> Vec<Event> {
     let mut d = Detector::new(config).expect("valid detect config");
     let mut out = Vec::new();

@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use dsp_core::{
-    DetectConfig, Detection, Detector, EmbedConfig, Embedder, Event, Id, Key, Presence, Profiles,
-    Schedule,
+    Collision, DetectConfig, Detection, Detector, EmbedConfig, Embedder, Event, Id, Key, Presence,
+    Profiles, Schedule,
 };
 
 const HOST_BLOCK_FRAMES: usize = 1024;
@@ -72,7 +72,19 @@ fn event_line(e: &Event) -> String {
     match e {
         Event::Detection(d) => detection_line(d),
         Event::Presence(p) => presence_line(p),
+        Event::Collision(c) => collision_line(c),
     }
+}
+
+fn collision_line(c: &Collision) -> String {
+    format!(
+        "collision {} from {} to {} marks {} pilots {}",
+        c.profile.name(),
+        c.start_sample,
+        c.end_sample,
+        c.marks,
+        f32_text(c.pilot_snr_db)
+    )
 }
 
 fn detection_line(d: &Detection) -> String {

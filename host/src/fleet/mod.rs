@@ -6,7 +6,8 @@
 //! * **What an agent reports** ([`Note`] beside the airing records of
 //!   [`crate::airing`]): `stream_up`/`stream_down` (a stream's outages, from
 //!   [`crate::stream`]), `silence`/`sound` and `mark_missing`/`mark_back`
-//!   ([`watch`]). Each is one JSON line in the local log. Nothing but IDs,
+//!   ([`watch`]), `colliding` (marks there but unreadable: differently
+//!   marked copies mixed). Each is one JSON line in the local log. Nothing but IDs,
 //!   times, stream names and levels is in them: no audio, no URL, no error
 //!   text (which can hold credentials).
 //! * **Where it goes** ([`Output`]): the JSON-lines log (stdout or `--log`),
@@ -58,7 +59,9 @@ pub struct Note {
     pub last_mark_utc: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_s: Option<u64>,
-    /// `stream_up`: when the outage began, and how long it lasted.
+    /// `stream_up`: when the outage began, and how long it lasted
+    /// (`colliding`: how long the run of unreadable marks had lasted when
+    /// first noted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub down_utc: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -37,7 +37,7 @@ use crate::config::{
     MIN_SYNC_THRESHOLD,
 };
 use crate::error::{ConfigError, ProcessError};
-use crate::event::Detection;
+use crate::event::{Collision, Event};
 use crate::fec::Viterbi;
 use crate::frame::MAX_A_BYTES;
 use crate::key::KeySchedule;
@@ -71,6 +71,9 @@ pub struct DetectorStats {
     pub detections: u64,
     /// Detections that needed more than one burst.
     pub combined: u64,
+    /// Bursts whose pilots were strong but whose data did not authenticate
+    /// (see [`Collision`]).
+    pub unreadable: u64,
 }
 
 /// Streaming watermark detector. See the module docs.
@@ -98,6 +101,8 @@ pub struct Detector {
     origin: u64,
     expected_now: Option<u64>,
     last: Option<(Id, u64)>,
+    /// The run of strong but unreadable bursts under way, if any.
+    collision: Option<Collision>,
     stats: DetectorStats,
 }
 
@@ -158,6 +163,7 @@ impl Detector {
             origin: 0,
             expected_now: None,
             last: None,
+            collision: None,
             stats: DetectorStats {
                 frames: 0,
                 sync_hits: 0,
@@ -165,6 +171,7 @@ impl Detector {
                 mac_checks: 0,
                 detections: 0,
                 combined: 0,
+                unreadable: 0,
             },
         }
     }
@@ -199,6 +206,7 @@ impl Detector {
         self.history.clear();
         self.stats = DetectorStats::default();
         self.last = None;
+        self.collision = None;
         self.restart(0);
         self.expected_now = None;
         Ok(())
@@ -225,12 +233,13 @@ impl Detector {
     }
 
     /// Consume interleaved frames; `now` is the sample index of the first.
-    /// Calls `on_detection` for each burst found.
+    /// Calls `on_event` for each burst found, and for each unreadable burst
+    /// of a run that looks like collusion ([`Collision`]).
     pub fn process<S: Sample>(
         &mut self,
         now: u64,
         frames: &[S],
-        mut on_detection: impl FnMut(&Detection),
+        mut on_event: impl FnMut(&Event),
     ) -> Result<(), ProcessError> {
         let ch = self.config.channels as usize;
         if ch == 0 {
@@ -244,7 +253,7 @@ impl Detector {
         }
         if self.expected_now != Some(now) {
             if self.expected_now.is_some() {
-                self.drain(&mut on_detection);
+                self.drain(&mut on_event);
             }
             self.restart(now);
         }
@@ -256,7 +265,7 @@ impl Detector {
                     self.add_candidate(hit);
                 }
                 if !self.candidates.is_empty() {
-                    self.service(false, &mut on_detection);
+                    self.service(false, &mut on_event);
                 }
             }
         }
@@ -266,20 +275,21 @@ impl Detector {
     }
 
     /// End of stream: decode what is pending with the samples that arrived.
-    pub fn finish(&mut self, mut on_detection: impl FnMut(&Detection)) {
-        self.drain(&mut on_detection);
+    pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
+        self.drain(&mut on_event);
         self.expected_now = None;
     }
 
-    fn drain(&mut self, on_detection: &mut impl FnMut(&Detection)) {
+    fn drain(&mut self, on_event: &mut impl FnMut(&Event)) {
         if let Some(hit) = self.preamble.flush() {
             self.add_candidate(hit);
         }
-        self.service(true, on_detection);
+        self.service(true, on_event);
     }
 
     fn restart(&mut self, now: u64) {
         self.origin = now;
+        self.collision = None;
         self.front.reset();
         self.ring.reset();
         self.preamble.reset();
@@ -334,7 +344,7 @@ impl Detector {
     }
 
     /// Decode candidates whose bursts have fully arrived (or all, at the end).
-    fn service(&mut self, final_pass: bool, on_detection: &mut impl FnMut(&Detection)) {
+    fn service(&mut self, final_pass: bool, on_event: &mut impl FnMut(&Event)) {
         let span = self.demod.span(FrameClass::Long);
         let mut i = 0;
         while i < self.candidates.len() {
@@ -344,7 +354,7 @@ impl Detector {
                 self.candidates.swap_remove(i);
             } else if final_pass || self.ring.len() >= c.start + span {
                 self.candidates.swap_remove(i);
-                self.examine(&c, on_detection);
+                self.examine(&c, on_event);
             } else {
                 i += 1;
             }
