@@ -543,7 +543,7 @@ pub struct MonitorArgs {
     pub urls: Vec<String>,
     /// Raise mark_missing when STREAM (and with =ID, that ID) carries no mark
     /// for --missing-after seconds of programme (repeatable).
-    #[arg(long = "expect-mark", value_name = "STREAM[=ID]")]
+    #[arg(id = "expect_mark", long = "expect-mark", value_name = "STREAM[=ID]")]
     pub expect: Vec<String>,
     /// Seconds of programme audio without the expected mark before mark_missing [default: 60].
     #[arg(long, value_name = "SECONDS")]
