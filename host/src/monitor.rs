@@ -266,8 +266,8 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     }
     if args.stdin {
         check_channels(args.channels as usize).context("--channels")?;
-        if args.rate == Some(0) {
-            bail!("--rate must be a sample rate in Hz");
+        if let Some(rate) = args.rate {
+            crate::rates::check_rate(rate).context("--rate")?;
         }
     }
     let start_time = match &args.start_time {

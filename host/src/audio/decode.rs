@@ -106,8 +106,8 @@ fn crash(path: &Path) -> anyhow::Error {
 
 /// Why a WAV file is unusable, when its header says so plainly: checked
 /// before symphonia sees it (which rejects, or worse, some channel counts).
-fn wav_diagnosis(path: &Path) -> Option<String> {
-    let spec = hound::WavReader::open(path).ok()?.spec();
+fn wav_diagnosis<R: std::io::Read>(reader: R) -> Option<String> {
+    let spec = hound::WavReader::new(reader).ok()?.spec();
     if spec.channels as usize > dsp_core::config::MAX_CHANNELS as usize {
         return Some(format!(
             "{} channels: hushmark handles 1 to {}",
@@ -115,25 +115,120 @@ fn wav_diagnosis(path: &Path) -> Option<String> {
             dsp_core::config::MAX_CHANNELS
         ));
     }
+    if let Err(e) = crate::rates::check_rate(spec.sample_rate) {
+        return Some(e.to_string());
+    }
     None
 }
 
+/// Most bytes read into memory from a pipe, stdin or a device (about 3 h of
+/// 48 kHz stereo float); more is surely not one recording.
+const MAX_STREAMED_BYTES: u64 = 4 << 30;
+
+/// Read all of a non-seekable input (pipe, FIFO, character device, stdin).
+/// The read blocks until the writer is done, so a stop request ends it.
+fn read_all(path: &Path, stdin: bool) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = crate::ui::interruptible(|| -> std::io::Result<u64> {
+        let source: Box<dyn Read> = match stdin {
+            true => Box::new(std::io::stdin().lock()),
+            // Opening a FIFO waits for its writer.
+            false => Box::new(File::open(path)?),
+        };
+        source
+            .take(MAX_STREAMED_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map(|n| n as u64)
+    })
+    .with_context(|| format!("cannot read {}", path.display()))?;
+    if read > MAX_STREAMED_BYTES {
+        bail!(
+            "{} gives more than {} GiB: not one recording; write it to a file first",
+            path.display(),
+            MAX_STREAMED_BYTES >> 30
+        );
+    }
+    if bytes.is_empty() {
+        bail!(
+            "{} gave no data (0 bytes), not an audio file",
+            path.display()
+        );
+    }
+    fix_streamed_wav(&mut bytes);
+    Ok(bytes)
+}
+
+/// A WAV written to a pipe cannot go back to fill in its lengths: its RIFF
+/// and data sizes are 0 or 0xFFFFFFFF. With the whole stream in memory the
+/// true sizes are known, so write them in (whole frames only).
+fn fix_streamed_wav(bytes: &mut [u8]) {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return;
+    }
+    let le = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let mut block_align = 1usize;
+    let mut pos = 12usize;
+    while pos + 8 <= bytes.len() {
+        let size = le(bytes, pos + 4) as usize;
+        let body = pos + 8;
+        if &bytes[pos..pos + 4] == b"data" {
+            let left = bytes.len() - body;
+            if size == 0 || size == u32::MAX as usize || size > left {
+                let size = (left - left % block_align.max(1)).min(u32::MAX as usize - 1);
+                bytes[pos + 4..pos + 8].copy_from_slice(&(size as u32).to_le_bytes());
+                let riff = (body + size - 8).min(u32::MAX as usize - 1) as u32;
+                bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+            }
+            return;
+        }
+        if &bytes[pos..pos + 4] == b"fmt " && size >= 14 && body + 14 <= bytes.len() {
+            block_align = u16::from_le_bytes([bytes[body + 12], bytes[body + 13]]) as usize;
+        }
+        // Chunks are padded to an even length.
+        pos = body.saturating_add(size).saturating_add(size & 1);
+    }
+}
+
 impl AudioFile {
+    /// Open an audio file; `-` is stdin. Pipes, FIFOs and devices are read
+    /// into memory first (the decoders seek).
     pub fn open(path: &Path) -> Result<AudioFile> {
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if meta.is_dir() {
-            bail!("{} is a directory, not an audio file", path.display());
-        }
-        if meta.len() == 0 {
-            bail!("{} is empty (0 bytes), not an audio file", path.display());
-        }
-        if let Some(why) = wav_diagnosis(path) {
-            bail!("{}: {why}", path.display());
-        }
-        let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
+        let stdin = path.as_os_str() == "-";
+        let meta = match stdin {
+            true => None,
+            false => Some(
+                std::fs::metadata(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            ),
+        };
+        let source: Box<dyn symphonia::core::io::MediaSource> = match meta {
+            Some(m) if m.is_dir() => {
+                bail!("{} is a directory, not an audio file", path.display())
+            }
+            Some(m) if m.is_file() => {
+                if m.len() == 0 {
+                    bail!("{} is empty (0 bytes), not an audio file", path.display());
+                }
+                let file =
+                    File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+                if let Some(why) = File::open(path)
+                    .ok()
+                    .and_then(|f| wav_diagnosis(std::io::BufReader::new(f)))
+                {
+                    bail!("{}: {why}", path.display());
+                }
+                Box::new(file)
+            }
+            _ => {
+                let bytes = read_all(path, stdin)?;
+                if let Some(why) = wav_diagnosis(std::io::Cursor::new(&bytes)) {
+                    bail!("{}: {why}", path.display());
+                }
+                Box::new(std::io::Cursor::new(bytes))
+            }
+        };
+        let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
@@ -242,6 +337,8 @@ impl AudioFile {
         if self.info.channels == 0 {
             bail!("{} holds no audio (no channels)", self.info.path.display());
         }
+        crate::rates::check_rate(self.info.rate)
+            .with_context(|| self.info.path.display().to_string())?;
         Ok(())
     }
 
