@@ -605,9 +605,10 @@ pub struct MonitorArgs {
     /// Seconds without a burst that end an airing (at least 3 burst intervals) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub gap: Option<f64>,
-    /// Wall-clock time of the first sample of --file sources (RFC 3339, e.g.
-    /// 2024-05-01T06:00:00Z). Default: the file's modification time minus its
-    /// length, when the length is known; otherwise when scanning started.
+    /// Wall-clock time of the first sample of --file and --stdin sources (RFC
+    /// 3339, e.g. 2024-05-01T06:00:00Z); later times follow the samples.
+    /// Default: a file's modification time minus its length, when the length
+    /// is known; stdin's first arrival; otherwise when scanning started.
     #[arg(long, value_name = "TIME")]
     pub start_time: Option<String>,
     #[command(flatten)]

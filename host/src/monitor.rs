@@ -15,10 +15,12 @@
 //! carries on its stream time, and its airing unless it was away longer than
 //! `--gap` (see [`crate::scan::start_live`]).
 //!
-//! Wall clock: live and stdin sources stamp each block with the time it
-//! arrived, so long runs follow the real clock even when the sound card's
-//! clock drifts. File sources use `--start-time`, or the file's modification
-//! time minus its length (a recording is last written when it ends).
+//! Wall clock: live sources stamp each block with the time it arrived, so
+//! long runs follow the real clock even when the sound card's clock drifts.
+//! Stdin runs on its samples from one start (`--start-time`, or when its
+//! first block arrived), as it may come faster than real time. File sources
+//! use `--start-time`, or the file's modification time minus its length (a
+//! recording is last written when it ends).
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -365,7 +367,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         );
         let stop = stop.clone();
         threads.push(spawn("stdin", move || {
-            scan_stdin(agent, rate, channels, format, stop)
+            scan_stdin(agent, rate, channels, format, start_time, stop)
         })?);
     }
     drop(tx);
@@ -522,6 +524,7 @@ fn scan_stdin(
     rate: u32,
     channels: usize,
     format: RawFormat,
+    start_time: Option<SystemTime>,
     stop: Arc<dyn Fn() -> bool + Send + Sync>,
 ) {
     let bytes_per_sample = match format {
@@ -565,6 +568,7 @@ fn scan_stdin(
         agent.start(rate, channels)?;
         let mut samples = Vec::new();
         let mut leftover = 0usize;
+        let mut anchored = false;
         loop {
             if stop() {
                 break;
@@ -590,7 +594,18 @@ fn scan_stdin(
                 ),
             }
             if !samples.is_empty() {
-                agent.push(&samples, Some(arrival))?;
+                // Stream time from one anchor: stdin may come faster (a file
+                // piped in) or slower than real time, and its samples are
+                // the clock.
+                let first = !anchored;
+                if first {
+                    anchored = true;
+                    agent.clock = WallClock {
+                        stream_s: 0.0,
+                        wall: start_time.unwrap_or(arrival),
+                    };
+                }
+                agent.push(&samples, None)?;
             }
             if bytes.len() < read_bytes {
                 break;
