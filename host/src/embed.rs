@@ -28,7 +28,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::config::MAX_INTERVAL_MS;
+use dsp_core::config::{MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use dsp_core::{
     robust, ultrasonic, EmbedConfig, Embedder, Id, Key, Layer, Profiles, Sample, Schedule,
 };
@@ -58,11 +58,12 @@ pub struct MarkPlan {
 
 /// Seconds as the engine's milliseconds; the engine checks the range, this
 /// only keeps the conversion from overflowing (and says it in seconds).
-fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
+/// `min_ms` is the option's lowest value, for the message.
+fn seconds_to_ms(what: &str, s: f64, min_ms: u32) -> Result<u32> {
+    let (min_s, max_s) = (min_ms as f64 / 1000.0, MAX_INTERVAL_MS as f64 / 1000.0);
     if !s.is_finite() || s < 0.0 {
-        bail!("{what} must be a number of seconds, 0 or more (got {s})");
+        bail!("{what} must be a number of seconds from {min_s} to {max_s} (got {s})");
     }
-    let max_s = MAX_INTERVAL_MS as f64 / 1000.0;
     if s > max_s {
         bail!("{what} {s} s is longer than the {max_s} s allowed");
     }
@@ -72,12 +73,12 @@ fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
 impl MarkPlan {
     pub fn from_args(mark: &MarkArgs, key: Key) -> Result<MarkPlan> {
         let id = id::parse_id(&mark.id)?;
-        let offset_ms = seconds_to_ms("--offset", mark.offset)?;
+        let offset_ms = seconds_to_ms("--offset", mark.offset, 0)?;
         let schedule = if mark.back_to_back {
             Schedule::BackToBack { offset_ms }
         } else {
             Schedule::Interval {
-                every_ms: seconds_to_ms("--interval", mark.interval)?,
+                every_ms: seconds_to_ms("--interval", mark.interval, MIN_INTERVAL_MS)?,
                 offset_ms,
             }
         };
