@@ -214,7 +214,8 @@ fn profile_help(profile: Profile) -> &'static str {
             "20 kHz up to 0.46 x the sample rate: digital chains and 88.2/96 kHz systems"
         }
         Profile::NearUltrasonic => {
-            "18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it"
+            "18.0-19.4 kHz: MP3 (lame) 256k and up 30/30 bursts, 192k 20-22/30, 128k and \
+             -V2 0/30; Opus; some listeners can hear it"
         }
         Profile::Robust => {
             "344 Hz-7 kHz under the programme's masking threshold: survives MP3/AAC 128k, \
@@ -423,7 +424,8 @@ Examples:
 
 What each profile survives (measured): ultrasonic: FLAC, AAC 256/320k, Vorbis
 256k, 44.1 kHz resampling, +-1000 ppm; MP3, Opus and AAC 128k cut it.
-near-ultrasonic: also MP3 320k and Opus (audible to some). robust: MP3 and AAC
+near-ultrasonic (audible to some): Opus, and MP3 (lame) by bit rate: 256k and
+up 30/30 bursts, 192k 20-22/30, 128k and -V2 0/30. robust: MP3 and AAC
 128k, Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over ~0.1 %.
 robust runs at 48 kHz (other rates: its mark is made on a 48 kHz copy and
 resampled back) on mono or stereo files.
