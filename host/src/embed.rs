@@ -611,10 +611,19 @@ impl Job<'_> {
             .as_file()
             .try_clone()
             .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-        let mut writer = Writer::new(handle, self.container, self.kind, info.rate, channels)?;
+        let write_err = || format!("cannot write {}", self.output.display());
+        let mut writer = Writer::new(handle, self.container, self.kind, info.rate, channels)
+            .with_context(write_err)?;
         let progress = crate::progress::bar(info.frames, &format!("marking {}", input.display()));
         let mut state = Run::default();
-        mark_stream(&mut file, &mut marker, &mut writer, &mut state, &progress)?;
+        mark_stream(
+            &mut file,
+            &mut marker,
+            &mut writer,
+            &mut state,
+            &progress,
+            self.output,
+        )?;
         progress.finish_and_clear();
         if let Some(t) = file.truncation() {
             bail!("{t}; refusing to write a partial copy");
@@ -649,7 +658,7 @@ impl Job<'_> {
                 ),
             });
         }
-        writer.finish()?;
+        writer.finish().with_context(write_err)?;
         fsio::persist(tmp, self.output, self.force)?;
         if state.non_finite > 0 {
             ui::warn(format!(
@@ -769,7 +778,9 @@ fn mark_stream<T: Sample + PcmSample>(
     writer: &mut Writer,
     state: &mut Run,
     progress: &indicatif::ProgressBar,
+    output: &Path,
 ) -> Result<()> {
+    let write_err = || format!("cannot write {}", output.display());
     let ch = file.info().channels;
     let mut buf: Vec<T> = Vec::with_capacity(BLOCK * ch);
     let mut programme: Vec<f32> = Vec::with_capacity(BLOCK * ch);
@@ -793,13 +804,13 @@ fn mark_stream<T: Sample + PcmSample>(
             }
             out.clear();
             marker.push(&buf, &programme, &mut out)?;
-            writer.write(&out)?;
+            writer.write(&out).with_context(write_err)?;
             state.frames += (sub.len() / ch) as u64;
         }
         progress.set_position(state.frames);
     }
     out.clear();
     marker.finish(&mut out)?;
-    writer.write(&out)?;
+    writer.write(&out).with_context(write_err)?;
     Ok(())
 }

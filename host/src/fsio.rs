@@ -149,7 +149,7 @@ pub fn public_temp_beside(dest: &Path) -> Result<NamedTempFile> {
 pub fn persist(tmp: NamedTempFile, dest: &Path, replace: bool) -> Result<()> {
     tmp.as_file()
         .sync_all()
-        .with_context(|| format!("cannot flush {} to disk", tmp.path().display()))?;
+        .with_context(|| format!("cannot write {}", dest.display()))?;
     if replace {
         tmp.persist(dest)
             .map_err(|e| e.error)

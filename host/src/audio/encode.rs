@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use flacenc::component::{BitRepr, Stream, StreamInfo};
 use flacenc::error::Verify;
 use flacenc::source::{Context as FlacContext, Fill, FrameBuf};
@@ -162,7 +162,8 @@ impl Writer {
 
 fn wav_error(e: hound::Error) -> anyhow::Error {
     match e {
-        hound::Error::IoError(io) => anyhow!(io).context("cannot write the WAV file"),
+        // The caller names the file; the system says why (a full disk).
+        hound::Error::IoError(io) => anyhow!(io),
         hound::Error::TooWide => anyhow!("sample does not fit the WAV sample format"),
         other => anyhow!("cannot write the WAV file: {other}"),
     }
@@ -210,9 +211,7 @@ impl FlacWriter {
         };
         let header = w.header_bytes()?;
         w.header_len = header.len();
-        w.out
-            .write_all(&header)
-            .context("cannot write the FLAC file")?;
+        w.out.write_all(&header)?;
         Ok(w)
     }
 
@@ -274,9 +273,7 @@ impl FlacWriter {
             frame
         };
         self.info.update_frame_info(&frame);
-        self.out
-            .write_all(sink.as_slice())
-            .context("cannot write the FLAC file")?;
+        self.out.write_all(sink.as_slice())?;
         self.frame_number += 1;
         self.pending.clear();
         Ok(())
@@ -327,12 +324,11 @@ impl FlacWriter {
                 header.len()
             );
         }
-        self.out.flush().context("cannot write the FLAC file")?;
+        self.out.flush()?;
         let file = self.out.get_mut();
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&header))
-            .and_then(|_| file.flush())
-            .context("cannot write the FLAC header")?;
+            .and_then(|_| file.flush())?;
         Ok(())
     }
 }
