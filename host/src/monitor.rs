@@ -164,6 +164,23 @@ impl Agent {
         Ok(())
     }
 
+    /// Audio lost to undecodable packets: a warning, an `undecodable` event
+    /// with its span, and the scanner moved past it.
+    fn gap(&mut self, gap: crate::audio::decode::Gap, rate: u32) -> Result<()> {
+        let start_s = gap.start_frame as f64 / rate as f64;
+        let end_s = (gap.start_frame + gap.frames) as f64 / rate as f64;
+        ui::warn(format!(
+            "{}: undecodable audio from {start_s:.3} s to {end_s:.3} s skipped (damaged packet)",
+            self.name
+        ));
+        let mut n = crate::fleet::Note::new("undecodable", &self.name, self.clock.at(start_s));
+        n.start_s = Some((start_s * 1000.0).round() / 1000.0);
+        n.end_s = Some((end_s * 1000.0).round() / 1000.0);
+        n.end_utc = Some(crate::airing::utc(self.clock.at(end_s)));
+        self.notes.push(n);
+        self.skip(gap.frames)
+    }
+
     fn skip(&mut self, frames: u64) -> Result<()> {
         if let Some(s) = self.scanner.as_mut() {
             s.skip(frames, &mut self.found)?;
@@ -493,12 +510,21 @@ fn scan_file(
             wall: anchor,
         };
         let mut stopped = false;
-        while let Some(block) = file.next_block()? {
+        let mut gaps = Vec::new();
+        while let Some(block) = file.next_block_and_gaps(&mut gaps)? {
             if stop() {
                 stopped = true;
                 break;
             }
+            // Packets skipped before this block: said, logged, and kept on
+            // the stream's clock.
+            for gap in gaps.drain(..) {
+                agent.gap(gap, info.rate)?;
+            }
             agent.push(block, None)?;
+        }
+        for gap in file.take_gaps() {
+            agent.gap(gap, info.rate)?;
         }
         if stopped {
             ui::note(format!(

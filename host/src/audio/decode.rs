@@ -71,6 +71,14 @@ impl SourceInfo {
     }
 }
 
+/// Audio lost to a packet that could not be decoded, on the stream's clock
+/// (frames decoded and skipped before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub start_frame: u64,
+    pub frames: u64,
+}
+
 pub struct AudioFile {
     reader: Box<dyn FormatReader>,
     decoder: Box<dyn AudioDecoder>,
@@ -81,6 +89,10 @@ pub struct AudioFile {
     primed: bool,
     decoded_frames: u64,
     bad_packets: u64,
+    /// Frames of the packets skipped, so far.
+    skipped_frames: u64,
+    /// Skipped spans not yet taken ([`AudioFile::take_gaps`]).
+    gaps: Vec<Gap>,
     /// The stream ended on a read error rather than a clean end.
     cut_short: Option<String>,
     ended: bool,
@@ -304,6 +316,8 @@ impl AudioFile {
             primed: false,
             decoded_frames: 0,
             bad_packets: 0,
+            skipped_frames: 0,
+            gaps: Vec::new(),
             cut_short: None,
             ended: false,
         };
@@ -348,13 +362,19 @@ impl AudioFile {
 
     /// The next block of interleaved samples (full scale ±1.0); `None` at the end.
     pub fn next_block(&mut self) -> Result<Option<&[f32]>> {
+        let more = self.advance()?;
+        Ok(more.then_some(&self.buf[..]))
+    }
+
+    /// Decode the next block into `buf`; false at the end.
+    fn advance(&mut self) -> Result<bool> {
         if self.primed {
             self.primed = false;
             self.decoded_frames += (self.buf.len() / self.info.channels) as u64;
-            return Ok(Some(&self.buf));
+            return Ok(true);
         }
         match self.decode_next()? {
-            None => Ok(None),
+            None => Ok(false),
             Some((rate, channels)) => {
                 if rate != self.info.rate || channels != self.info.channels {
                     bail!(
@@ -366,7 +386,7 @@ impl AudioFile {
                     );
                 }
                 self.decoded_frames += (self.buf.len() / channels) as u64;
-                Ok(Some(&self.buf))
+                Ok(true)
             }
         }
     }
@@ -423,19 +443,22 @@ impl AudioFile {
                 Err(e) => Err(e),
             })
             .ok_or_else(|| crash(&self.info.path))?;
-            match decoded {
+            let why = match decoded {
                 Ok(None) => continue,
                 Ok(Some(spec)) => return Ok(Some(spec)),
-                Err(SymError::DecodeError(e)) => {
-                    tracing::debug!("{}: skipped a bad packet: {e}", self.info.path.display());
-                    self.bad_packets += 1;
-                }
-                Err(SymError::IoError(e)) => {
-                    tracing::debug!("{}: skipped a bad packet: {e}", self.info.path.display());
-                    self.bad_packets += 1;
-                }
+                Err(SymError::DecodeError(e)) => e.to_string(),
+                Err(SymError::IoError(e)) => e.to_string(),
                 Err(e) => bail!("cannot decode {}: {e}", self.info.path.display()),
-            }
+            };
+            tracing::debug!("{}: skipped a bad packet: {why}", self.info.path.display());
+            self.bad_packets += 1;
+            // Audio codecs' packets count time in frames (time base 1/rate).
+            let frames = packet.dur.get();
+            self.gaps.push(Gap {
+                start_frame: self.decoded_frames + self.skipped_frames,
+                frames,
+            });
+            self.skipped_frames += frames;
         }
     }
 
@@ -447,6 +470,33 @@ impl AudioFile {
     /// Packets that could not be decoded and were skipped.
     pub fn bad_packets(&self) -> u64 {
         self.bad_packets
+    }
+
+    /// [`AudioFile::next_block`], and the spans skipped before it moved to
+    /// `gaps`.
+    pub fn next_block_and_gaps(&mut self, gaps: &mut Vec<Gap>) -> Result<Option<&[f32]>> {
+        let more = self.advance()?;
+        gaps.append(&mut self.gaps);
+        Ok(more.then_some(&self.buf[..]))
+    }
+
+    /// The spans skipped since the last call (undecodable packets).
+    pub fn take_gaps(&mut self) -> Vec<Gap> {
+        std::mem::take(&mut self.gaps)
+    }
+
+    /// After the end: why the file is damaged, if it is (truncated, read
+    /// errors, packets that could not be decoded), as `detect` says it.
+    pub fn damage(&self) -> Option<String> {
+        self.truncation().or_else(|| {
+            (self.bad_packets > 0).then(|| {
+                format!(
+                    "{}: {} damaged packet(s) could not be decoded",
+                    self.info.path.display(),
+                    self.bad_packets
+                )
+            })
+        })
     }
 
     /// After the end: why the file seems damaged, if it does (fewer frames

@@ -1,0 +1,198 @@
+//! Honest outputs: damaged files are said to be damaged by every command,
+//! a full disk is named in words, and what is not marked is written back as
+//! it was read.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// `marked` as MP3 (128k), with the side information of ten frames in the
+/// middle overwritten: those packets cannot be decoded.
+fn damaged_mp3(dir: &Path, marked: &Path) -> PathBuf {
+    let mp3 = dir.join("clean.mp3");
+    tool(
+        "ffmpeg",
+        &[
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            s(marked),
+            "-b:a",
+            "128k",
+            s(&mp3),
+        ],
+    );
+    let mut d = fs::read(&mp3).unwrap();
+    // MPEG-1 layer III frame headers without CRC.
+    let frames: Vec<usize> = (0..d.len() - 1)
+        .filter(|&i| d[i] == 0xFF && d[i + 1] & 0xFE == 0xFA)
+        .collect();
+    let third = frames.len() / 3;
+    for &at in frames[third..third + 60].iter().step_by(6) {
+        d[at + 4..at + 21].fill(0xFF);
+    }
+    let bad = dir.join("damaged.mp3");
+    fs::write(&bad, d).unwrap();
+    bad
+}
+
+fn error_lines(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| l.contains("error:")).collect()
+}
+
+/// `inspect` fails (exit 2) on the files `detect` fails on, with the same
+/// error, key or not.
+#[test]
+fn inspect_fails_with_detects_error_on_a_damaged_file() {
+    if !have("ffmpeg") {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let marked = dir.path().join("m.wav");
+    embed(&unmarked(), &marked, &key, &[]);
+    let bad = damaged_mp3(dir.path(), &marked);
+    let (code, _, err) = run(&["detect", s(&bad), "--key", s(&key)]);
+    assert_eq!(code, 2, "{err}");
+    let detect_errors = error_lines(&err);
+    assert_eq!(detect_errors.len(), 1, "{err}");
+    let png = dir.path().join("p.png");
+    for with_key in [false, true] {
+        let mut args = vec!["inspect", s(&bad), "--png", s(&png), "--force"];
+        if with_key {
+            args.extend(["--key", s(&key)]);
+        }
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "key {with_key}: {err}");
+        assert_eq!(error_lines(&err), detect_errors, "key {with_key}");
+    }
+}
+
+/// The agent says when packets cannot be decoded, on stderr and in its log
+/// as an `undecodable` event with the span lost.
+#[test]
+fn monitor_logs_undecodable_packets_as_a_gap() {
+    if !have("ffmpeg") {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let marked = dir.path().join("m.wav");
+    embed(&unmarked(), &marked, &key, &[]);
+    let bad = damaged_mp3(dir.path(), &marked);
+    let log = dir.path().join("log.jsonl");
+    let (_, _, err) = run(&[
+        "monitor",
+        "--key",
+        s(&key),
+        "--file",
+        s(&bad),
+        "--log",
+        s(&log),
+        "--start-time",
+        "2024-05-01T06:00:00Z",
+    ]);
+    assert!(err.contains("undecodable audio from"), "{err}");
+    let lines = json_lines(&fs::read_to_string(&log).unwrap());
+    let gaps: Vec<_> = lines
+        .iter()
+        .filter(|l| l["event"] == "undecodable")
+        .collect();
+    assert!(!gaps.is_empty(), "no undecodable event in {lines:?}");
+    let mut last_end = 0.0;
+    for g in &gaps {
+        let (start, end) = (g["start_s"].as_f64().unwrap(), g["end_s"].as_f64().unwrap());
+        assert!(start >= last_end && end > start, "{g}");
+        last_end = end;
+        for field in ["utc", "end_utc"] {
+            let t = g[field].as_str().unwrap();
+            assert!(t.starts_with("2024-05-01T06:00:0"), "{g}");
+        }
+        assert!(g["stream"].as_str().unwrap().contains("damaged.mp3"), "{g}");
+    }
+    // Inside the file, not at its edges: ten packets a third of the way in.
+    assert!(gaps[0]["start_s"].as_f64().unwrap() > 1.0, "{gaps:?}");
+}
+
+/// A tmpfs of 64 KiB, unmounted on drop; `None` (test skipped) when this
+/// process may not mount.
+struct TinyFs {
+    dir: tempfile::TempDir,
+}
+
+impl TinyFs {
+    fn mount() -> Option<TinyFs> {
+        let dir = tmp();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", s(dir.path())])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        ok.then_some(TinyFs { dir })
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// On a full disk embed and inspect say which file could not be written
+/// and why, in words (no debug text), and leave nothing behind.
+#[test]
+fn a_full_disk_is_reported_with_the_path() {
+    let Some(fs) = TinyFs::mount() else {
+        eprintln!("skipped: cannot mount a tmpfs (needs root; CI runs as root)");
+        return;
+    };
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let full = fs.dir.path();
+    let input = unmarked();
+    let out = full.join("o.wav");
+    let flac = full.join("o.flac");
+    let png = full.join("p.png");
+    let runs: [Vec<&str>; 3] = [
+        vec![
+            "embed",
+            s(&input),
+            s(&out),
+            "--key",
+            s(&key),
+            "--id",
+            "2a",
+        ],
+        vec![
+            "embed",
+            s(&input),
+            s(&flac),
+            "--key",
+            s(&key),
+            "--id",
+            "2a",
+        ],
+        vec!["inspect", s(&input), "--png", s(&png)],
+    ];
+    for (args, dest) in runs.iter().zip([&out, &flac, &png]) {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("cannot write {}", dest.display())),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("No space left on device"), "{args:?}: {err}");
+        for debug in ["Custom {", "IoError(", "Error {", "kind:"] {
+            assert!(!err.contains(debug), "{args:?}: debug text in {err}");
+        }
+        let left: Vec<_> = std::fs::read_dir(full).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
