@@ -504,6 +504,8 @@ fn choose_kind(asked: Option<OutFormat>, info: &SourceInfo, container: Container
         Some(OutFormat::S16) => SampleKind::S16,
         Some(OutFormat::S24) => SampleKind::S24,
         Some(OutFormat::F32) => SampleKind::F32,
+        // 64-bit float stays 64-bit: f32 would round every sample.
+        None if info.f64 && container == Container::Wav => SampleKind::F64,
         None => match (info.int_bits, container) {
             (Some(b), _) if b <= 16 => SampleKind::S16,
             (Some(b), _) if b <= 24 => SampleKind::S24,
@@ -559,7 +561,8 @@ pub fn embed_file(
     match kind {
         SampleKind::S16 => job.run::<i16>(file),
         SampleKind::S24 => job.run::<i32>(file),
-        SampleKind::F32 => job.run::<f32>(file),
+        // Marked as f32; unmarked samples are written from the f64 originals.
+        SampleKind::F32 | SampleKind::F64 => job.run::<f32>(file),
     }
 }
 
@@ -616,6 +619,8 @@ impl Job<'_> {
             .with_context(write_err)?;
         let progress = crate::progress::bar(info.frames, &format!("marking {}", input.display()));
         let mut state = Run::default();
+        // 64-bit input: unmarked samples come from the f64 originals.
+        let exact64 = self.kind == SampleKind::F64;
         mark_stream(
             &mut file,
             &mut marker,
@@ -623,6 +628,7 @@ impl Job<'_> {
             &mut state,
             &progress,
             self.output,
+            exact64,
         )?;
         progress.finish_and_clear();
         if let Some(t) = file.truncation() {
@@ -661,8 +667,12 @@ impl Job<'_> {
         writer.finish().with_context(write_err)?;
         fsio::persist(tmp, self.output, self.force)?;
         if state.non_finite > 0 {
+            let fate = match self.kind {
+                SampleKind::F32 | SampleKind::F64 => "were kept as they are",
+                _ => "were written as 0 or full scale (integer samples cannot hold them)",
+            };
             ui::warn(format!(
-                "{}: {} non-finite sample(s) (NaN or infinity) were written as 0",
+                "{}: {} non-finite sample(s) (NaN or infinity) {fate}",
                 input.display(),
                 state.non_finite
             ));
@@ -779,38 +789,84 @@ fn mark_stream<T: Sample + PcmSample>(
     state: &mut Run,
     progress: &indicatif::ProgressBar,
     output: &Path,
+    exact64: bool,
 ) -> Result<()> {
     let write_err = || format!("cannot write {}", output.display());
     let ch = file.info().channels;
     let mut buf: Vec<T> = Vec::with_capacity(BLOCK * ch);
     let mut programme: Vec<f32> = Vec::with_capacity(BLOCK * ch);
     let mut out: Vec<T> = Vec::with_capacity(2 * BLOCK * ch);
-    while let Some(block) = file.next_block()? {
+    let mut exact = Exact64::default();
+    while let Some((block, block64)) = file.next_block_f64()? {
         if ui::stopping() {
             bail!("interrupted; nothing was written");
         }
-        for sub in block.chunks(BLOCK * ch) {
+        for (i, sub) in block.chunks(BLOCK * ch).enumerate() {
             buf.clear();
             programme.clear();
-            for &x in sub {
-                let x = if x.is_finite() {
-                    x
-                } else {
-                    state.non_finite += 1;
-                    0.0
-                };
+            let at = i * BLOCK * ch;
+            for (j, &x) in sub.iter().enumerate() {
+                // The f32 copy Exact64 compares with, made the same way.
+                let x = if exact64 { block64[at + j] as f32 } else { x };
+                // Non-finite samples go through as they are (the engine
+                // leaves them alone); the resampled copy of the programme
+                // takes 0, or its filter would spread them over the mark.
+                let finite = x.is_finite();
+                state.non_finite += u64::from(!finite);
                 buf.push(T::from_unit(x));
-                programme.push(x);
+                programme.push(if finite { x } else { 0.0 });
+            }
+            if exact64 {
+                exact.originals.extend(&block64[at..at + sub.len()]);
             }
             out.clear();
             marker.push(&buf, &programme, &mut out)?;
-            writer.write(&out).with_context(write_err)?;
+            exact.write(writer, &out, exact64).with_context(write_err)?;
             state.frames += (sub.len() / ch) as u64;
         }
         progress.set_position(state.frames);
     }
     out.clear();
     marker.finish(&mut out)?;
-    writer.write(&out).with_context(write_err)?;
+    exact.write(writer, &out, exact64).with_context(write_err)?;
     Ok(())
+}
+
+/// A 64-bit file's samples, waiting for their marked `f32` copies: where
+/// the marker left a sample alone the original is written, else the
+/// original plus the mark, so nothing outside a mark is rounded.
+#[derive(Default)]
+struct Exact64 {
+    originals: VecDeque<f64>,
+    out: Vec<f64>,
+}
+
+impl Exact64 {
+    fn write<T: Sample + PcmSample>(
+        &mut self,
+        w: &mut Writer,
+        marked: &[T],
+        on: bool,
+    ) -> Result<()> {
+        if !on {
+            return w.write(marked);
+        }
+        self.out.clear();
+        for &y in marked {
+            let o = self.originals.pop_front().unwrap_or(0.0);
+            let x = T::from_unit(o as f32);
+            self.out.push(if y.to_bits() == x.to_bits() {
+                o
+            } else {
+                let with_mark = o + (y.to_unit() - x.to_unit()) as f64;
+                // As the engine does: never past full scale.
+                if o.abs() <= 1.0 {
+                    with_mark.clamp(-1.0, 1.0)
+                } else {
+                    o
+                }
+            });
+        }
+        w.write_f64(&self.out)
+    }
 }

@@ -161,24 +161,8 @@ fn a_full_disk_is_reported_with_the_path() {
     let flac = full.join("o.flac");
     let png = full.join("p.png");
     let runs: [Vec<&str>; 3] = [
-        vec![
-            "embed",
-            s(&input),
-            s(&out),
-            "--key",
-            s(&key),
-            "--id",
-            "2a",
-        ],
-        vec![
-            "embed",
-            s(&input),
-            s(&flac),
-            "--key",
-            s(&key),
-            "--id",
-            "2a",
-        ],
+        vec!["embed", s(&input), s(&out), "--key", s(&key), "--id", "2a"],
+        vec!["embed", s(&input), s(&flac), "--key", s(&key), "--id", "2a"],
         vec!["inspect", s(&input), "--png", s(&png)],
     ];
     for (args, dest) in runs.iter().zip([&out, &flac, &png]) {
@@ -194,5 +178,90 @@ fn a_full_disk_is_reported_with_the_path() {
         }
         let left: Vec<_> = std::fs::read_dir(full).unwrap().collect();
         assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
+/// A mono float WAV (WAVE_FORMAT_IEEE_FLOAT) of 32- or 64-bit samples.
+fn float_wav(path: &Path, rate: u32, x: &[f64], bits: u16) {
+    let mut data = Vec::new();
+    for &v in x {
+        match bits {
+            64 => data.extend_from_slice(&v.to_le_bytes()),
+            _ => data.extend_from_slice(&(v as f32).to_le_bytes()),
+        }
+    }
+    let bytes = bits as u32 / 8;
+    let mut h = Vec::new();
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&3u16.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&rate.to_le_bytes());
+    h.extend_from_slice(&(rate * bytes).to_le_bytes());
+    h.extend_from_slice(&(bytes as u16).to_le_bytes());
+    h.extend_from_slice(&bits.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    h.extend_from_slice(&data);
+    fs::write(path, h).unwrap();
+}
+
+/// (bits per sample, the data chunk's bytes) of a WAV.
+fn wav_data(path: &Path) -> (u16, Vec<u8>) {
+    let d = fs::read(path).unwrap();
+    let fmt = d.windows(4).position(|w| w == b"fmt ").unwrap();
+    let bits = u16::from_le_bytes([d[fmt + 22], d[fmt + 23]]);
+    let at = d.windows(4).position(|w| w == b"data").unwrap();
+    (bits, d[at + 8..].to_vec())
+}
+
+/// Outside the bursts OUT is IN bit for bit, in 32- and 64-bit float
+/// alike: NaN, infinities and samples beyond full scale included, and a
+/// 64-bit file stays 64-bit.
+#[test]
+fn unmarked_samples_are_written_back_bit_for_bit() {
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let rate = 48_000usize;
+    let n = 8 * rate;
+    let music = testkit::synth::generate(testkit::synth::Kind::Music, rate as u32, n, 7);
+    let mut x: Vec<f64> = music
+        .iter()
+        .enumerate()
+        // Low bits an f32 cannot hold.
+        .map(|(i, &v)| 0.5 * v as f64 + 1e-12 * i as f64)
+        .collect();
+    for (k, i) in (1..40).map(|k| (k, k * 9_601 % n)) {
+        x[i] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5][k % 4];
+    }
+    for bits in [32u16, 64] {
+        let input = dir.path().join(format!("in{bits}.wav"));
+        let output = dir.path().join(format!("out{bits}.wav"));
+        float_wav(&input, rate as u32, &x, bits);
+        let err = embed(&input, &output, &key, &[]);
+        assert!(err.contains("kept as they are"), "{err}");
+        let (in_bits, a) = wav_data(&input);
+        let (out_bits, b) = wav_data(&output);
+        assert_eq!((in_bits, a.len()), (out_bits, b.len()), "{bits}-bit");
+        let w = bits as usize / 8;
+        let (mut inside, mut outside) = (0, 0);
+        for f in 0..n {
+            let same = a[f * w..(f + 1) * w] == b[f * w..(f + 1) * w];
+            // Bursts of the default schedule: 993 ms every 2 s from 0.
+            if f % (2 * rate) < rate {
+                inside += usize::from(!same);
+            } else {
+                outside += usize::from(!same);
+            }
+        }
+        assert_eq!(
+            outside, 0,
+            "{bits}-bit: {outside} sample(s) changed outside the bursts"
+        );
+        assert!(inside > rate, "{bits}-bit: the bursts are missing");
+        let (_, found, _) = detect_json(&output, &key, &[]);
+        assert_eq!(found.len(), 4, "{bits}-bit");
     }
 }

@@ -36,6 +36,9 @@ pub struct SourceInfo {
     pub int_bits: Option<u32>,
     /// Samples are floating point in the file (float WAV).
     pub float: bool,
+    /// 64-bit float samples: kept as such too ([`AudioFile::next_block_f64`]),
+    /// as `f32` would round them.
+    pub f64: bool,
     /// Lossless codec (PCM, FLAC, ALAC): frame counts are exact.
     pub lossless: bool,
     pub codec: String,
@@ -52,6 +55,7 @@ impl SourceInfo {
         };
         let depth = match (self.int_bits, self.float) {
             (Some(b), _) => format!(" {b}-bit"),
+            (None, true) if self.f64 => " 64-bit float".to_string(),
             (None, true) => " float".to_string(),
             _ => String::new(),
         };
@@ -85,6 +89,8 @@ pub struct AudioFile {
     track_id: u32,
     info: SourceInfo,
     buf: Vec<f32>,
+    /// The same block as `f64`, for 64-bit float files only.
+    buf64: Vec<f64>,
     /// First block, decoded while opening to learn rate and channels.
     primed: bool,
     decoded_frames: u64,
@@ -290,7 +296,13 @@ impl AudioFile {
         let codec = decoder.codec_info().short_name.to_string();
         let lossless = matches!(codec.as_str(), "flac" | "alac") || codec.starts_with("pcm");
         use symphonia::core::audio::sample::SampleFormat as F;
-        let float = matches!(params.sample_format, Some(F::F32 | F::F64));
+        use symphonia::core::codecs::audio::well_known as ids;
+        // PCM tracks name their format by codec, not by sample_format.
+        let f64 = matches!(params.sample_format, Some(F::F64))
+            || [ids::CODEC_ID_PCM_F64LE, ids::CODEC_ID_PCM_F64BE].contains(&params.codec);
+        let float = f64
+            || matches!(params.sample_format, Some(F::F32))
+            || [ids::CODEC_ID_PCM_F32LE, ids::CODEC_ID_PCM_F32BE].contains(&params.codec);
         let int_bits = if lossless && !float {
             params.bits_per_sample
         } else {
@@ -303,6 +315,7 @@ impl AudioFile {
             frames,
             int_bits,
             float,
+            f64,
             lossless,
             codec,
             container: reader.format_info().short_name.to_string(),
@@ -313,6 +326,7 @@ impl AudioFile {
             track_id,
             info,
             buf: Vec::new(),
+            buf64: Vec::new(),
             primed: false,
             decoded_frames: 0,
             bad_packets: 0,
@@ -364,6 +378,13 @@ impl AudioFile {
     pub fn next_block(&mut self) -> Result<Option<&[f32]>> {
         let more = self.advance()?;
         Ok(more.then_some(&self.buf[..]))
+    }
+
+    /// [`AudioFile::next_block`], and the same samples as `f64` (exact for
+    /// 64-bit float files; empty for others).
+    pub fn next_block_f64(&mut self) -> Result<Option<(&[f32], &[f64])>> {
+        let more = self.advance()?;
+        Ok(more.then_some((&self.buf[..], &self.buf64[..])))
     }
 
     /// Decode the next block into `buf`; false at the end.
@@ -430,6 +451,7 @@ impl AudioFile {
             }
             let decoder = &mut self.decoder;
             let buf = &mut self.buf;
+            let (buf64, keep64) = (&mut self.buf64, self.info.f64);
             let decoded = crate::ui::guarded(|| match decoder.decode(&packet) {
                 Ok(block) => {
                     if block.frames() == 0 {
@@ -438,6 +460,9 @@ impl AudioFile {
                     let rate = block.spec().rate();
                     let channels = block.spec().channels().count();
                     block.copy_to_vec_interleaved(buf);
+                    if keep64 {
+                        block.copy_to_vec_interleaved(buf64);
+                    }
                     Ok(Some((rate, channels)))
                 }
                 Err(e) => Err(e),

@@ -20,6 +20,8 @@ pub enum SampleKind {
     S16,
     S24,
     F32,
+    /// 64-bit float (WAV only), kept for 64-bit input.
+    F64,
 }
 
 impl SampleKind {
@@ -28,6 +30,7 @@ impl SampleKind {
             SampleKind::S16 => "16-bit",
             SampleKind::S24 => "24-bit",
             SampleKind::F32 => "32-bit float",
+            SampleKind::F64 => "64-bit float",
         }
     }
 }
@@ -89,6 +92,8 @@ impl PcmSample for f32 {
 
 pub enum Writer {
     Wav(hound::WavWriter<BufWriter<File>>),
+    /// hound writes no 64-bit float: a plain WAVE_FORMAT_IEEE_FLOAT file.
+    Wav64(Wav64Writer),
     Flac(Box<FlacWriter>),
 }
 
@@ -101,6 +106,9 @@ impl Writer {
         channels: u16,
     ) -> Result<Writer> {
         match container {
+            Container::Wav if kind == SampleKind::F64 => {
+                Ok(Writer::Wav64(Wav64Writer::new(file, rate, channels)?))
+            }
             Container::Wav => {
                 let spec = hound::WavSpec {
                     channels,
@@ -108,10 +116,10 @@ impl Writer {
                     bits_per_sample: match kind {
                         SampleKind::S16 => 16,
                         SampleKind::S24 => 24,
-                        SampleKind::F32 => 32,
+                        SampleKind::F32 | SampleKind::F64 => 32,
                     },
                     sample_format: match kind {
-                        SampleKind::F32 => hound::SampleFormat::Float,
+                        SampleKind::F32 | SampleKind::F64 => hound::SampleFormat::Float,
                         _ => hound::SampleFormat::Int,
                     },
                 };
@@ -123,7 +131,7 @@ impl Writer {
                 let bits = match kind {
                     SampleKind::S16 => 16,
                     SampleKind::S24 => 24,
-                    SampleKind::F32 => bail!(
+                    SampleKind::F32 | SampleKind::F64 => bail!(
                         "FLAC holds integer samples only; use --format s16 or s24, or write a .wav"
                     ),
                 };
@@ -143,6 +151,9 @@ impl Writer {
                 }
                 Ok(())
             }
+            Writer::Wav64(_) => {
+                bail!("internal error: 64-bit WAV written with another sample type")
+            }
             // A type is integer or not throughout: the first sample tells.
             Writer::Flac(_) if samples.first().is_some_and(|s| s.flac().is_none()) => {
                 bail!("FLAC holds integer samples only")
@@ -151,10 +162,19 @@ impl Writer {
         }
     }
 
+    /// Write interleaved 64-bit float samples (a [`SampleKind::F64`] file).
+    pub fn write_f64(&mut self, samples: &[f64]) -> Result<()> {
+        match self {
+            Writer::Wav64(w) => w.write(samples),
+            _ => bail!("internal error: 64-bit samples for a file of another format"),
+        }
+    }
+
     /// Complete the file (headers, lengths) and flush it.
     pub fn finish(self) -> Result<()> {
         match self {
             Writer::Wav(w) => w.finalize().map_err(wav_error),
+            Writer::Wav64(w) => w.finish(),
             Writer::Flac(f) => f.finish(),
         }
     }
@@ -166,6 +186,58 @@ fn wav_error(e: hound::Error) -> anyhow::Error {
         hound::Error::IoError(io) => anyhow!(io),
         hound::Error::TooWide => anyhow!("sample does not fit the WAV sample format"),
         other => anyhow!("cannot write the WAV file: {other}"),
+    }
+}
+
+/// A 64-bit float WAV: header with placeholder sizes, samples, then the
+/// sizes written in at the end.
+pub struct Wav64Writer {
+    out: BufWriter<File>,
+    data_bytes: u64,
+}
+
+/// Bytes before the samples: RIFF header, 16-byte fmt chunk, data header.
+const WAV64_HEADER: u64 = 44;
+
+impl Wav64Writer {
+    fn new(file: File, rate: u32, channels: u16) -> Result<Wav64Writer> {
+        let block_align = channels as u32 * 8;
+        let mut h = Vec::with_capacity(WAV64_HEADER as usize);
+        h.extend_from_slice(b"RIFF\0\0\0\0WAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        h.extend_from_slice(&3u16.to_le_bytes()); // WAVE_FORMAT_IEEE_FLOAT
+        h.extend_from_slice(&channels.to_le_bytes());
+        h.extend_from_slice(&rate.to_le_bytes());
+        h.extend_from_slice(&(rate * block_align).to_le_bytes());
+        h.extend_from_slice(&(block_align as u16).to_le_bytes());
+        h.extend_from_slice(&64u16.to_le_bytes());
+        h.extend_from_slice(b"data\0\0\0\0");
+        let mut out = BufWriter::new(file);
+        out.write_all(&h)?;
+        Ok(Wav64Writer { out, data_bytes: 0 })
+    }
+
+    fn write(&mut self, samples: &[f64]) -> Result<()> {
+        for s in samples {
+            self.out.write_all(&s.to_le_bytes())?;
+        }
+        self.data_bytes += samples.len() as u64 * 8;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let riff = WAV64_HEADER - 8 + self.data_bytes;
+        if riff > u32::MAX as u64 {
+            bail!("more than 4 GiB of audio: too long for a WAV file; write a shorter one");
+        }
+        self.out.flush()?;
+        let file = self.out.get_mut();
+        file.seek(SeekFrom::Start(4))?;
+        file.write_all(&(riff as u32).to_le_bytes())?;
+        file.seek(SeekFrom::Start(WAV64_HEADER - 4))?;
+        file.write_all(&(self.data_bytes as u32).to_le_bytes())?;
+        file.flush()?;
+        Ok(())
     }
 }
 
