@@ -504,8 +504,9 @@ fn choose_kind(asked: Option<OutFormat>, info: &SourceInfo, container: Container
         Some(OutFormat::S16) => SampleKind::S16,
         Some(OutFormat::S24) => SampleKind::S24,
         Some(OutFormat::F32) => SampleKind::F32,
-        // 64-bit float stays 64-bit: f32 would round every sample.
+        // 64-bit float and 32-bit integer stay so: f32 would round them.
         None if info.f64 && container == Container::Wav => SampleKind::F64,
+        None if info.int_bits == Some(32) && container == Container::Wav => SampleKind::S32,
         None => match (info.int_bits, container) {
             (Some(b), _) if b <= 16 => SampleKind::S16,
             (Some(b), _) if b <= 24 => SampleKind::S24,
@@ -562,7 +563,7 @@ pub fn embed_file(
         SampleKind::S16 => job.run::<i16>(file),
         SampleKind::S24 => job.run::<i32>(file),
         // Marked as f32; unmarked samples are written from the f64 originals.
-        SampleKind::F32 | SampleKind::F64 => job.run::<f32>(file),
+        SampleKind::F32 | SampleKind::F64 | SampleKind::S32 => job.run::<f32>(file),
     }
 }
 
@@ -619,8 +620,9 @@ impl Job<'_> {
             .with_context(write_err)?;
         let progress = crate::progress::bar(info.frames, &format!("marking {}", input.display()));
         let mut state = Run::default();
-        // 64-bit input: unmarked samples come from the f64 originals.
-        let exact64 = self.kind == SampleKind::F64;
+        // 64-bit float or 32-bit input: unmarked samples come from the f64
+        // originals.
+        let exact64 = matches!(self.kind, SampleKind::F64 | SampleKind::S32);
         mark_stream(
             &mut file,
             &mut marker,

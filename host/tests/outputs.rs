@@ -217,9 +217,9 @@ fn wav_data(path: &Path) -> (u16, Vec<u8>) {
     (bits, d[at + 8..].to_vec())
 }
 
-/// Outside the bursts OUT is IN bit for bit, in 32- and 64-bit float
-/// alike: NaN, infinities and samples beyond full scale included, and a
-/// 64-bit file stays 64-bit.
+/// Outside the bursts OUT is IN bit for bit, in 32- and 64-bit float and
+/// 32-bit integer alike: NaN, infinities and samples beyond full scale
+/// included, and 64-bit float and 32-bit integer files stay so.
 #[test]
 fn unmarked_samples_are_written_back_bit_for_bit() {
     let dir = tmp();
@@ -236,15 +236,36 @@ fn unmarked_samples_are_written_back_bit_for_bit() {
     for (k, i) in (1..40).map(|k| (k, k * 9_601 % n)) {
         x[i] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5][k % 4];
     }
-    for bits in [32u16, 64] {
-        let input = dir.path().join(format!("in{bits}.wav"));
-        let output = dir.path().join(format!("out{bits}.wav"));
-        float_wav(&input, rate as u32, &x, bits);
+    // 32-bit integer too: f32 cannot hold its low bits either.
+    let int32 = dir.path().join("in-s32.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate as u32,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&int32, spec).unwrap();
+    for (i, &v) in music.iter().enumerate() {
+        w.write_sample((v as f64 * 0.5 * 2_147_483_648.0) as i32 + (i % 97) as i32)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    for bits in [32u16, 64, 0] {
+        let name = match bits {
+            0 => "s32".to_string(),
+            b => format!("f{b}"),
+        };
+        let input = dir.path().join(format!("in-{name}.wav"));
+        let output = dir.path().join(format!("out-{name}.wav"));
+        if bits != 0 {
+            float_wav(&input, rate as u32, &x, bits);
+        }
         let err = embed(&input, &output, &key, &[]);
-        assert!(err.contains("kept as they are"), "{err}");
+        assert_eq!(err.contains("kept as they are"), bits != 0, "{err}");
+        let bits = bits.max(32);
         let (in_bits, a) = wav_data(&input);
         let (out_bits, b) = wav_data(&output);
-        assert_eq!((in_bits, a.len()), (out_bits, b.len()), "{bits}-bit");
+        assert_eq!((in_bits, a.len()), (out_bits, b.len()), "{name}");
         let w = bits as usize / 8;
         let (mut inside, mut outside) = (0, 0);
         for f in 0..n {
@@ -258,10 +279,10 @@ fn unmarked_samples_are_written_back_bit_for_bit() {
         }
         assert_eq!(
             outside, 0,
-            "{bits}-bit: {outside} sample(s) changed outside the bursts"
+            "{name}: {outside} sample(s) changed outside the bursts"
         );
-        assert!(inside > rate, "{bits}-bit: the bursts are missing");
+        assert!(inside > rate, "{name}: the bursts are missing");
         let (_, found, _) = detect_json(&output, &key, &[]);
-        assert_eq!(found.len(), 4, "{bits}-bit");
+        assert_eq!(found.len(), 4, "{name}");
     }
 }

@@ -70,6 +70,12 @@ impl SourceInfo {
         format!("{} Hz {ch}{depth} {format}", self.rate)
     }
 
+    /// Whether `f32` rounds this file's samples (64-bit float, 32-bit
+    /// integer), so blocks are kept as `f64` too, which holds them exactly.
+    pub fn exact64(&self) -> bool {
+        self.f64 || self.int_bits.is_some_and(|b| b > 24)
+    }
+
     pub fn seconds(&self, frames: u64) -> f64 {
         frames as f64 / self.rate as f64
     }
@@ -380,8 +386,8 @@ impl AudioFile {
         Ok(more.then_some(&self.buf[..]))
     }
 
-    /// [`AudioFile::next_block`], and the same samples as `f64` (exact for
-    /// 64-bit float files; empty for others).
+    /// [`AudioFile::next_block`], and the same samples as `f64` (exact;
+    /// empty unless [`SourceInfo::exact64`]).
     pub fn next_block_f64(&mut self) -> Result<Option<(&[f32], &[f64])>> {
         let more = self.advance()?;
         Ok(more.then_some((&self.buf[..], &self.buf64[..])))
@@ -451,7 +457,7 @@ impl AudioFile {
             }
             let decoder = &mut self.decoder;
             let buf = &mut self.buf;
-            let (buf64, keep64) = (&mut self.buf64, self.info.f64);
+            let (buf64, keep64) = (&mut self.buf64, self.info.exact64());
             let decoded = crate::ui::guarded(|| match decoder.decode(&packet) {
                 Ok(block) => {
                     if block.frames() == 0 {

@@ -22,6 +22,8 @@ pub enum SampleKind {
     F32,
     /// 64-bit float (WAV only), kept for 64-bit input.
     F64,
+    /// 32-bit integer (WAV only), kept for 32-bit input.
+    S32,
 }
 
 impl SampleKind {
@@ -31,6 +33,7 @@ impl SampleKind {
             SampleKind::S24 => "24-bit",
             SampleKind::F32 => "32-bit float",
             SampleKind::F64 => "64-bit float",
+            SampleKind::S32 => "32-bit",
         }
     }
 }
@@ -116,7 +119,7 @@ impl Writer {
                     bits_per_sample: match kind {
                         SampleKind::S16 => 16,
                         SampleKind::S24 => 24,
-                        SampleKind::F32 | SampleKind::F64 => 32,
+                        SampleKind::F32 | SampleKind::F64 | SampleKind::S32 => 32,
                     },
                     sample_format: match kind {
                         SampleKind::F32 | SampleKind::F64 => hound::SampleFormat::Float,
@@ -131,7 +134,7 @@ impl Writer {
                 let bits = match kind {
                     SampleKind::S16 => 16,
                     SampleKind::S24 => 24,
-                    SampleKind::F32 | SampleKind::F64 => bail!(
+                    SampleKind::F32 | SampleKind::F64 | SampleKind::S32 => bail!(
                         "FLAC holds integer samples only; use --format s16 or s24, or write a .wav"
                     ),
                 };
@@ -162,10 +165,21 @@ impl Writer {
         }
     }
 
-    /// Write interleaved 64-bit float samples (a [`SampleKind::F64`] file).
+    /// Write interleaved samples held as `f64` (full scale ±1.0) to a
+    /// [`SampleKind::F64`] or [`SampleKind::S32`] file.
     pub fn write_f64(&mut self, samples: &[f64]) -> Result<()> {
         match self {
             Writer::Wav64(w) => w.write(samples),
+            // Exact: a 32-bit sample was decoded as n / 2^31.
+            Writer::Wav(w) if w.spec().bits_per_sample == 32 => {
+                for &s in samples {
+                    let n = (s * 2_147_483_648.0)
+                        .round()
+                        .clamp(i32::MIN as f64, i32::MAX as f64);
+                    w.write_sample(n as i32).map_err(wav_error)?;
+                }
+                Ok(())
+            }
             _ => bail!("internal error: 64-bit samples for a file of another format"),
         }
     }
