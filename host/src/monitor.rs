@@ -481,7 +481,15 @@ fn scan_file(
     stop: Arc<dyn Fn() -> bool + Send + Sync>,
 ) {
     let result = (|| -> Result<()> {
-        let mut file = AudioFile::open(&path)?;
+        let mut file = match AudioFile::open(&path) {
+            Ok(f) => f,
+            // A FIFO whose writer never came: asked to stop, so no failure.
+            Err(_) if stop() => {
+                ui::note(format!("{}: stopped before any audio came", agent.name));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let info = file.info().clone();
         agent.start(info.rate, info.channels)?;
         let anchor = match start_time {

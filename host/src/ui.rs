@@ -101,8 +101,13 @@ pub fn catch_interrupt() {
 
 /// Run `f`, a blocking open or read of input, so that Ctrl-C or SIGTERM
 /// ends the program even while it waits (the call cannot poll [`stopping`]).
-/// Only for input: nothing may be half-written when it runs.
+/// Only for input: nothing may be half-written when it runs. Only on the
+/// main thread: elsewhere (monitor's sources) other threads still have
+/// airings to close, so `f` just runs.
 pub fn interruptible<T>(f: impl FnOnce() -> T) -> T {
+    if std::thread::current().name() != Some("main") {
+        return f();
+    }
     struct Leave;
     impl Drop for Leave {
         fn drop(&mut self) {

@@ -19,11 +19,28 @@ fn mkfifo(path: &Path) {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
-/// Wait until `pid` sleeps opening a FIFO (its writer never comes).
-fn wait_blocked_on_fifo(pid: u32) {
+/// Wait until `pid` has `fifo` open, or sleeps opening it (its writer never
+/// comes).
+fn wait_blocked_on_fifo(pid: u32, fifo: &Path) {
     let end = Instant::now() + Duration::from_secs(30);
-    let wchan = format!("/proc/{pid}/wchan");
-    while fs::read_to_string(&wchan).unwrap_or_default() != "wait_for_partner" {
+    let fifo = fs::canonicalize(fifo).unwrap();
+    let waiting = || {
+        // Any of its threads (monitor opens sources on their own).
+        let opening = fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|t| {
+                fs::read_to_string(t.path().join("wchan")).unwrap_or_default() == "wait_for_partner"
+            });
+        let open = fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| fs::read_link(fd.path()).is_ok_and(|p| p == fifo));
+        opening || open
+    };
+    while !waiting() {
         assert!(Instant::now() < end, "hushmark never opened the FIFO");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -41,9 +58,13 @@ fn sigterm_ends_a_wait_on_a_fifo_without_a_writer() {
     mkfifo(&key_fifo);
     let marked = dir.path().join("m.wav");
     embed(&unmarked(), &marked, &key, &[]);
-    for (what, args) in [
-        ("audio FIFO", ["detect", s(&fifo), "--key", s(&key)]),
-        ("key FIFO", ["detect", s(&marked), "--key", s(&key_fifo)]),
+    for (what, args, waits_on) in [
+        ("audio FIFO", ["detect", s(&fifo), "--key", s(&key)], &fifo),
+        (
+            "key FIFO",
+            ["detect", s(&marked), "--key", s(&key_fifo)],
+            &key_fifo,
+        ),
     ] {
         let mut p = Proc::start(
             "hushmark",
@@ -52,12 +73,47 @@ fn sigterm_ends_a_wait_on_a_fifo_without_a_writer() {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
-        wait_blocked_on_fifo(p.pid());
+        wait_blocked_on_fifo(p.pid(), waits_on);
         let status = p.terminate(Duration::from_secs(20)).unwrap();
         assert_eq!(status.code(), Some(130), "{what}: {status:?}");
     }
     // Nothing was left beside the FIFO.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 4);
+}
+
+/// The agent with a FIFO source nobody writes and a file: SIGTERM stops it
+/// cleanly (exit 0) with the file's airing logged; the FIFO is no failure.
+#[test]
+fn sigterm_stops_monitor_waiting_on_a_fifo_source() {
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let fifo = dir.path().join("in.fifo");
+    mkfifo(&fifo);
+    let marked = dir.path().join("m.wav");
+    embed(&unmarked(), &marked, &key, &[]);
+    let log = dir.path().join("log.jsonl");
+    let mut p = Proc::start(
+        "hushmark",
+        hushmark()
+            .args(["monitor", "--key", s(&key), "--log", s(&log)])
+            .args(["--file", s(&fifo), "--file", s(&marked)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    // The file's airing is logged when the file ends; the FIFO still waits.
+    let end = Instant::now() + Duration::from_secs(60);
+    while !fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(ADDRESS)
+    {
+        assert!(Instant::now() < end, "the file's airing was never logged");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_blocked_on_fifo(p.pid(), &fifo);
+    let status = p.terminate(Duration::from_secs(20)).unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let lines = json_lines(&fs::read_to_string(&log).unwrap());
+    assert_eq!(lines.iter().filter(|l| l["id"] == ADDRESS).count(), 1);
 }
 
 /// `-`, a FIFO and `<(ffmpeg ... -f wav -)` carry no length in their WAV

@@ -157,8 +157,7 @@ fn read_all(path: &Path, stdin: bool) -> Result<Vec<u8>> {
     let read = crate::ui::interruptible(|| -> std::io::Result<u64> {
         let source: Box<dyn Read> = match stdin {
             true => Box::new(std::io::stdin().lock()),
-            // Opening a FIFO waits for its writer.
-            false => Box::new(File::open(path)?),
+            false => Box::new(open_waiting(path)?),
         };
         source
             .take(MAX_STREAMED_BYTES + 1)
@@ -181,6 +180,54 @@ fn read_all(path: &Path, stdin: bool) -> Result<Vec<u8>> {
     }
     fix_streamed_wav(&mut bytes);
     Ok(bytes)
+}
+
+/// Open a FIFO (or device) without blocking until its writer comes, then
+/// wait for the writer checking for a stop request, so monitor's source
+/// threads end too when asked. Reads after that block as usual.
+#[cfg(unix)]
+fn open_waiting(path: &Path) -> std::io::Result<File> {
+    use std::io::{Error, ErrorKind};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let fd = file.as_raw_fd();
+    loop {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for an open descriptor. A FIFO that never
+        // had a writer reports nothing (no POLLHUP) until one comes.
+        let ready = unsafe { libc::poll(&mut p, 1, 200) };
+        if ready > 0 {
+            break;
+        }
+        if ready < 0 {
+            let e = Error::last_os_error();
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if crate::ui::stopping() {
+            return Err(Error::other("interrupted while waiting for a writer"));
+        }
+    }
+    // SAFETY: fcntl on an open descriptor; only O_NONBLOCK is cleared.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_waiting(path: &Path) -> std::io::Result<File> {
+    File::open(path)
 }
 
 /// A WAV written to a pipe cannot go back to fill in its lengths: its RIFF
