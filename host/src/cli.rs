@@ -436,7 +436,7 @@ programme is silent) its samples are IN's, bit for bit. OUT is written to a
 temporary file beside it and renamed when complete, so it is never
 half-written; IN is never touched.")]
 pub struct EmbedArgs {
-    /// Audio to mark.
+    /// Audio to mark; `-` reads stdin (pipes and FIFOs are read whole first).
     #[arg(value_name = "IN")]
     pub input: PathBuf,
     /// Marked copy to write: .wav or .flac.
@@ -487,7 +487,9 @@ it decodes one; --presence prints those per-second verdicts (JSON: \"kind\":
 \"presence\"), present or absent, for expected and decoded IDs.
 Exit status: 0 if any mark was found, 1 if none, 2 if a file could not be read.")]
 pub struct DetectArgs {
-    /// Audio files (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF).
+    /// Audio files (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF); `-` reads
+    /// stdin, and pipes such as `<(ffmpeg -i in.mp4 -f wav -)` and FIFOs are
+    /// read whole first.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     #[command(flatten)]
