@@ -2,8 +2,11 @@
 //!
 //! The file is decoded block by block, converted to OUT's sample format,
 //! marked in that format (so wherever no mark is added OUT holds IN's
-//! samples bit for bit when the formats match), and written to a temporary
-//! file that is renamed to OUT only when everything succeeded.
+//! samples bit for bit when the formats match, NaN and infinities
+//! included), and written to a temporary file that is renamed to OUT only
+//! when everything succeeded. 64-bit float and 32-bit integer files, which
+//! `f32` would round, are marked as `f32` and written from their exact
+//! `f64` originals wherever the marker left a sample alone.
 //!
 //! * **Layers at the file's rate** run in one embedder on the samples
 //!   themselves. With the robust layer that embedder delays the stream by

@@ -3,7 +3,9 @@
 //!
 //! `f32` is exact for every integer format up to 24 bits (symphonia divides
 //! by 2^15 or 2^23), so 16- and 24-bit files come back bit for bit when
-//! converted back. Rate and channels come from the first decoded block,
+//! converted back; 64-bit float and 32-bit integer files are also given as
+//! `f64`, which holds them exactly. Pipes, FIFOs, devices and stdin (`-`)
+//! are read into memory first: the decoders seek. Rate and channels come from the first decoded block,
 //! which is authoritative even where the container does not state them
 //! (MP3 without headers); a change later in the stream is an error.
 //!
