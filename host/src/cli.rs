@@ -214,7 +214,8 @@ fn profile_help(profile: Profile) -> &'static str {
             "20 kHz up to 0.46 x the sample rate: digital chains and 88.2/96 kHz systems"
         }
         Profile::NearUltrasonic => {
-            "18.0-19.4 kHz: survives MP3 and Opus; some listeners can hear it"
+            "18.0-19.4 kHz: MP3 (lame) 256k and up 30/30 bursts, 192k 20-22/30, 128k and \
+             -V2 0/30; Opus; some listeners can hear it"
         }
         Profile::Robust => {
             "344 Hz-7 kHz under the programme's masking threshold: survives MP3/AAC 128k, \
@@ -423,7 +424,8 @@ Examples:
 
 What each profile survives (measured): ultrasonic: FLAC, AAC 256/320k, Vorbis
 256k, 44.1 kHz resampling, +-1000 ppm; MP3, Opus and AAC 128k cut it.
-near-ultrasonic: also MP3 320k and Opus (audible to some). robust: MP3 and AAC
+near-ultrasonic (audible to some): Opus, and MP3 (lame) by bit rate: 256k and
+up 30/30 bursts, 192k 20-22/30, 128k and -V2 0/30. robust: MP3 and AAC
 128k, Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over ~0.1 %.
 robust runs at 48 kHz (other rates: its mark is made on a 48 kHz copy and
 resampled back) on mono or stereo files.
@@ -434,7 +436,7 @@ programme is silent) its samples are IN's, bit for bit. OUT is written to a
 temporary file beside it and renamed when complete, so it is never
 half-written; IN is never touched.")]
 pub struct EmbedArgs {
-    /// Audio to mark.
+    /// Audio to mark; `-` reads stdin (pipes and FIFOs are read whole first).
     #[arg(value_name = "IN")]
     pub input: PathBuf,
     /// Marked copy to write: .wav or .flac.
@@ -485,7 +487,9 @@ it decodes one; --presence prints those per-second verdicts (JSON: \"kind\":
 \"presence\"), present or absent, for expected and decoded IDs.
 Exit status: 0 if any mark was found, 1 if none, 2 if a file could not be read.")]
 pub struct DetectArgs {
-    /// Audio files (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF).
+    /// Audio files (WAV, FLAC, MP3, AAC/M4A, Ogg Vorbis, AIFF); `-` reads
+    /// stdin, and pipes such as `<(ffmpeg -i in.mp4 -f wav -)` and FIFOs are
+    /// read whole first.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     #[command(flatten)]
@@ -543,7 +547,7 @@ pub struct MonitorArgs {
     pub urls: Vec<String>,
     /// Raise mark_missing when STREAM (and with =ID, that ID) carries no mark
     /// for --missing-after seconds of programme (repeatable).
-    #[arg(long = "expect-mark", value_name = "STREAM[=ID]")]
+    #[arg(id = "expect_mark", long = "expect-mark", value_name = "STREAM[=ID]")]
     pub expect: Vec<String>,
     /// Seconds of programme audio without the expected mark before mark_missing [default: 60].
     #[arg(long, value_name = "SECONDS")]
@@ -605,9 +609,10 @@ pub struct MonitorArgs {
     /// Seconds without a burst that end an airing (at least 3 burst intervals) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub gap: Option<f64>,
-    /// Wall-clock time of the first sample of --file sources (RFC 3339, e.g.
-    /// 2024-05-01T06:00:00Z). Default: the file's modification time minus its
-    /// length, when the length is known; otherwise when scanning started.
+    /// Wall-clock time of the first sample of --file and --stdin sources (RFC
+    /// 3339, e.g. 2024-05-01T06:00:00Z); later times follow the samples.
+    /// Default: a file's modification time minus its length, when the length
+    /// is known; stdin's first arrival; otherwise when scanning started.
     #[arg(long, value_name = "TIME")]
     pub start_time: Option<String>,
     #[command(flatten)]

@@ -203,7 +203,8 @@ pub fn run(args: &DemoArgs) -> Result<Outcome> {
             }),
     };
     let tmp = fsio::public_temp_beside(&png)?;
-    inspect::draw(&picture, tmp.path())?;
+    inspect::draw(&picture, tmp.path())
+        .with_context(|| format!("cannot write {}", png.display()))?;
     fsio::persist(tmp, &png, true)?;
     print_line(&format!(
         "5. inspect  {} (spectrogram 15-24 kHz with the bursts boxed; the robust band and its mark's strength below)",

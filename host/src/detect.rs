@@ -87,15 +87,7 @@ pub fn scan_file(
     if frames == 0 {
         bail!("{} holds no audio (0 samples)", path.display());
     }
-    let damage = file.truncation().or_else(|| {
-        (file.bad_packets() > 0).then(|| {
-            format!(
-                "{}: {} damaged packet(s) could not be decoded",
-                path.display(),
-                file.bad_packets()
-            )
-        })
-    });
+    let damage = file.damage();
     let shortest = scanner
         .profiles()
         .iter()

@@ -2,8 +2,11 @@
 //!
 //! The file is decoded block by block, converted to OUT's sample format,
 //! marked in that format (so wherever no mark is added OUT holds IN's
-//! samples bit for bit when the formats match), and written to a temporary
-//! file that is renamed to OUT only when everything succeeded.
+//! samples bit for bit when the formats match, NaN and infinities
+//! included), and written to a temporary file that is renamed to OUT only
+//! when everything succeeded. 64-bit float and 32-bit integer files, which
+//! `f32` would round, are marked as `f32` and written from their exact
+//! `f64` originals wherever the marker left a sample alone.
 //!
 //! * **Layers at the file's rate** run in one embedder on the samples
 //!   themselves. With the robust layer that embedder delays the stream by
@@ -28,7 +31,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use dsp_core::config::MAX_INTERVAL_MS;
+use dsp_core::config::{MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use dsp_core::{
     robust, ultrasonic, EmbedConfig, Embedder, Id, Key, Layer, Profiles, Sample, Schedule,
 };
@@ -58,11 +61,12 @@ pub struct MarkPlan {
 
 /// Seconds as the engine's milliseconds; the engine checks the range, this
 /// only keeps the conversion from overflowing (and says it in seconds).
-fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
+/// `min_ms` is the option's lowest value, for the message.
+fn seconds_to_ms(what: &str, s: f64, min_ms: u32) -> Result<u32> {
+    let (min_s, max_s) = (min_ms as f64 / 1000.0, MAX_INTERVAL_MS as f64 / 1000.0);
     if !s.is_finite() || s < 0.0 {
-        bail!("{what} must be a number of seconds, 0 or more (got {s})");
+        bail!("{what} must be a number of seconds from {min_s} to {max_s} (got {s})");
     }
-    let max_s = MAX_INTERVAL_MS as f64 / 1000.0;
     if s > max_s {
         bail!("{what} {s} s is longer than the {max_s} s allowed");
     }
@@ -72,12 +76,12 @@ fn seconds_to_ms(what: &str, s: f64) -> Result<u32> {
 impl MarkPlan {
     pub fn from_args(mark: &MarkArgs, key: Key) -> Result<MarkPlan> {
         let id = id::parse_id(&mark.id)?;
-        let offset_ms = seconds_to_ms("--offset", mark.offset)?;
+        let offset_ms = seconds_to_ms("--offset", mark.offset, 0)?;
         let schedule = if mark.back_to_back {
             Schedule::BackToBack { offset_ms }
         } else {
             Schedule::Interval {
-                every_ms: seconds_to_ms("--interval", mark.interval)?,
+                every_ms: seconds_to_ms("--interval", mark.interval, MIN_INTERVAL_MS)?,
                 offset_ms,
             }
         };
@@ -503,6 +507,9 @@ fn choose_kind(asked: Option<OutFormat>, info: &SourceInfo, container: Container
         Some(OutFormat::S16) => SampleKind::S16,
         Some(OutFormat::S24) => SampleKind::S24,
         Some(OutFormat::F32) => SampleKind::F32,
+        // 64-bit float and 32-bit integer stay so: f32 would round them.
+        None if info.f64 && container == Container::Wav => SampleKind::F64,
+        None if info.int_bits == Some(32) && container == Container::Wav => SampleKind::S32,
         None => match (info.int_bits, container) {
             (Some(b), _) if b <= 16 => SampleKind::S16,
             (Some(b), _) if b <= 24 => SampleKind::S24,
@@ -558,7 +565,8 @@ pub fn embed_file(
     match kind {
         SampleKind::S16 => job.run::<i16>(file),
         SampleKind::S24 => job.run::<i32>(file),
-        SampleKind::F32 => job.run::<f32>(file),
+        // Marked as f32; unmarked samples are written from the f64 originals.
+        SampleKind::F32 | SampleKind::F64 | SampleKind::S32 => job.run::<f32>(file),
     }
 }
 
@@ -610,10 +618,23 @@ impl Job<'_> {
             .as_file()
             .try_clone()
             .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-        let mut writer = Writer::new(handle, self.container, self.kind, info.rate, channels)?;
+        let write_err = || format!("cannot write {}", self.output.display());
+        let mut writer = Writer::new(handle, self.container, self.kind, info.rate, channels)
+            .with_context(write_err)?;
         let progress = crate::progress::bar(info.frames, &format!("marking {}", input.display()));
         let mut state = Run::default();
-        mark_stream(&mut file, &mut marker, &mut writer, &mut state, &progress)?;
+        // 64-bit float or 32-bit input: unmarked samples come from the f64
+        // originals.
+        let exact64 = matches!(self.kind, SampleKind::F64 | SampleKind::S32);
+        mark_stream(
+            &mut file,
+            &mut marker,
+            &mut writer,
+            &mut state,
+            &progress,
+            self.output,
+            exact64,
+        )?;
         progress.finish_and_clear();
         if let Some(t) = file.truncation() {
             bail!("{t}; refusing to write a partial copy");
@@ -648,11 +669,15 @@ impl Job<'_> {
                 ),
             });
         }
-        writer.finish()?;
+        writer.finish().with_context(write_err)?;
         fsio::persist(tmp, self.output, self.force)?;
         if state.non_finite > 0 {
+            let fate = match self.kind {
+                SampleKind::F32 | SampleKind::F64 => "were kept as they are",
+                _ => "were written as 0 or full scale (integer samples cannot hold them)",
+            };
             ui::warn(format!(
-                "{}: {} non-finite sample(s) (NaN or infinity) were written as 0",
+                "{}: {} non-finite sample(s) (NaN or infinity) {fate}",
                 input.display(),
                 state.non_finite
             ));
@@ -768,37 +793,85 @@ fn mark_stream<T: Sample + PcmSample>(
     writer: &mut Writer,
     state: &mut Run,
     progress: &indicatif::ProgressBar,
+    output: &Path,
+    exact64: bool,
 ) -> Result<()> {
+    let write_err = || format!("cannot write {}", output.display());
     let ch = file.info().channels;
     let mut buf: Vec<T> = Vec::with_capacity(BLOCK * ch);
     let mut programme: Vec<f32> = Vec::with_capacity(BLOCK * ch);
     let mut out: Vec<T> = Vec::with_capacity(2 * BLOCK * ch);
-    while let Some(block) = file.next_block()? {
+    let mut exact = Exact64::default();
+    while let Some((block, block64)) = file.next_block_f64()? {
         if ui::stopping() {
             bail!("interrupted; nothing was written");
         }
-        for sub in block.chunks(BLOCK * ch) {
+        for (i, sub) in block.chunks(BLOCK * ch).enumerate() {
             buf.clear();
             programme.clear();
-            for &x in sub {
-                let x = if x.is_finite() {
-                    x
-                } else {
-                    state.non_finite += 1;
-                    0.0
-                };
+            let at = i * BLOCK * ch;
+            for (j, &x) in sub.iter().enumerate() {
+                // The f32 copy Exact64 compares with, made the same way.
+                let x = if exact64 { block64[at + j] as f32 } else { x };
+                // Non-finite samples go through as they are (the engine
+                // leaves them alone); the resampled copy of the programme
+                // takes 0, or its filter would spread them over the mark.
+                let finite = x.is_finite();
+                state.non_finite += u64::from(!finite);
                 buf.push(T::from_unit(x));
-                programme.push(x);
+                programme.push(if finite { x } else { 0.0 });
+            }
+            if exact64 {
+                exact.originals.extend(&block64[at..at + sub.len()]);
             }
             out.clear();
             marker.push(&buf, &programme, &mut out)?;
-            writer.write(&out)?;
+            exact.write(writer, &out, exact64).with_context(write_err)?;
             state.frames += (sub.len() / ch) as u64;
         }
         progress.set_position(state.frames);
     }
     out.clear();
     marker.finish(&mut out)?;
-    writer.write(&out)?;
+    exact.write(writer, &out, exact64).with_context(write_err)?;
     Ok(())
+}
+
+/// A 64-bit file's samples, waiting for their marked `f32` copies: where
+/// the marker left a sample alone the original is written, else the
+/// original plus the mark, so nothing outside a mark is rounded.
+#[derive(Default)]
+struct Exact64 {
+    originals: VecDeque<f64>,
+    out: Vec<f64>,
+}
+
+impl Exact64 {
+    fn write<T: Sample + PcmSample>(
+        &mut self,
+        w: &mut Writer,
+        marked: &[T],
+        on: bool,
+    ) -> Result<()> {
+        if !on {
+            return w.write(marked);
+        }
+        self.out.clear();
+        for &y in marked {
+            let o = self.originals.pop_front().unwrap_or(0.0);
+            let x = T::from_unit(o as f32);
+            self.out.push(if y.to_bits() == x.to_bits() {
+                o
+            } else {
+                let with_mark = o + (y.to_unit() - x.to_unit()) as f64;
+                // As the engine does: never past full scale.
+                if o.abs() <= 1.0 {
+                    with_mark.clamp(-1.0, 1.0)
+                } else {
+                    o
+                }
+            });
+        }
+        w.write_f64(&self.out)
+    }
 }

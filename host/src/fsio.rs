@@ -21,23 +21,113 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// A temporary file next to `dest`, named after it and ending in the same
-/// extension (some writers pick the format from the extension).
-pub fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
-    let dir = parent_dir(dest);
-    let stem = dest
+/// Longest file name Linux file systems take (NAME_MAX, bytes).
+const NAME_MAX: usize = 255;
+/// Digits of the largest PID Linux hands out (pid_max is at most 2^22).
+const PID_DIGITS: usize = 7;
+/// Random characters that make each temporary name unique.
+const RANDOM_LEN: usize = 6;
+/// Longest extension kept on a temporary name.
+const MAX_SUFFIX: usize = 16;
+
+/// `.NAME.partial-`: how every temporary name for `dest` starts. NAME is
+/// cut short and given a hash of the whole when the temporary name would
+/// not fit NAME_MAX (OUT itself may use all 255 bytes).
+fn temp_prefix(dest: &Path, suffix: &str) -> String {
+    let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
+    let tail = ".partial-".len() + PID_DIGITS + 1 + RANDOM_LEN + suffix.len();
+    if 1 + name.len() + tail <= NAME_MAX {
+        return format!(".{name}.partial-");
+    }
+    use std::hash::Hasher;
+    let mut h = siphasher::sip::SipHasher13::new();
+    h.write(name.as_bytes());
+    let hash = format!("~{:016x}", h.finish());
+    let mut keep = NAME_MAX - 1 - tail - hash.len();
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!(".{}{hash}.partial-", &name[..keep])
+}
+
+/// A temporary file next to `dest`, named after it, with this process's ID
+/// (so a later run can tell it was abandoned) and ending in the same
+/// extension (some writers pick the format from the extension). Temporary
+/// files for `dest` left by runs that were killed are removed first.
+pub fn temp_beside(dest: &Path) -> Result<NamedTempFile> {
+    let dir = parent_dir(dest);
     let suffix = dest
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
+        .filter(|s| s.len() <= MAX_SUFFIX)
         .unwrap_or_default();
+    let prefix = temp_prefix(dest, &suffix);
+    clean_stale(&dir, &prefix);
     tempfile::Builder::new()
-        .prefix(&format!(".{stem}.partial-"))
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .rand_bytes(RANDOM_LEN)
         .suffix(&suffix)
         .tempfile_in(&dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))
+}
+
+/// The PID in a temporary name after `prefix` (`PID-random.ext`); `None`
+/// for names of other forms.
+fn owner_pid(name: &str, prefix: &str) -> Option<u32> {
+    let (pid, _) = name.strip_prefix(prefix)?.split_once('-')?;
+    pid.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Remove temporary files named with `prefix` in `dir` whose process is
+/// gone; never one whose process still runs (it may be writing it).
+fn clean_stale(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(prefix) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        match owner_pid(&name, prefix) {
+            Some(pid) if !process_alive(pid) => match fs::remove_file(&path) {
+                Ok(()) => crate::ui::note(format!(
+                    "removed {}, left by an interrupted run (process {pid} is gone)",
+                    path.display()
+                )),
+                Err(e) => crate::ui::warn(format!(
+                    "{} was left by an interrupted run and cannot be removed: {e}",
+                    path.display()
+                )),
+            },
+            Some(_) => {}
+            None => crate::ui::warn(format!(
+                "{} looks left by an interrupted run of an older hushmark; remove it if \
+                 nothing is writing {}",
+                path.display(),
+                name.trim_start_matches('.')
+                    .split(".partial-")
+                    .next()
+                    .unwrap_or_default()
+            )),
+        }
+    }
+}
+
+/// Whether process `pid` exists; where that cannot be known, assume it does.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 /// Like [`temp_beside`] for files other users may read (audio, pictures):
@@ -59,7 +149,7 @@ pub fn public_temp_beside(dest: &Path) -> Result<NamedTempFile> {
 pub fn persist(tmp: NamedTempFile, dest: &Path, replace: bool) -> Result<()> {
     tmp.as_file()
         .sync_all()
-        .with_context(|| format!("cannot flush {} to disk", tmp.path().display()))?;
+        .with_context(|| format!("cannot write {}", dest.display()))?;
     if replace {
         tmp.persist(dest)
             .map_err(|e| e.error)
@@ -88,6 +178,10 @@ pub fn persist(tmp: NamedTempFile, dest: &Path, replace: bool) -> Result<()> {
 /// Refuse to write `dest` if it is `src` under another name: the same path,
 /// a symlink to it, or a hard link (same device and inode).
 pub fn ensure_distinct(src: &Path, dest: &Path) -> Result<()> {
+    if src.as_os_str() == "-" {
+        // stdin is never a file OUT could name.
+        return Ok(());
+    }
     let src_real =
         fs::canonicalize(src).with_context(|| format!("cannot open {}", src.display()))?;
     let dest_real = match fs::canonicalize(dest) {
@@ -159,6 +253,20 @@ mod tests {
         assert_eq!(fs::read_to_string(&dest).unwrap(), "new");
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temporary_names_fit_name_max_and_carry_the_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [5, 200, 246, 251, 255] {
+            let name = format!("{}.wav", "a".repeat(len - 4));
+            let t = temp_beside(&dir.path().join(&name)).unwrap();
+            let t_name = t.path().file_name().unwrap().to_str().unwrap().to_owned();
+            assert!(t_name.len() <= NAME_MAX, "{len}: {t_name}");
+            assert!(t_name.ends_with(".wav"), "{t_name}");
+            let prefix = temp_prefix(&dir.path().join(&name), ".wav");
+            assert_eq!(owner_pid(&t_name, &prefix), Some(std::process::id()));
+        }
     }
 
     #[test]

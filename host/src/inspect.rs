@@ -402,12 +402,42 @@ fn panel<'a, 'b>(
     Ok(chart)
 }
 
-/// Draw the picture into `path` (which must end in .png).
+/// Draw the picture into `path` (which must end in .png). Drawn in memory
+/// and written here, so a write error is the system's own (a full disk),
+/// not the drawing library's internals; the caller names the file.
 pub fn draw(p: &Picture<'_>, path: &Path) -> Result<()> {
+    let (w, h) = size(p);
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    render(p, &mut rgb)?;
+    write_png(path, &rgb, w, h)
+}
+
+fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .create(true)
+        .open(path)?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let png_io = |e: png::EncodingError| match e {
+        png::EncodingError::IoError(io) => anyhow::Error::new(io),
+        other => anyhow!("PNG encoder: {other}"),
+    };
+    let mut writer = encoder.write_header().map_err(png_io)?;
+    writer.write_image_data(rgb).map_err(png_io)?;
+    writer.finish().map_err(png_io)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
+fn render(p: &Picture<'_>, rgb: &mut [u8]) -> Result<()> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| anyhow!("the bundled font is unreadable"))?;
-    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
-    let root = BitMapBackend::new(path, size(p)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw the picture: {e}");
+    let root = BitMapBackend::with_buffer(rgb, size(p)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let duration = p
         .spec
@@ -835,7 +865,7 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         }),
     };
     let tmp = fsio::public_temp_beside(&args.png)?;
-    draw(&picture, tmp.path())?;
+    draw(&picture, tmp.path()).with_context(|| format!("cannot write {}", args.png.display()))?;
     fsio::persist(tmp, &args.png, args.force)?;
     let (w, h) = size(&picture);
     ui::note(format!(
@@ -843,6 +873,11 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         args.png.display(),
         legend_text(&picture)
     ));
+    if let Some(d) = &analysis.damage {
+        // As detect: drawn as far as it reads, and a failure (exit 2).
+        ui::error(format!("{d}; scanned only what was readable"));
+        return Ok(Outcome::Failed);
+    }
     Ok(Outcome::Success)
 }
 
@@ -856,6 +891,8 @@ pub struct Analysis {
     pub strengths: Vec<(f64, f32)>,
     pub found: Vec<Found>,
     pub info: crate::audio::decode::SourceInfo,
+    /// Why the file looks damaged, as `detect` says it.
+    pub damage: Option<String>,
 }
 
 /// One pass: spectrograms, plus detection and the robust strength when
@@ -903,7 +940,7 @@ pub fn analyse(path: &Path, search: Option<&Search>, profiles: &[Profile]) -> Re
         }
     };
     let hop = (robust::STREAM_RATE / robust::MARK_RATE) as u64 * 256;
-    let (found, info) = match search {
+    let (found, info, damage) = match search {
         Some(search) => {
             let scan = scan_file(
                 path,
@@ -918,7 +955,7 @@ pub fn analyse(path: &Path, search: Option<&Search>, profiles: &[Profile]) -> Re
                 },
             )
             .with_context(|| format!("cannot inspect {}", path.display()))?;
-            (scan.found, scan.info)
+            (scan.found, scan.info, scan.damage)
         }
         None => {
             let mut file = crate::audio::decode::AudioFile::open(path)?;
@@ -932,7 +969,7 @@ pub fn analyse(path: &Path, search: Option<&Search>, profiles: &[Profile]) -> Re
             if file.decoded_frames() == 0 {
                 bail!("{} holds no audio (0 samples)", path.display());
             }
-            (Vec::new(), info)
+            (Vec::new(), info, file.damage())
         }
     };
     if let Some(e) = spec_error {
@@ -951,6 +988,7 @@ pub fn analyse(path: &Path, search: Option<&Search>, profiles: &[Profile]) -> Re
             .collect(),
         found,
         info,
+        damage,
     })
 }
 

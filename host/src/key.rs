@@ -86,11 +86,13 @@ pub fn load(path: &Path) -> Result<Key> {
         }
     }
     let mut raw = Vec::new();
-    fs::File::open(path)
-        .with_context(what)?
-        .take(MAX_KEY_FILE_BYTES)
-        .read_to_end(&mut raw)
-        .with_context(what)?;
+    // A FIFO blocks until written: let a stop request end the wait.
+    ui::interruptible(|| {
+        fs::File::open(path)?
+            .take(MAX_KEY_FILE_BYTES)
+            .read_to_end(&mut raw)
+    })
+    .with_context(what)?;
     let text = std::str::from_utf8(&raw).map_err(|_| {
         anyhow!(
             "key file {}: not text, so not a hushmark key file",

@@ -15,10 +15,12 @@
 //! carries on its stream time, and its airing unless it was away longer than
 //! `--gap` (see [`crate::scan::start_live`]).
 //!
-//! Wall clock: live and stdin sources stamp each block with the time it
-//! arrived, so long runs follow the real clock even when the sound card's
-//! clock drifts. File sources use `--start-time`, or the file's modification
-//! time minus its length (a recording is last written when it ends).
+//! Wall clock: live sources stamp each block with the time it arrived, so
+//! long runs follow the real clock even when the sound card's clock drifts.
+//! Stdin runs on its samples from one start (`--start-time`, or when its
+//! first block arrived), as it may come faster than real time. File sources
+//! use `--start-time`, or the file's modification time minus its length (a
+//! recording is last written when it ends).
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -165,6 +167,23 @@ impl Agent {
         Ok(())
     }
 
+    /// Audio lost to undecodable packets: a warning, an `undecodable` event
+    /// with its span, and the scanner moved past it.
+    fn gap(&mut self, gap: crate::audio::decode::Gap, rate: u32) -> Result<()> {
+        let start_s = gap.start_frame as f64 / rate as f64;
+        let end_s = (gap.start_frame + gap.frames) as f64 / rate as f64;
+        ui::warn(format!(
+            "{}: undecodable audio from {start_s:.3} s to {end_s:.3} s skipped (damaged packet)",
+            self.name
+        ));
+        let mut n = crate::fleet::Note::new("undecodable", &self.name, self.clock.at(start_s));
+        n.start_s = Some((start_s * 1000.0).round() / 1000.0);
+        n.end_s = Some((end_s * 1000.0).round() / 1000.0);
+        n.end_utc = Some(crate::airing::utc(self.clock.at(end_s)));
+        self.notes.push(n);
+        self.skip(gap.frames)
+    }
+
     fn skip(&mut self, frames: u64) -> Result<()> {
         if let Some(s) = self.scanner.as_mut() {
             s.skip(frames, &mut self.found)?;
@@ -280,8 +299,8 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     }
     if args.stdin {
         check_channels(args.channels as usize).context("--channels")?;
-        if args.rate == Some(0) {
-            bail!("--rate must be a sample rate in Hz");
+        if let Some(rate) = args.rate {
+            crate::rates::check_rate(rate).context("--rate")?;
         }
     }
     let start_time = match &args.start_time {
@@ -379,7 +398,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
         );
         let stop = stop.clone();
         threads.push(spawn("stdin", move || {
-            scan_stdin(agent, rate, channels, format, stop)
+            scan_stdin(agent, rate, channels, format, start_time, stop)
         })?);
     }
     drop(tx);
@@ -476,7 +495,15 @@ fn scan_file(
     stop: Arc<dyn Fn() -> bool + Send + Sync>,
 ) {
     let result = (|| -> Result<()> {
-        let mut file = AudioFile::open(&path)?;
+        let mut file = match AudioFile::open(&path) {
+            Ok(f) => f,
+            // A FIFO whose writer never came: asked to stop, so no failure.
+            Err(_) if stop() => {
+                ui::note(format!("{}: stopped before any audio came", agent.name));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let info = file.info().clone();
         agent.start(info.rate, info.channels)?;
         let anchor = match start_time {
@@ -505,12 +532,21 @@ fn scan_file(
             wall: anchor,
         };
         let mut stopped = false;
-        while let Some(block) = file.next_block()? {
+        let mut gaps = Vec::new();
+        while let Some(block) = file.next_block_and_gaps(&mut gaps)? {
             if stop() {
                 stopped = true;
                 break;
             }
+            // Packets skipped before this block: said, logged, and kept on
+            // the stream's clock.
+            for gap in gaps.drain(..) {
+                agent.gap(gap, info.rate)?;
+            }
             agent.push(block, None)?;
+        }
+        for gap in file.take_gaps() {
+            agent.gap(gap, info.rate)?;
         }
         if stopped {
             ui::note(format!(
@@ -536,6 +572,7 @@ fn scan_stdin(
     rate: u32,
     channels: usize,
     format: RawFormat,
+    start_time: Option<SystemTime>,
     stop: Arc<dyn Fn() -> bool + Send + Sync>,
 ) {
     let bytes_per_sample = match format {
@@ -579,6 +616,7 @@ fn scan_stdin(
         agent.start(rate, channels)?;
         let mut samples = Vec::new();
         let mut leftover = 0usize;
+        let mut anchored = false;
         loop {
             if stop() {
                 break;
@@ -604,7 +642,18 @@ fn scan_stdin(
                 ),
             }
             if !samples.is_empty() {
-                agent.push(&samples, Some(arrival))?;
+                // Stream time from one anchor: stdin may come faster (a file
+                // piped in) or slower than real time, and its samples are
+                // the clock.
+                let first = !anchored;
+                if first {
+                    anchored = true;
+                    agent.clock = WallClock {
+                        stream_s: 0.0,
+                        wall: start_time.unwrap_or(arrival),
+                    };
+                }
+                agent.push(&samples, None)?;
             }
             if bytes.len() < read_bytes {
                 break;

@@ -17,6 +17,22 @@ pub const ROBUST_MIN_RATE: u32 = 16_000;
 /// Top of the robust band, Hz.
 pub const ROBUST_HIGH_HZ: f64 = 7_000.0;
 
+/// Highest input rate taken: eight times the engine's top rate (768 kHz).
+/// Beyond that a header is wrong, not the audio, and resampling it would
+/// only waste memory.
+pub const MAX_RATE: u32 = 8 * SAMPLE_RATES[SAMPLE_RATES.len() - 1];
+
+/// Lowest input rate any profile can use (the robust layer's).
+pub const MIN_RATE: u32 = ROBUST_MIN_RATE;
+
+/// Refuse a sample rate no profile could ever use, naming the range.
+pub fn check_rate(rate: u32) -> Result<()> {
+    if rate == 0 || rate > MAX_RATE {
+        bail!("sample rate {rate} Hz is out of range: hushmark takes {MIN_RATE} to {MAX_RATE} Hz");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RatePlan {
     /// The engine runs at the input's own rate.
@@ -38,6 +54,7 @@ pub fn plan(profile: Profile, rate: u32) -> Result<RatePlan> {
     if rate == 0 {
         bail!("the audio has no sample rate");
     }
+    check_rate(rate)?;
     if profile.layer() == Layer::Robust {
         return robust_plan(rate);
     }

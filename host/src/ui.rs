@@ -19,6 +19,9 @@ static QUIET: AtomicBool = AtomicBool::new(false);
 static STOP: AtomicBool = AtomicBool::new(false);
 static INTERRUPTS: AtomicU32 = AtomicU32::new(0);
 static HANDLER: Once = Once::new();
+/// Threads now blocked in a read that cannot check [`stopping`] (opening a
+/// FIFO with no writer, reading a pipe); a stop request then exits at once.
+static BLOCKED: AtomicU32 = AtomicU32::new(0);
 
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
@@ -84,11 +87,40 @@ pub fn catch_interrupt() {
                 std::process::exit(130);
             }
             STOP.store(true, Ordering::SeqCst);
+            if BLOCKED.load(Ordering::SeqCst) > 0 {
+                // Nothing is written while input is being opened or read.
+                stderr::write(b"hushmark: interrupted while waiting for input\n");
+                std::process::exit(130);
+            }
         });
         if let Err(e) = result {
             tracing::warn!("cannot catch Ctrl-C: {e}");
         }
     });
+}
+
+/// Run `f`, a blocking open or read of input, so that Ctrl-C or SIGTERM
+/// ends the program even while it waits (the call cannot poll [`stopping`]).
+/// Only for input: nothing may be half-written when it runs. Only on the
+/// main thread: elsewhere (monitor's sources) other threads still have
+/// airings to close, so `f` just runs.
+pub fn interruptible<T>(f: impl FnOnce() -> T) -> T {
+    if std::thread::current().name() != Some("main") {
+        return f();
+    }
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            BLOCKED.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    BLOCKED.fetch_add(1, Ordering::SeqCst);
+    let _leave = Leave;
+    if stopping() {
+        stderr::write(b"hushmark: interrupted while waiting for input\n");
+        std::process::exit(130);
+    }
+    f()
 }
 
 /// True once the user asked to stop (Ctrl-C or SIGTERM).

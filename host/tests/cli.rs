@@ -680,7 +680,9 @@ fn schedule_and_level_errors_name_the_limit() {
     for (extra, expect) in [
         (&["--interval", "0.7"][..], "shorter than the 994 ms burst"),
         (&["--interval", "0.2"][..], "outside 500 ms"),
-        (&["--interval", "-1"][..], "0 or more"),
+        (&["--interval", "-1"][..], "from 0.5 to 3600"),
+        (&["--interval", "nan"][..], "from 0.5 to 3600 (got NaN)"),
+        (&["--offset", "inf"][..], "from 0 to 3600 (got inf)"),
         (&["--offset", "7.5"][..], "no whole burst fits"),
         (&["--level", "-5"][..], "outside -80..=-12 dBFS"),
         (&["--level", "nan"][..], "must be a number"),
@@ -776,4 +778,27 @@ fn demo_shows_the_whole_job() {
     assert_eq!(records[0]["bursts"], 4);
     // Runs again over its own files.
     assert_eq!(run(&["demo", "--out", s(&out_dir)]).0, 0);
+}
+
+/// What `near-ultrasonic` survives through MP3 is the measured count, in
+/// the help and the README alike (lame: 128k and -V2 0/30 bursts, 192k
+/// 20-22/30, 256k and up 30/30), not "survives MP3".
+#[test]
+fn near_ultrasonic_mp3_claims_are_the_measured_ones() {
+    let (code, help, _) = run(&["embed", "--help"]);
+    assert_eq!(code, 0);
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for claim in ["256k and up 30/30", "192k 20-22/30", "128k and -V2 0/30"] {
+        assert!(help.contains(claim), "embed --help lacks {claim:?}: {help}");
+    }
+    assert!(!help.contains("survives MP3 and Opus"), "{help}");
+    assert!(!help.contains("also MP3 320k"), "{help}");
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for claim in ["256k and up 30/30", "192k 20–22/30", "128k and -V2 0/30"] {
+        assert!(readme.contains(claim), "README lacks {claim:?}");
+    }
+    assert!(!readme.contains("for MP3 320k and Opus"));
+    assert!(!readme.contains("chains with MP3 or Opus"));
 }

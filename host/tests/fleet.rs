@@ -127,6 +127,10 @@ const EVENT_FIELDS: &[&str] = &[
     "missing_s",
     "down_utc",
     "gap_s",
+    // `undecodable`: the span lost.
+    "start_s",
+    "end_s",
+    "end_utc",
 ];
 const HEARTBEAT_FIELDS: &[&str] = &["agent", "utc", "streams", "streams_up", "owed", "version"];
 

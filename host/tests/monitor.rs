@@ -259,3 +259,49 @@ fn a_bad_source_is_reported_and_the_others_still_logged() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// Stdin fed faster than real time: UTC follows the samples from the start
+/// time, so 16 s of stream span 16 s of UTC whatever the wall clock did.
+#[test]
+fn stdin_utc_follows_stream_time() {
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let marked = dir.path().join("m.wav");
+    embed(&unmarked(), &marked, &key, &[]);
+    let mut x = read_i16(&marked);
+    x.extend(read_i16(&marked));
+    let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut child = hushmark()
+        .args(["monitor", "--key", s(&key), "--stdin", "--rate", "48000"])
+        .args(["--channels", "1", "--format", "s16le"])
+        .args(["--start-time", "2024-05-01T06:00:00Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let (code, out, err) = split(child.wait_with_output().unwrap());
+    writer.join().unwrap().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let records = json_lines(&out);
+    assert_eq!(records.len(), 1, "{out}");
+    let r = &records[0];
+    check_record(r);
+    let utc = |field: &str| {
+        humantime::parse_rfc3339(r[field].as_str().unwrap())
+            .unwrap()
+            .duration_since(humantime::parse_rfc3339("2024-05-01T06:00:00Z").unwrap())
+            .unwrap()
+            .as_secs_f64()
+    };
+    let (first_s, last_s) = (
+        r["first_s"].as_f64().unwrap(),
+        r["last_s"].as_f64().unwrap(),
+    );
+    assert!(last_s - first_s >= 14.0, "{r}");
+    // UTC is whole seconds: within one of start + stream time.
+    assert!((utc("first_utc") - first_s).abs() <= 1.0, "{r}");
+    assert!((utc("last_utc") - last_s).abs() <= 1.0, "{r}");
+}

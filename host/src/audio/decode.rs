@@ -3,7 +3,9 @@
 //!
 //! `f32` is exact for every integer format up to 24 bits (symphonia divides
 //! by 2^15 or 2^23), so 16- and 24-bit files come back bit for bit when
-//! converted back. Rate and channels come from the first decoded block,
+//! converted back; 64-bit float and 32-bit integer files are also given as
+//! `f64`, which holds them exactly. Pipes, FIFOs, devices and stdin (`-`)
+//! are read into memory first: the decoders seek. Rate and channels come from the first decoded block,
 //! which is authoritative even where the container does not state them
 //! (MP3 without headers); a change later in the stream is an error.
 //!
@@ -36,6 +38,9 @@ pub struct SourceInfo {
     pub int_bits: Option<u32>,
     /// Samples are floating point in the file (float WAV).
     pub float: bool,
+    /// 64-bit float samples: kept as such too ([`AudioFile::next_block_f64`]),
+    /// as `f32` would round them.
+    pub f64: bool,
     /// Lossless codec (PCM, FLAC, ALAC): frame counts are exact.
     pub lossless: bool,
     pub codec: String,
@@ -52,6 +57,7 @@ impl SourceInfo {
         };
         let depth = match (self.int_bits, self.float) {
             (Some(b), _) => format!(" {b}-bit"),
+            (None, true) if self.f64 => " 64-bit float".to_string(),
             (None, true) => " float".to_string(),
             _ => String::new(),
         };
@@ -66,9 +72,23 @@ impl SourceInfo {
         format!("{} Hz {ch}{depth} {format}", self.rate)
     }
 
+    /// Whether `f32` rounds this file's samples (64-bit float, 32-bit
+    /// integer), so blocks are kept as `f64` too, which holds them exactly.
+    pub fn exact64(&self) -> bool {
+        self.f64 || self.int_bits.is_some_and(|b| b > 24)
+    }
+
     pub fn seconds(&self, frames: u64) -> f64 {
         frames as f64 / self.rate as f64
     }
+}
+
+/// Audio lost to a packet that could not be decoded, on the stream's clock
+/// (frames decoded and skipped before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub start_frame: u64,
+    pub frames: u64,
 }
 
 pub struct AudioFile {
@@ -77,10 +97,16 @@ pub struct AudioFile {
     track_id: u32,
     info: SourceInfo,
     buf: Vec<f32>,
+    /// The same block as `f64`, for 64-bit float files only.
+    buf64: Vec<f64>,
     /// First block, decoded while opening to learn rate and channels.
     primed: bool,
     decoded_frames: u64,
     bad_packets: u64,
+    /// Frames of the packets skipped, so far.
+    skipped_frames: u64,
+    /// Skipped spans not yet taken ([`AudioFile::take_gaps`]).
+    gaps: Vec<Gap>,
     /// The stream ended on a read error rather than a clean end.
     cut_short: Option<String>,
     ended: bool,
@@ -106,8 +132,8 @@ fn crash(path: &Path) -> anyhow::Error {
 
 /// Why a WAV file is unusable, when its header says so plainly: checked
 /// before symphonia sees it (which rejects, or worse, some channel counts).
-fn wav_diagnosis(path: &Path) -> Option<String> {
-    let spec = hound::WavReader::open(path).ok()?.spec();
+fn wav_diagnosis<R: std::io::Read>(reader: R) -> Option<String> {
+    let spec = hound::WavReader::new(reader).ok()?.spec();
     if spec.channels as usize > dsp_core::config::MAX_CHANNELS as usize {
         return Some(format!(
             "{} channels: hushmark handles 1 to {}",
@@ -115,25 +141,167 @@ fn wav_diagnosis(path: &Path) -> Option<String> {
             dsp_core::config::MAX_CHANNELS
         ));
     }
+    if let Err(e) = crate::rates::check_rate(spec.sample_rate) {
+        return Some(e.to_string());
+    }
     None
 }
 
+/// Most bytes read into memory from a pipe, stdin or a device (about 3 h of
+/// 48 kHz stereo float); more is surely not one recording.
+const MAX_STREAMED_BYTES: u64 = 4 << 30;
+
+/// Read all of a non-seekable input (pipe, FIFO, character device, stdin).
+/// The read blocks until the writer is done, so a stop request ends it.
+fn read_all(path: &Path, stdin: bool) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = crate::ui::interruptible(|| -> std::io::Result<u64> {
+        let source: Box<dyn Read> = match stdin {
+            true => Box::new(std::io::stdin().lock()),
+            false => Box::new(open_waiting(path)?),
+        };
+        source
+            .take(MAX_STREAMED_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map(|n| n as u64)
+    })
+    .with_context(|| format!("cannot read {}", path.display()))?;
+    if read > MAX_STREAMED_BYTES {
+        bail!(
+            "{} gives more than {} GiB: not one recording; write it to a file first",
+            path.display(),
+            MAX_STREAMED_BYTES >> 30
+        );
+    }
+    if bytes.is_empty() {
+        bail!(
+            "{} gave no data (0 bytes), not an audio file",
+            path.display()
+        );
+    }
+    fix_streamed_wav(&mut bytes);
+    Ok(bytes)
+}
+
+/// Open a FIFO (or device) without blocking until its writer comes, then
+/// wait for the writer checking for a stop request, so monitor's source
+/// threads end too when asked. Reads after that block as usual.
+#[cfg(unix)]
+fn open_waiting(path: &Path) -> std::io::Result<File> {
+    use std::io::{Error, ErrorKind};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let fd = file.as_raw_fd();
+    loop {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for an open descriptor. A FIFO that never
+        // had a writer reports nothing (no POLLHUP) until one comes.
+        let ready = unsafe { libc::poll(&mut p, 1, 200) };
+        if ready > 0 {
+            break;
+        }
+        if ready < 0 {
+            let e = Error::last_os_error();
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if crate::ui::stopping() {
+            return Err(Error::other("interrupted while waiting for a writer"));
+        }
+    }
+    // SAFETY: fcntl on an open descriptor; only O_NONBLOCK is cleared.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_waiting(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// A WAV written to a pipe cannot go back to fill in its lengths: its RIFF
+/// and data sizes are 0 or 0xFFFFFFFF. With the whole stream in memory the
+/// true sizes are known, so write them in (whole frames only).
+fn fix_streamed_wav(bytes: &mut [u8]) {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return;
+    }
+    let le = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let mut block_align = 1usize;
+    let mut pos = 12usize;
+    while pos + 8 <= bytes.len() {
+        let size = le(bytes, pos + 4) as usize;
+        let body = pos + 8;
+        if &bytes[pos..pos + 4] == b"data" {
+            let left = bytes.len() - body;
+            if size == 0 || size == u32::MAX as usize || size > left {
+                let size = (left - left % block_align.max(1)).min(u32::MAX as usize - 1);
+                bytes[pos + 4..pos + 8].copy_from_slice(&(size as u32).to_le_bytes());
+                let riff = (body + size - 8).min(u32::MAX as usize - 1) as u32;
+                bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+            }
+            return;
+        }
+        if &bytes[pos..pos + 4] == b"fmt " && size >= 14 && body + 14 <= bytes.len() {
+            block_align = u16::from_le_bytes([bytes[body + 12], bytes[body + 13]]) as usize;
+        }
+        // Chunks are padded to an even length.
+        pos = body.saturating_add(size).saturating_add(size & 1);
+    }
+}
+
 impl AudioFile {
+    /// Open an audio file; `-` is stdin. Pipes, FIFOs and devices are read
+    /// into memory first (the decoders seek).
     pub fn open(path: &Path) -> Result<AudioFile> {
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if meta.is_dir() {
-            bail!("{} is a directory, not an audio file", path.display());
-        }
-        if meta.len() == 0 {
-            bail!("{} is empty (0 bytes), not an audio file", path.display());
-        }
-        if let Some(why) = wav_diagnosis(path) {
-            bail!("{}: {why}", path.display());
-        }
-        let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
+        let stdin = path.as_os_str() == "-";
+        let meta = match stdin {
+            true => None,
+            false => Some(
+                std::fs::metadata(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            ),
+        };
+        let source: Box<dyn symphonia::core::io::MediaSource> = match meta {
+            Some(m) if m.is_dir() => {
+                bail!("{} is a directory, not an audio file", path.display())
+            }
+            Some(m) if m.is_file() => {
+                if m.len() == 0 {
+                    bail!("{} is empty (0 bytes), not an audio file", path.display());
+                }
+                let file =
+                    File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+                if let Some(why) = File::open(path)
+                    .ok()
+                    .and_then(|f| wav_diagnosis(std::io::BufReader::new(f)))
+                {
+                    bail!("{}: {why}", path.display());
+                }
+                Box::new(file)
+            }
+            _ => {
+                let bytes = read_all(path, stdin)?;
+                if let Some(why) = wav_diagnosis(std::io::Cursor::new(&bytes)) {
+                    bail!("{}: {why}", path.display());
+                }
+                Box::new(std::io::Cursor::new(bytes))
+            }
+        };
+        let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
@@ -183,7 +351,13 @@ impl AudioFile {
         let codec = decoder.codec_info().short_name.to_string();
         let lossless = matches!(codec.as_str(), "flac" | "alac") || codec.starts_with("pcm");
         use symphonia::core::audio::sample::SampleFormat as F;
-        let float = matches!(params.sample_format, Some(F::F32 | F::F64));
+        use symphonia::core::codecs::audio::well_known as ids;
+        // PCM tracks name their format by codec, not by sample_format.
+        let f64 = matches!(params.sample_format, Some(F::F64))
+            || [ids::CODEC_ID_PCM_F64LE, ids::CODEC_ID_PCM_F64BE].contains(&params.codec);
+        let float = f64
+            || matches!(params.sample_format, Some(F::F32))
+            || [ids::CODEC_ID_PCM_F32LE, ids::CODEC_ID_PCM_F32BE].contains(&params.codec);
         let int_bits = if lossless && !float {
             params.bits_per_sample
         } else {
@@ -196,6 +370,7 @@ impl AudioFile {
             frames,
             int_bits,
             float,
+            f64,
             lossless,
             codec,
             container: reader.format_info().short_name.to_string(),
@@ -206,9 +381,12 @@ impl AudioFile {
             track_id,
             info,
             buf: Vec::new(),
+            buf64: Vec::new(),
             primed: false,
             decoded_frames: 0,
             bad_packets: 0,
+            skipped_frames: 0,
+            gaps: Vec::new(),
             cut_short: None,
             ended: false,
         };
@@ -242,6 +420,8 @@ impl AudioFile {
         if self.info.channels == 0 {
             bail!("{} holds no audio (no channels)", self.info.path.display());
         }
+        crate::rates::check_rate(self.info.rate)
+            .with_context(|| self.info.path.display().to_string())?;
         Ok(())
     }
 
@@ -251,13 +431,26 @@ impl AudioFile {
 
     /// The next block of interleaved samples (full scale ±1.0); `None` at the end.
     pub fn next_block(&mut self) -> Result<Option<&[f32]>> {
+        let more = self.advance()?;
+        Ok(more.then_some(&self.buf[..]))
+    }
+
+    /// [`AudioFile::next_block`], and the same samples as `f64` (exact;
+    /// empty unless [`SourceInfo::exact64`]).
+    pub fn next_block_f64(&mut self) -> Result<Option<(&[f32], &[f64])>> {
+        let more = self.advance()?;
+        Ok(more.then_some((&self.buf[..], &self.buf64[..])))
+    }
+
+    /// Decode the next block into `buf`; false at the end.
+    fn advance(&mut self) -> Result<bool> {
         if self.primed {
             self.primed = false;
             self.decoded_frames += (self.buf.len() / self.info.channels) as u64;
-            return Ok(Some(&self.buf));
+            return Ok(true);
         }
         match self.decode_next()? {
-            None => Ok(None),
+            None => Ok(false),
             Some((rate, channels)) => {
                 if rate != self.info.rate || channels != self.info.channels {
                     bail!(
@@ -269,7 +462,7 @@ impl AudioFile {
                     );
                 }
                 self.decoded_frames += (self.buf.len() / channels) as u64;
-                Ok(Some(&self.buf))
+                Ok(true)
             }
         }
     }
@@ -313,6 +506,7 @@ impl AudioFile {
             }
             let decoder = &mut self.decoder;
             let buf = &mut self.buf;
+            let (buf64, keep64) = (&mut self.buf64, self.info.exact64());
             let decoded = crate::ui::guarded(|| match decoder.decode(&packet) {
                 Ok(block) => {
                     if block.frames() == 0 {
@@ -321,24 +515,30 @@ impl AudioFile {
                     let rate = block.spec().rate();
                     let channels = block.spec().channels().count();
                     block.copy_to_vec_interleaved(buf);
+                    if keep64 {
+                        block.copy_to_vec_interleaved(buf64);
+                    }
                     Ok(Some((rate, channels)))
                 }
                 Err(e) => Err(e),
             })
             .ok_or_else(|| crash(&self.info.path))?;
-            match decoded {
+            let why = match decoded {
                 Ok(None) => continue,
                 Ok(Some(spec)) => return Ok(Some(spec)),
-                Err(SymError::DecodeError(e)) => {
-                    tracing::debug!("{}: skipped a bad packet: {e}", self.info.path.display());
-                    self.bad_packets += 1;
-                }
-                Err(SymError::IoError(e)) => {
-                    tracing::debug!("{}: skipped a bad packet: {e}", self.info.path.display());
-                    self.bad_packets += 1;
-                }
+                Err(SymError::DecodeError(e)) => e.to_string(),
+                Err(SymError::IoError(e)) => e.to_string(),
                 Err(e) => bail!("cannot decode {}: {e}", self.info.path.display()),
-            }
+            };
+            tracing::debug!("{}: skipped a bad packet: {why}", self.info.path.display());
+            self.bad_packets += 1;
+            // Audio codecs' packets count time in frames (time base 1/rate).
+            let frames = packet.dur.get();
+            self.gaps.push(Gap {
+                start_frame: self.decoded_frames + self.skipped_frames,
+                frames,
+            });
+            self.skipped_frames += frames;
         }
     }
 
@@ -350,6 +550,33 @@ impl AudioFile {
     /// Packets that could not be decoded and were skipped.
     pub fn bad_packets(&self) -> u64 {
         self.bad_packets
+    }
+
+    /// [`AudioFile::next_block`], and the spans skipped before it moved to
+    /// `gaps`.
+    pub fn next_block_and_gaps(&mut self, gaps: &mut Vec<Gap>) -> Result<Option<&[f32]>> {
+        let more = self.advance()?;
+        gaps.append(&mut self.gaps);
+        Ok(more.then_some(&self.buf[..]))
+    }
+
+    /// The spans skipped since the last call (undecodable packets).
+    pub fn take_gaps(&mut self) -> Vec<Gap> {
+        std::mem::take(&mut self.gaps)
+    }
+
+    /// After the end: why the file is damaged, if it is (truncated, read
+    /// errors, packets that could not be decoded), as `detect` says it.
+    pub fn damage(&self) -> Option<String> {
+        self.truncation().or_else(|| {
+            (self.bad_packets > 0).then(|| {
+                format!(
+                    "{}: {} damaged packet(s) could not be decoded",
+                    self.info.path.display(),
+                    self.bad_packets
+                )
+            })
+        })
     }
 
     /// After the end: why the file seems damaged, if it does (fewer frames

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use flacenc::component::{BitRepr, Stream, StreamInfo};
 use flacenc::error::Verify;
 use flacenc::source::{Context as FlacContext, Fill, FrameBuf};
@@ -20,6 +20,10 @@ pub enum SampleKind {
     S16,
     S24,
     F32,
+    /// 64-bit float (WAV only), kept for 64-bit input.
+    F64,
+    /// 32-bit integer (WAV only), kept for 32-bit input.
+    S32,
 }
 
 impl SampleKind {
@@ -28,6 +32,8 @@ impl SampleKind {
             SampleKind::S16 => "16-bit",
             SampleKind::S24 => "24-bit",
             SampleKind::F32 => "32-bit float",
+            SampleKind::F64 => "64-bit float",
+            SampleKind::S32 => "32-bit",
         }
     }
 }
@@ -89,6 +95,8 @@ impl PcmSample for f32 {
 
 pub enum Writer {
     Wav(hound::WavWriter<BufWriter<File>>),
+    /// hound writes no 64-bit float: a plain WAVE_FORMAT_IEEE_FLOAT file.
+    Wav64(Wav64Writer),
     Flac(Box<FlacWriter>),
 }
 
@@ -101,6 +109,9 @@ impl Writer {
         channels: u16,
     ) -> Result<Writer> {
         match container {
+            Container::Wav if kind == SampleKind::F64 => {
+                Ok(Writer::Wav64(Wav64Writer::new(file, rate, channels)?))
+            }
             Container::Wav => {
                 let spec = hound::WavSpec {
                     channels,
@@ -108,10 +119,10 @@ impl Writer {
                     bits_per_sample: match kind {
                         SampleKind::S16 => 16,
                         SampleKind::S24 => 24,
-                        SampleKind::F32 => 32,
+                        SampleKind::F32 | SampleKind::F64 | SampleKind::S32 => 32,
                     },
                     sample_format: match kind {
-                        SampleKind::F32 => hound::SampleFormat::Float,
+                        SampleKind::F32 | SampleKind::F64 => hound::SampleFormat::Float,
                         _ => hound::SampleFormat::Int,
                     },
                 };
@@ -123,7 +134,7 @@ impl Writer {
                 let bits = match kind {
                     SampleKind::S16 => 16,
                     SampleKind::S24 => 24,
-                    SampleKind::F32 => bail!(
+                    SampleKind::F32 | SampleKind::F64 | SampleKind::S32 => bail!(
                         "FLAC holds integer samples only; use --format s16 or s24, or write a .wav"
                     ),
                 };
@@ -143,6 +154,9 @@ impl Writer {
                 }
                 Ok(())
             }
+            Writer::Wav64(_) => {
+                bail!("internal error: 64-bit WAV written with another sample type")
+            }
             // A type is integer or not throughout: the first sample tells.
             Writer::Flac(_) if samples.first().is_some_and(|s| s.flac().is_none()) => {
                 bail!("FLAC holds integer samples only")
@@ -151,10 +165,30 @@ impl Writer {
         }
     }
 
+    /// Write interleaved samples held as `f64` (full scale ±1.0) to a
+    /// [`SampleKind::F64`] or [`SampleKind::S32`] file.
+    pub fn write_f64(&mut self, samples: &[f64]) -> Result<()> {
+        match self {
+            Writer::Wav64(w) => w.write(samples),
+            // Exact: a 32-bit sample was decoded as n / 2^31.
+            Writer::Wav(w) if w.spec().bits_per_sample == 32 => {
+                for &s in samples {
+                    let n = (s * 2_147_483_648.0)
+                        .round()
+                        .clamp(i32::MIN as f64, i32::MAX as f64);
+                    w.write_sample(n as i32).map_err(wav_error)?;
+                }
+                Ok(())
+            }
+            _ => bail!("internal error: 64-bit samples for a file of another format"),
+        }
+    }
+
     /// Complete the file (headers, lengths) and flush it.
     pub fn finish(self) -> Result<()> {
         match self {
             Writer::Wav(w) => w.finalize().map_err(wav_error),
+            Writer::Wav64(w) => w.finish(),
             Writer::Flac(f) => f.finish(),
         }
     }
@@ -162,9 +196,62 @@ impl Writer {
 
 fn wav_error(e: hound::Error) -> anyhow::Error {
     match e {
-        hound::Error::IoError(io) => anyhow!(io).context("cannot write the WAV file"),
+        // The caller names the file; the system says why (a full disk).
+        hound::Error::IoError(io) => anyhow!(io),
         hound::Error::TooWide => anyhow!("sample does not fit the WAV sample format"),
         other => anyhow!("cannot write the WAV file: {other}"),
+    }
+}
+
+/// A 64-bit float WAV: header with placeholder sizes, samples, then the
+/// sizes written in at the end.
+pub struct Wav64Writer {
+    out: BufWriter<File>,
+    data_bytes: u64,
+}
+
+/// Bytes before the samples: RIFF header, 16-byte fmt chunk, data header.
+const WAV64_HEADER: u64 = 44;
+
+impl Wav64Writer {
+    fn new(file: File, rate: u32, channels: u16) -> Result<Wav64Writer> {
+        let block_align = channels as u32 * 8;
+        let mut h = Vec::with_capacity(WAV64_HEADER as usize);
+        h.extend_from_slice(b"RIFF\0\0\0\0WAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        h.extend_from_slice(&3u16.to_le_bytes()); // WAVE_FORMAT_IEEE_FLOAT
+        h.extend_from_slice(&channels.to_le_bytes());
+        h.extend_from_slice(&rate.to_le_bytes());
+        h.extend_from_slice(&(rate * block_align).to_le_bytes());
+        h.extend_from_slice(&(block_align as u16).to_le_bytes());
+        h.extend_from_slice(&64u16.to_le_bytes());
+        h.extend_from_slice(b"data\0\0\0\0");
+        let mut out = BufWriter::new(file);
+        out.write_all(&h)?;
+        Ok(Wav64Writer { out, data_bytes: 0 })
+    }
+
+    fn write(&mut self, samples: &[f64]) -> Result<()> {
+        for s in samples {
+            self.out.write_all(&s.to_le_bytes())?;
+        }
+        self.data_bytes += samples.len() as u64 * 8;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let riff = WAV64_HEADER - 8 + self.data_bytes;
+        if riff > u32::MAX as u64 {
+            bail!("more than 4 GiB of audio: too long for a WAV file; write a shorter one");
+        }
+        self.out.flush()?;
+        let file = self.out.get_mut();
+        file.seek(SeekFrom::Start(4))?;
+        file.write_all(&(riff as u32).to_le_bytes())?;
+        file.seek(SeekFrom::Start(WAV64_HEADER - 4))?;
+        file.write_all(&(self.data_bytes as u32).to_le_bytes())?;
+        file.flush()?;
+        Ok(())
     }
 }
 
@@ -210,9 +297,7 @@ impl FlacWriter {
         };
         let header = w.header_bytes()?;
         w.header_len = header.len();
-        w.out
-            .write_all(&header)
-            .context("cannot write the FLAC file")?;
+        w.out.write_all(&header)?;
         Ok(w)
     }
 
@@ -274,9 +359,7 @@ impl FlacWriter {
             frame
         };
         self.info.update_frame_info(&frame);
-        self.out
-            .write_all(sink.as_slice())
-            .context("cannot write the FLAC file")?;
+        self.out.write_all(sink.as_slice())?;
         self.frame_number += 1;
         self.pending.clear();
         Ok(())
@@ -327,12 +410,11 @@ impl FlacWriter {
                 header.len()
             );
         }
-        self.out.flush().context("cannot write the FLAC file")?;
+        self.out.flush()?;
         let file = self.out.get_mut();
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&header))
-            .and_then(|_| file.flush())
-            .context("cannot write the FLAC header")?;
+            .and_then(|_| file.flush())?;
         Ok(())
     }
 }

@@ -66,6 +66,13 @@ pub struct Note {
     pub down_utc: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap_s: Option<f64>,
+    /// `undecodable`: the span lost, in seconds of the stream, and when it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_utc: Option<String>,
     /// The instant, exactly, for the message ID.
     #[serde(skip)]
     pub at: SystemTime,
@@ -84,6 +91,9 @@ impl Note {
             missing_s: None,
             down_utc: None,
             gap_s: None,
+            start_s: None,
+            end_s: None,
+            end_utc: None,
             at,
         }
     }
