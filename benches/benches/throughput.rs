@@ -8,13 +8,16 @@
 //! sample rate is the times-real-time figure per core; `cargo xtask report`
 //! turns the numbers into that table.
 //!
-//! Each group varies one thing from a base case: 48 kHz, stereo (embed) or
-//! mono (detect), `i16`, blocks of 1024 frames.
+//! Each group varies one thing from a base case: the ultrasonic layer, 48 kHz,
+//! stereo (embed) or mono (detect), `i16`, blocks of 1024 frames. The
+//! `*/profile` groups run the robust layer and both layers at once on the
+//! same base case (the robust detector searching and locked on marked
+//! music, as it is on a stream).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use dsp_core::{Detector, EmbedConfig, Embedder, Profile, Sample, Schedule};
+use dsp_core::{Detector, EmbedConfig, Embedder, Profile, Profiles, Sample, Schedule};
 use testkit::harness::{contract_id, detect_config, embed_config};
 use testkit::synth::{self, Kind};
 
@@ -26,6 +29,7 @@ struct Case {
     rate: u32,
     channels: u16,
     block: usize,
+    profiles: Profiles,
 }
 
 impl Case {
@@ -36,6 +40,7 @@ impl Case {
             rate: 48_000,
             channels,
             block: 1024,
+            profiles: Profile::Ultrasonic.into(),
         }
     }
 }
@@ -58,11 +63,26 @@ fn variations(path: &str, channels: u16) -> Vec<Case> {
         channels,
         ..base("channels", &channels)
     });
-    blocks.into_iter().chain(rates).chain(layouts).collect()
+    let both = Profiles::only(Profile::Ultrasonic).with(Profile::Robust);
+    let profiles = [
+        (Profiles::from(Profile::Ultrasonic), "ultrasonic"),
+        (Profile::Robust.into(), "robust"),
+        (both, "ultrasonic+robust"),
+    ]
+    .map(|(profiles, name)| Case {
+        profiles,
+        ..base("profile", &name)
+    });
+    blocks
+        .into_iter()
+        .chain(rates)
+        .chain(layouts)
+        .chain(profiles)
+        .collect()
 }
 
 fn config(case: &Case, back_to_back: bool) -> EmbedConfig {
-    let mut c = embed_config(Profile::Ultrasonic, case.rate, case.channels, contract_id());
+    let mut c = embed_config(case.profiles, case.rate, case.channels, contract_id());
     if back_to_back {
         c.schedule = Schedule::BackToBack { offset_ms: 0 };
     }
@@ -109,14 +129,15 @@ fn embed(c: &mut Criterion) {
 }
 
 fn bench_detect<S: Sample>(c: &mut Criterion, case: &Case) {
-    // Four seconds of marked music, looped: two bursts per loop.
+    // Four seconds of marked music, looped: two bursts per loop (the robust
+    // detector loses its lock at each loop and acquires again).
     let mut x = music(case, 4, 3);
     Embedder::new(&config(case, false))
         .unwrap()
         .process(0, &mut x)
         .unwrap();
     let input: Vec<S> = x.iter().map(|&v| S::from_unit(v)).collect();
-    let dc = detect_config(Profile::Ultrasonic, case.rate, case.channels);
+    let dc = detect_config(case.profiles, case.rate, case.channels);
     let mut d = Detector::new(&dc).unwrap();
     let ch = case.channels as usize;
     let second = case.rate as usize * ch;

@@ -219,7 +219,7 @@ fn profile_help(profile: Profile) -> &'static str {
         }
         Profile::Robust => {
             "344 Hz-7 kHz under the programme's masking threshold: survives MP3/AAC 128k, \
-             Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over 0.1 %"
+             Opus 64k, Vorbis, MP2, AC-3, E-AC-3; speed changes up to ±0.2 %, and ±2 % with detect --speed-search"
         }
     }
 }
@@ -403,6 +403,11 @@ pub struct SearchArg {
     /// hex ID a line; # starts a comment.
     #[arg(long, value_name = "FILE")]
     pub expect: Option<PathBuf>,
+    /// Also search copies played up to 2 % fast or slow (sox speed, tape,
+    /// pitch-shifted re-uploads): 10 more detectors per profile, in 0.4 %
+    /// steps; they report marks read, not presence.
+    #[arg(long)]
+    pub speed_search: bool,
 }
 
 impl SearchArg {
@@ -426,7 +431,8 @@ What each profile survives (measured): ultrasonic: FLAC, AAC 256/320k, Vorbis
 256k, 44.1 kHz resampling, +-1000 ppm; MP3, Opus and AAC 128k cut it.
 near-ultrasonic (audible to some): Opus, and MP3 (lame) by bit rate: 256k and
 up 30/30 bursts, 192k 20-22/30, 128k and -V2 0/30. robust: MP3 and AAC
-128k, Opus 64k, Vorbis, MP2, AC-3, E-AC-3; not speed changes over ~0.1 %.
+128k, Opus 64k, Vorbis, MP2, AC-3, E-AC-3; speed changes of +-0.2 %, and +-2 %
+with detect --speed-search.
 robust runs at 48 kHz (other rates: its mark is made on a 48 kHz copy and
 resampled back) on mono or stereo files.
 

@@ -44,6 +44,10 @@ pub struct DetectionRecord {
     /// `ultrasonic` or `robust`.
     pub layer: &'static str,
     pub sample_rate: u32,
+    /// Playback speed of the copy against the original, when
+    /// `--speed-search` found it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
 }
 
 /// The layer's name, as JSON and tables print it.
@@ -75,6 +79,7 @@ impl DetectionRecord {
             profile: d.profile.name(),
             layer: layer_name(d.profile),
             sample_rate: source_rate,
+            speed: (found.speed != 1.0).then(|| round(found.speed, 3)),
         }
     }
 
@@ -268,7 +273,11 @@ pub fn table_row(found: &Found, last: &str) -> String {
         counter,
         d.snr_db,
         found.confidence(),
-        d.profile.name()
+        if found.speed == 1.0 {
+            d.profile.name().to_string()
+        } else {
+            format!("{} x{:.3}", d.profile.name(), found.speed)
+        }
     )
 }
 

@@ -18,6 +18,8 @@
 //! ([`Scanner::restart_if_changed`]), so frames are always split by the
 //! count they have and stream time runs on.
 
+use std::collections::VecDeque;
+
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;
 use dsp_core::{
@@ -35,6 +37,21 @@ pub struct Search {
     pub key: Key,
     pub profiles: Vec<Profile>,
     pub expected: Vec<Id>,
+    /// Playback speeds searched besides 1 (`--speed-search`).
+    pub speeds: Vec<f64>,
+}
+
+/// `--speed-search`: speeds from −2 % to +2 % in steps of 0.4 %. Each
+/// detector holds a mark over ±0.2 % of speed, so the steps leave no gap.
+pub const SPEED_STEP: f64 = 0.004;
+pub const SPEED_STEPS: i32 = 5;
+
+/// The speeds `--speed-search` adds (1 itself is always searched).
+pub fn searched_speeds() -> Vec<f64> {
+    (-SPEED_STEPS..=SPEED_STEPS)
+        .filter(|&k| k != 0)
+        .map(|k| 1.0 + k as f64 * SPEED_STEP)
+        .collect()
 }
 
 impl Search {
@@ -57,6 +74,11 @@ impl Search {
             key,
             profiles,
             expected,
+            speeds: if args.speed_search {
+                searched_speeds()
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -66,6 +88,7 @@ impl Search {
             key,
             profiles: profiles.to_vec(),
             expected: Vec::new(),
+            speeds: Vec::new(),
         }
     }
 }
@@ -125,6 +148,9 @@ pub struct Found {
     pub end_s: f64,
     /// Start as a frame index at the source's rate.
     pub start_frame: u64,
+    /// The playback speed of the copy against the marked original (1 unless
+    /// `--speed-search` found it played faster or slower).
+    pub speed: f64,
 }
 
 impl Found {
@@ -135,6 +161,9 @@ impl Found {
 }
 
 struct Lane {
+    /// The rate the resampler takes the source as: the source's own, or for a
+    /// speed lane the rate that plays it back at the original speed.
+    from: u32,
     resampler: Option<StreamResampler>,
     scratch: Vec<f32>,
     engine: Engine,
@@ -147,6 +176,9 @@ struct Engine {
     rate: u32,
     /// Frames given to the detector (at the engine rate).
     fed: u64,
+    /// Speed searched (1: the copy as it is). Speed lanes report marks
+    /// read only, and only those no other lane reported.
+    speed: f64,
 }
 
 pub struct Scanner {
@@ -158,7 +190,12 @@ pub struct Scanner {
     mono: Vec<f32>,
     /// Frames consumed (source rate), gaps included.
     position: u64,
+    /// The latest marks read (ID, profile, start), with speed lanes only.
+    read: VecDeque<(Id, Profile, f64)>,
 }
+
+/// Marks remembered to drop second readings from other speed lanes.
+const READ_MEMORY: usize = 64;
 
 /// Check a channel count against what the engine supports.
 pub fn check_channels(channels: usize) -> Result<()> {
@@ -205,31 +242,31 @@ impl Scanner {
                 }
             };
             tracing::debug!("searching profile {profile} at {engine_rate} Hz ({rate} Hz in)");
-            let mut config = DetectConfig::new(search.key);
-            config.sample_rate = engine_rate;
-            config.channels = 1;
-            config.profiles = Profiles::only(profile);
-            let mut detector = Detector::new(&config)?;
-            if let Some(r) = detector.robust_mut() {
-                for id in &search.expected {
-                    if !r.expect(id) {
-                        bail!(
-                            "the robust layer confirms at most {} IDs at once",
-                            robust::MAX_KNOWN
-                        );
-                    }
-                }
-            }
             lanes.push(Lane {
+                from: rate,
                 resampler,
                 scratch: Vec::new(),
-                engine: Engine {
-                    profile,
-                    detector,
-                    rate: engine_rate,
-                    fed: 0,
-                },
+                engine: Engine::new(search, profile, engine_rate, 1.0)?,
             });
+            for &speed in &search.speeds {
+                // Taken as this rate, a copy played `speed` times fast plays
+                // at the original speed again.
+                let from = (rate as f64 / speed).round() as u32;
+                lanes.push(Lane {
+                    from,
+                    resampler: Some(StreamResampler::new(from, engine_rate, 1)?),
+                    scratch: Vec::new(),
+                    engine: Engine::new(search, profile, engine_rate, speed)?,
+                });
+            }
+        }
+        if !search.speeds.is_empty() {
+            notes.push(format!(
+                "searching speeds {:+.1} % to {:+.1} % too ({} more detector(s))",
+                -(SPEED_STEPS as f64) * SPEED_STEP * 100.0,
+                SPEED_STEPS as f64 * SPEED_STEP * 100.0,
+                lanes.len() - lanes.iter().filter(|l| l.engine.speed == 1.0).count()
+            ));
         }
         if lanes.is_empty() {
             return Err(first_error.unwrap_or_else(|| anyhow::anyhow!("no profile to search")));
@@ -242,6 +279,7 @@ impl Scanner {
                 rate,
                 mono: Vec::new(),
                 position: 0,
+                read: VecDeque::new(),
             },
             notes,
         ))
@@ -283,7 +321,11 @@ impl Scanner {
 
     /// The profiles actually searched.
     pub fn profiles(&self) -> Vec<Profile> {
-        self.lanes.iter().map(|l| l.engine.profile).collect()
+        self.lanes
+            .iter()
+            .filter(|l| l.engine.speed == 1.0)
+            .map(|l| l.engine.profile)
+            .collect()
     }
 
     /// Feed interleaved samples; bursts found are appended to `found`.
@@ -306,6 +348,7 @@ impl Scanner {
         }));
         self.position += self.mono.len() as u64;
         let rate = self.rate;
+        let first = found.len();
         for lane in &mut self.lanes {
             let input: &[f32] = match lane.resampler.as_mut() {
                 Some(r) => {
@@ -317,7 +360,35 @@ impl Scanner {
             };
             lane.engine.feed(input, rate, found)?;
         }
+        self.keep_first_reading(found, first);
         Ok(())
+    }
+
+    /// With speed lanes, one mark can be read by two of them: keep the
+    /// first reading (same ID and profile within half a second), drop the
+    /// rest.
+    fn keep_first_reading(&mut self, found: &mut Vec<Report>, first: usize) {
+        if self.search.speeds.is_empty() {
+            return;
+        }
+        let mut i = first;
+        while i < found.len() {
+            if let Report::Found(f) = found[i] {
+                let d = f.detection;
+                let again = |&(id, p, t): &(Id, Profile, f64)| {
+                    id == d.id && p == d.profile && (t - f.start_s).abs() < 0.5
+                };
+                if self.read.iter().any(again) {
+                    found.remove(i);
+                    continue;
+                }
+                if self.read.len() == READ_MEMORY {
+                    self.read.pop_front();
+                }
+                self.read.push_back((d.id, d.profile, f.start_s));
+            }
+            i += 1;
+        }
     }
 
     /// Samples were lost (a dropped buffer, a device that went away): the
@@ -334,7 +405,7 @@ impl Scanner {
     fn sync_lanes(&mut self) {
         for lane in &mut self.lanes {
             lane.engine.fed =
-                (self.position as f64 * lane.engine.rate as f64 / self.rate as f64).round() as u64;
+                (self.position as f64 * lane.engine.rate as f64 / lane.from as f64).round() as u64;
         }
     }
 
@@ -342,17 +413,19 @@ impl Scanner {
     /// With `restart`, each resampler starts afresh for audio that follows.
     fn drain(&mut self, found: &mut Vec<Report>, restart: bool) -> Result<()> {
         let rate = self.rate;
+        let first = found.len();
         for lane in &mut self.lanes {
             if let Some(r) = lane.resampler.as_mut() {
                 lane.scratch.clear();
                 r.finish(&mut lane.scratch)?;
                 lane.engine.feed(&lane.scratch, rate, found)?;
                 if restart {
-                    *r = StreamResampler::new(rate, lane.engine.rate, 1)?;
+                    *r = StreamResampler::new(lane.from, lane.engine.rate, 1)?;
                 }
             }
             lane.engine.finish(rate, found);
         }
+        self.keep_first_reading(found, first);
         Ok(())
     }
 
@@ -375,22 +448,52 @@ impl Scanner {
 }
 
 impl Engine {
+    /// A detector of `profile` at `rate` for `search`, on a copy played at
+    /// `speed`.
+    fn new(search: &Search, profile: Profile, rate: u32, speed: f64) -> Result<Engine> {
+        let mut config = DetectConfig::new(search.key);
+        config.sample_rate = rate;
+        config.channels = 1;
+        config.profiles = Profiles::only(profile);
+        let mut detector = Detector::new(&config)?;
+        if let Some(r) = detector.robust_mut() {
+            // Speed lanes only read marks; presence is the main lane's.
+            if speed == 1.0 {
+                for id in &search.expected {
+                    if !r.expect(id) {
+                        bail!(
+                            "the robust layer confirms at most {} IDs at once",
+                            robust::MAX_KNOWN
+                        );
+                    }
+                }
+            }
+        }
+        Ok(Engine {
+            profile,
+            detector,
+            rate,
+            fed: 0,
+            speed,
+        })
+    }
+
     fn feed(&mut self, input: &[f32], source_rate: u32, found: &mut Vec<Report>) -> Result<()> {
         if input.is_empty() {
             return Ok(());
         }
-        let rate = self.rate;
+        let (rate, speed) = (self.rate, self.speed);
         self.detector.process(self.fed, input, |e| {
-            found.push(report(e, rate, source_rate))
+            found.extend(report(e, rate, source_rate, speed))
         })?;
         self.fed += input.len() as u64;
         Ok(())
     }
 
     fn finish(&mut self, source_rate: u32, found: &mut Vec<Report>) {
-        let rate = self.rate;
+        let (rate, speed) = (self.rate, self.speed);
         self.detector
-            .finish(|e| found.push(report(e, rate, source_rate)));
+            .finish(|e| found.extend(report(e, rate, source_rate, speed)));
     }
 }
 
@@ -418,17 +521,22 @@ pub fn start_live(
 
 /// An engine event with its times on the source's clock (`engine_rate` is
 /// the lane's: resampled lanes are time-aligned, so only the unit changes).
-fn report(e: &Event, engine_rate: u32, source_rate: u32) -> Report {
-    let seconds = |sample: u64| sample as f64 / engine_rate as f64;
+/// A lane at `speed` ≠ 1 reports marks read only, at the copy's times.
+fn report(e: &Event, engine_rate: u32, source_rate: u32, speed: f64) -> Option<Report> {
+    if speed != 1.0 && !matches!(e, Event::Detection(_)) {
+        return None;
+    }
+    let seconds = |sample: u64| sample as f64 / engine_rate as f64 / speed;
     let frame = |s: f64| (s * source_rate as f64).round() as u64;
-    match *e {
+    Some(match *e {
         Event::Detection(d) => {
             let start_s = seconds(d.start_sample);
             Report::Found(Found {
                 detection: d,
                 start_s,
-                end_s: start_s + mark_seconds(&d, engine_rate),
+                end_s: start_s + mark_seconds(&d, engine_rate) / speed,
                 start_frame: frame(start_s),
+                speed,
             })
         }
         Event::Presence(p) => {
@@ -449,7 +557,7 @@ fn report(e: &Event, engine_rate: u32, source_rate: u32) -> Report {
                 start_frame: frame(start_s),
             })
         }
-    }
+    })
 }
 
 /// How long a detection's mark lasts: its burst, or its robust period.

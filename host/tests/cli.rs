@@ -201,7 +201,7 @@ fn embed_then_detect_round_trip() {
     let key = key_file(dir.path());
     let out = dir.path().join("marked.wav");
     let note = embed(&unmarked(), &out, &key, &[]);
-    assert!(note.contains("4 burst(s)"), "{note}");
+    assert!(note.contains("4 whole burst(s)"), "{note}");
     // Same length, rate, channels and bit depth; untouched outside bursts.
     let a = read_i16(&unmarked());
     let b = read_i16(&out);
@@ -267,7 +267,7 @@ fn no_burst_is_cut_off_at_the_end() {
         let out = dir.path().join(format!("out-{rate}.wav"));
         music_wav(&input, rate, 1, 6.5, 3);
         let note = embed(&input, &out, &key, &[]);
-        assert!(note.contains(": 3 burst(s)"), "{rate} Hz: {note}");
+        assert!(note.contains(": 3 whole burst(s)"), "{rate} Hz: {note}");
         let (a, b) = (read_i16(&input), read_i16(&out));
         assert_eq!(a.len(), b.len());
         let last = a.iter().zip(&b).rposition(|(x, y)| x != y).unwrap();

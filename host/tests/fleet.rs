@@ -114,6 +114,9 @@ const AIRING_FIELDS: &[&str] = &[
     "last_s",
     "bursts",
     "profile",
+    "layers",
+    "periods",
+    "confirmed_s",
 ];
 const EVENT_FIELDS: &[&str] = &[
     "agent",
@@ -143,9 +146,13 @@ fn check_fields(subject: &str, body: &Value, allowed: &[&str]) {
             allowed.contains(&k.as_str()),
             "{subject}: field {k:?} is not whitelisted: {body}"
         );
-        // IDs, times, names, levels: short scalars, never a URL or audio.
+        // IDs, times, names, levels: short scalars (`layers`: a list of
+        // layer names), never a URL or audio.
+        let names = v
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| x.as_str().is_some_and(|n| n.len() <= 16)));
         assert!(
-            !v.is_array() && !v.is_object(),
+            names || (!v.is_array() && !v.is_object()),
             "{subject}: {k} is not a scalar"
         );
         let text = v.to_string();

@@ -122,7 +122,7 @@ fn both_layers_are_found_with_their_profiles_at_48_and_44_1_khz() {
         let src = clip(dir.path(), rate, &format!("in-{rate}.wav"));
         let out = dir.path().join(format!("out-{rate}.wav"));
         let note = embed(&src, &out, &key, &["--profile", "ultrasonic+robust"]);
-        assert!(note.contains("6 burst(s) and"), "{rate}: {note}");
+        assert!(note.contains("6 whole burst(s) and"), "{rate}: {note}");
         assert_eq!(
             note.contains("robust layer runs at 48000 Hz"),
             rate != 48_000,
@@ -458,4 +458,54 @@ fn files_the_robust_layer_cannot_mark_are_refused() {
         err.contains("--robust-strength") && err.contains("-20"),
         "{err}"
     );
+}
+
+/// A copy played 2 % fast or slow (sox `speed`: tempo and pitch together)
+/// is found with `--speed-search`, at the copy's own times and with its
+/// speed named; without it the robust detector (which holds ±0.2 %) finds
+/// nothing, and never a wrong ID either way.
+#[test]
+fn speed_search_finds_copies_played_two_percent_fast_or_slow() {
+    let dir = tmp();
+    let key = key_file(dir.path());
+    let d = dir.path();
+    let src = d.join("in.wav");
+    music_wav(&src, 48_000, 1, 24.0, 13);
+    let marked = d.join("marked.wav");
+    embed(&src, &marked, &key, &["--profile", "robust"]);
+    for speed in ["1.02", "0.98"] {
+        let changed = d.join(format!("speed-{speed}.wav"));
+        tool(
+            "sox",
+            &[s(&marked), s(&changed), "speed", speed, "rate", "48000"],
+        );
+        let factor: f64 = speed.parse().unwrap();
+        let (_, plain, _) = detections(&changed, &key, &["--profile", "robust"]);
+        assert!(
+            plain.iter().all(|f| f["id"] == ADDRESS),
+            "{speed}: {plain:?}"
+        );
+        let (code, found, err) =
+            detections(&changed, &key, &["--profile", "robust", "--speed-search"]);
+        assert_eq!(code, 0, "{speed}: {err}");
+        assert!(
+            found.len() >= 5,
+            "{speed}: {} periods: {found:?}",
+            found.len()
+        );
+        for f in &found {
+            assert_eq!(f["id"], ADDRESS, "{speed}: {f}");
+            let at = f["speed"].as_f64().unwrap_or(1.0);
+            assert!((at - factor).abs() <= 0.0041, "{speed}: read at {at}: {f}");
+            // On the copy's clock: the original period grid divided by the speed.
+            let start = f["start_s"].as_f64().unwrap() * factor;
+            let k = (start / 2.048).round();
+            assert!((start - k * 2.048).abs() < 0.05, "{speed}: {f}");
+        }
+        eprintln!(
+            "speed {speed}: {} periods plain, {} with --speed-search",
+            plain.len(),
+            found.len()
+        );
+    }
 }

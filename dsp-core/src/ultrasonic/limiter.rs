@@ -172,26 +172,25 @@ impl Limiter {
         }
         self.quiet = if allowed == FULL { self.quiet + 1 } else { 0 };
         let cap = self.lookahead as usize + 1;
+        let wrap = |i: usize| if i >= cap { i - cap } else { i };
         let t = self.t;
         self.t = t.wrapping_add(1);
         // Drop queued values no smaller than the new one, then the new one
         // in; drop the oldest once it leaves the window t − L ..= t.
-        while self.len > 0 {
-            let back = (self.head as usize + self.len as usize - 1) % cap;
-            if u32::from(self.queue_v[back]) < allowed {
-                break;
-            }
-            self.len -= 1;
+        let head = self.head as usize;
+        let mut len = self.len as usize;
+        while len > 0 && u32::from(self.queue_v[wrap(head + len - 1)]) >= allowed {
+            len -= 1;
         }
-        let slot = (self.head as usize + self.len as usize) % cap;
+        let slot = wrap(head + len);
         self.queue_t[slot] = t;
         self.queue_v[slot] = allowed as u16;
-        self.len += 1;
-        let front = self.head as usize;
-        if t.wrapping_sub(self.queue_t[front]) > self.lookahead as u32 {
-            self.head = ((front + 1) % cap) as u16;
-            self.len -= 1;
+        len += 1;
+        if t.wrapping_sub(self.queue_t[head]) > self.lookahead as u32 {
+            self.head = wrap(head + 1) as u16;
+            len -= 1;
         }
+        self.len = len as u16;
         let m = u32::from(self.queue_v[self.head as usize]);
         let b = self.box_len as usize;
         let s1 = self.sums[0].push(b, m);

@@ -207,6 +207,7 @@ pub fn plan(args: &MonitorArgs) -> Result<Plan> {
                 .parse::<ProfileSet>()
                 .map_err(|e| at(p.span(), format!("profile: {e}")))?,
             expect: None,
+            speed_search: false,
         }
         .profiles(),
         None => args.search.profiles(),
