@@ -23,7 +23,8 @@ use crate::{robust, ultrasonic};
 #[derive(Debug, Clone)]
 pub struct Embedder {
     config: EmbedConfig,
-    ultrasonic: Option<ultrasonic::Embedder>,
+    ultrasonic: ultrasonic::Embedder,
+    run_ultrasonic: bool,
     robust: robust::Embedder,
     run_robust: bool,
 }
@@ -33,7 +34,8 @@ impl Embedder {
     pub const fn unconfigured() -> Embedder {
         Embedder {
             config: *robust::Embedder::unconfigured().config(),
-            ultrasonic: None,
+            ultrasonic: ultrasonic::Embedder::unconfigured(),
+            run_ultrasonic: false,
             robust: robust::Embedder::unconfigured(),
             run_robust: false,
         }
@@ -54,15 +56,16 @@ impl Embedder {
         if robust {
             robust::Embedder::check(config)?;
         }
-        let ultrasonic = match config.profiles.ultrasonic() {
-            Some(_) => Some(ultrasonic::Embedder::new(config)?),
-            None => None,
-        };
+        // In place: each layer checks everything before it changes anything.
+        let ultrasonic = config.profiles.ultrasonic().is_some();
+        if ultrasonic {
+            self.ultrasonic.configure(config)?;
+        }
         if robust {
             self.robust.configure(config)?;
         }
         self.config = *config;
-        self.ultrasonic = ultrasonic;
+        self.run_ultrasonic = ultrasonic;
         self.run_robust = robust;
         Ok(())
     }
@@ -84,12 +87,12 @@ impl Embedder {
 
     /// The ultrasonic layer's embedder, if it runs.
     pub fn ultrasonic(&self) -> Option<&ultrasonic::Embedder> {
-        self.ultrasonic.as_ref()
+        self.run_ultrasonic.then_some(&self.ultrasonic)
     }
 
     /// The ultrasonic layer's embedder, mutably (to set a stream end).
     pub fn ultrasonic_mut(&mut self) -> Option<&mut ultrasonic::Embedder> {
-        self.ultrasonic.as_mut()
+        self.run_ultrasonic.then_some(&mut self.ultrasonic)
     }
 
     /// The robust layer's embedder, if it runs.
@@ -115,7 +118,8 @@ impl Embedder {
             self.robust.process(now, frames)?;
         }
         let latency = self.robust_latency();
-        if let Some(u) = self.ultrasonic.as_mut() {
+        if self.run_ultrasonic {
+            let u = &mut self.ultrasonic;
             // The frames now hold the robust output's stream time now −
             // latency; the first `before` of them precede the stream (silence).
             let n = (frames.len() / ch) as u64;

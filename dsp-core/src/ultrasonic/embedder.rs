@@ -58,6 +58,41 @@ struct Plan {
 }
 
 impl Plan {
+    /// No stream: zero channels, which `process` refuses.
+    const fn unconfigured() -> Plan {
+        Plan {
+            config: *crate::robust::Embedder::unconfigured().config(),
+            phy: Phy {
+                profile: crate::config::Profile::Ultrasonic,
+                sample_rate: 0,
+                band: crate::config::Band {
+                    low_hz: 0,
+                    high_hz: 0,
+                },
+                carrier_hz: 0,
+                symbol_rate: 0,
+                decimation: 0,
+            },
+            mask: 0,
+            every_channel: false,
+            amplitude: 0.0,
+            inv_rate: 0.0,
+            keys: KeySchedule::zeroed(),
+            sealed: SealedA {
+                bytes: [0; crate::frame::MAX_A_BYTES],
+                class: crate::layout::FrameClass::Short,
+                mac: [0; 4],
+            },
+            burst_len: 0,
+            ramp_len: 0,
+            period: 0,
+            offset: 0,
+            carrier_increment: 0,
+            rot_cos: 0.0,
+            rot_sin: 0.0,
+        }
+    }
+
     fn new(config: &EmbedConfig) -> Result<Plan, ConfigError> {
         let phy = Phy::new(
             config.profiles.ultrasonic().ok_or(ConfigError::NoProfile)?,
@@ -178,8 +213,8 @@ pub struct EmbedStats {
 /// quiet band, and under it in any other).
 pub const AUDIBLE_GAIN: f32 = 0.25;
 
-/// Streaming watermark embedder. Its state is a few hundred bytes and it
-/// never allocates; see the module docs for the behaviour.
+/// Streaming watermark embedder. Its state is ~9 KiB (the limiter's 2 ms
+/// delay line, the plan in force and a pending one) and it never allocates; see the module docs for the behaviour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embedder {
     plan: Plan,
@@ -199,22 +234,56 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    /// A configured embedder, or why the configuration cannot run.
-    pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
-        let plan = Plan::new(config)?;
-        Ok(Embedder {
-            limiter: Limiter::new(config.sample_rate, plan.amplitude),
-            plan,
+    /// An embedder that must be [`configure`](Embedder::configure)d before
+    /// use; `const` and all zero, so a `static` of it lands in `.bss` and
+    /// nothing moves its ~9 KiB through the stack. Until configured,
+    /// `process` returns [`ProcessError::Unconfigured`].
+    pub const fn unconfigured() -> Embedder {
+        Embedder {
+            plan: Plan::unconfigured(),
             pending: None,
             anchor: 0,
             next_burst: 0,
             burst: None,
             expected_now: None,
             end: None,
-            stats: EmbedStats::default(),
+            stats: EmbedStats {
+                completed: 0,
+                lowered: 0,
+                no_room: 0,
+                max_lowering_db: 0.0,
+                skipped: 0,
+            },
+            limiter: Limiter::unconfigured(),
             delay: [0; MAX_LOOKAHEAD * MAX_CHANNELS as usize],
             delay_pos: 0,
-        })
+        }
+    }
+
+    /// A configured embedder, or why the configuration cannot run.
+    pub fn new(config: &EmbedConfig) -> Result<Embedder, ConfigError> {
+        let mut e = Embedder::unconfigured();
+        e.configure(config)?;
+        Ok(e)
+    }
+
+    /// (Re)configure in place for a new stream: all state is forgotten and
+    /// the schedule starts at the next `process`. On error nothing changes.
+    /// ([`set_config`](Embedder::set_config) changes a running stream.)
+    pub fn configure(&mut self, config: &EmbedConfig) -> Result<(), ConfigError> {
+        let plan = Plan::new(config)?;
+        self.limiter.configure(config.sample_rate, plan.amplitude);
+        self.plan = plan;
+        self.pending = None;
+        self.anchor = 0;
+        self.next_burst = 0;
+        self.burst = None;
+        self.expected_now = None;
+        self.end = None;
+        self.stats = EmbedStats::default();
+        self.delay.fill(0);
+        self.delay_pos = 0;
+        Ok(())
     }
 
     /// Output sample n is input sample n − latency plus the mark: the
@@ -285,6 +354,9 @@ impl Embedder {
     /// burst times ([`burst_start`](Embedder::burst_start)) are input times.
     pub fn process<S: Sample>(&mut self, now: u64, frames: &mut [S]) -> Result<(), ProcessError> {
         let ch = self.plan.config.channels as usize;
+        if ch == 0 {
+            return Err(ProcessError::Unconfigured);
+        }
         if frames.len() % ch != 0 {
             return Err(ProcessError::PartialFrame {
                 len: frames.len(),

@@ -96,28 +96,54 @@ impl Limiter {
         self.quiet >= self.steady_after
     }
 
-    /// For a stream at `rate` Hz and a mark of peak `amplitude` (fraction of
-    /// full scale).
-    pub(crate) fn new(rate: u32, amplitude: f32) -> Limiter {
-        let lookahead = ((rate as usize * 2).div_ceil(1000)).min(MAX_LOOKAHEAD);
-        let box_len = (lookahead + 3) / 3;
-        let norm = (box_len as u32).pow(3) * FULL;
-        let mut l = Limiter {
-            lookahead: lookahead as u16,
-            box_len: box_len as u16,
-            inv_amplitude: 1.0 / amplitude,
-            inv_norm: 1.0 / norm as f32,
+    /// No stream yet: all zero, `const` (see [`configure`](Limiter::configure)).
+    pub(crate) const fn unconfigured() -> Limiter {
+        const IDLE: MovingSum = MovingSum {
+            ring: [0; MAX_BOX],
+            pos: 0,
+            sum: 0,
+        };
+        Limiter {
+            lookahead: 0,
+            box_len: 0,
+            inv_amplitude: 0.0,
+            inv_norm: 0.0,
             queue_t: [0; MAX_LOOKAHEAD + 1],
             queue_v: [0; MAX_LOOKAHEAD + 1],
             head: 0,
             len: 0,
             t: 0,
-            sums: [MovingSum::steady(box_len, FULL); 3],
+            sums: [IDLE; 3],
             quiet: 0,
-            steady_after: (lookahead + 3 * box_len) as u32,
-        };
-        l.make_steady();
+            steady_after: 0,
+        }
+    }
+
+    /// For a stream at `rate` Hz and a mark of peak `amplitude` (fraction of
+    /// full scale).
+    #[cfg(test)]
+    pub(crate) fn new(rate: u32, amplitude: f32) -> Limiter {
+        let mut l = Limiter::unconfigured();
+        l.configure(rate, amplitude);
         l
+    }
+
+    /// Start afresh, in place, for a stream at `rate` Hz and a mark of peak
+    /// `amplitude` (fraction of full scale).
+    pub(crate) fn configure(&mut self, rate: u32, amplitude: f32) {
+        let lookahead = ((rate as usize * 2).div_ceil(1000)).min(MAX_LOOKAHEAD);
+        let box_len = (lookahead + 3) / 3;
+        let norm = (box_len as u32).pow(3) * FULL;
+        self.lookahead = lookahead as u16;
+        self.box_len = box_len as u16;
+        self.inv_amplitude = 1.0 / amplitude;
+        self.inv_norm = 1.0 / norm as f32;
+        self.queue_t.fill(0);
+        self.queue_v.fill(0);
+        self.head = 0;
+        self.t = 0;
+        self.steady_after = (lookahead + 3 * box_len) as u32;
+        self.make_steady();
     }
 
     /// Samples the gain looks ahead: the embedder's latency.
@@ -175,22 +201,23 @@ impl Limiter {
         let wrap = |i: usize| if i >= cap { i - cap } else { i };
         let t = self.t;
         self.t = t.wrapping_add(1);
-        // Drop queued values no smaller than the new one, then the new one
-        // in; drop the oldest once it leaves the window t − L ..= t.
-        let head = self.head as usize;
+        // The window is t − L ..= t: first drop the oldest if it has left
+        // (at most one a step), then queued values no smaller than the new
+        // one, then put the new one in. At most L + 1 = `cap` stay queued.
+        let mut head = self.head as usize;
         let mut len = self.len as usize;
+        if len > 0 && t.wrapping_sub(self.queue_t[head]) > self.lookahead as u32 {
+            head = wrap(head + 1);
+            len -= 1;
+        }
         while len > 0 && u32::from(self.queue_v[wrap(head + len - 1)]) >= allowed {
             len -= 1;
         }
         let slot = wrap(head + len);
         self.queue_t[slot] = t;
         self.queue_v[slot] = allowed as u16;
-        len += 1;
-        if t.wrapping_sub(self.queue_t[head]) > self.lookahead as u32 {
-            self.head = wrap(head + 1) as u16;
-            len -= 1;
-        }
-        self.len = len as u16;
+        self.head = head as u16;
+        self.len = (len + 1) as u16;
         let m = u32::from(self.queue_v[self.head as usize]);
         let b = self.box_len as usize;
         let s1 = self.sums[0].push(b, m);
@@ -217,6 +244,47 @@ mod tests {
             .collect();
         g.drain(..n);
         g
+    }
+
+    /// The queue's minimum and the three moving sums, against the
+    /// definition computed the slow way, on long loud runs (where the
+    /// queue stays full) and on random room.
+    #[test]
+    fn the_gain_is_the_smoothed_sliding_minimum() {
+        let mut seed = 9u32;
+        for rate in [44_100, 48_000, 96_000, 192_000] {
+            let allowed: Vec<u32> = (0..6_000)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    match (i / 1_000) % 3 {
+                        // Rising room: nothing is ever popped from the back.
+                        0 => (i % 1_000) as u32 * 4,
+                        1 => (seed >> 20) % (FULL + 1),
+                        _ => FULL,
+                    }
+                })
+                .collect();
+            let l = Limiter::new(rate, 0.1);
+            let (la, b) = (l.lookahead(), l.box_len as usize);
+            let at = |t: isize| if t < 0 { FULL } else { allowed[t as usize] };
+            let min: Vec<u32> = (0..allowed.len() as isize)
+                .map(|t| (t - la as isize..=t).map(at).min().unwrap())
+                .collect();
+            let boxed = |x: &[u32]| -> Vec<u32> {
+                (0..x.len())
+                    .map(|t| (0..b).map(|k| if t >= k { x[t - k] } else { x[0] }).sum())
+                    .collect()
+            };
+            let s3 = boxed(&boxed(&boxed(&min)));
+            let mut l = Limiter::new(rate, 0.1);
+            for (t, &a) in allowed.iter().enumerate() {
+                let g = l.push(a);
+                // Before the sums fill, they hold full room, not x[0].
+                if t >= 3 * b {
+                    assert_eq!(g, s3[t] as f32 * l.inv_norm, "{rate} Hz, t {t}");
+                }
+            }
+        }
     }
 
     #[test]
