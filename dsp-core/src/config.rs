@@ -637,6 +637,23 @@ pub struct EmbedConfig {
 }
 
 impl EmbedConfig {
+    /// All zero, no profile, no channel: what an unconfigured embedder
+    /// holds (`const`, so engines can sit in `.bss`).
+    pub(crate) const UNCONFIGURED: EmbedConfig = EmbedConfig {
+        sample_rate: 0,
+        channels: 0,
+        marked_channels: ChannelMask(0),
+        profiles: Profiles::NONE,
+        level_dbfs: 0.0,
+        robust_mmr_db: 0.0,
+        schedule: Schedule::Interval {
+            every_ms: 0,
+            offset_ms: 0,
+        },
+        id: Id::ZERO,
+        key: Key::from_bytes([0; 16]),
+    };
+
     /// Defaults: 48 kHz stereo, all channels, `ultrasonic`, −30 dBFS, every 2 s.
     pub fn new(id: Id, key: Key) -> EmbedConfig {
         EmbedConfig {

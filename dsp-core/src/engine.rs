@@ -33,7 +33,7 @@ impl Embedder {
     /// An embedder that must be configured before use; `const` and all zero.
     pub const fn unconfigured() -> Embedder {
         Embedder {
-            config: *robust::Embedder::unconfigured().config(),
+            config: EmbedConfig::UNCONFIGURED,
             ultrasonic: ultrasonic::Embedder::unconfigured(),
             run_ultrasonic: false,
             robust: robust::Embedder::unconfigured(),

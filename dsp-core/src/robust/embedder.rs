@@ -174,20 +174,7 @@ impl Embedder {
     /// and nothing moves 24 KiB through a small stack.
     pub const fn unconfigured() -> Embedder {
         Embedder {
-            config: EmbedConfig {
-                sample_rate: 0,
-                channels: 0,
-                marked_channels: crate::config::ChannelMask(0),
-                profiles: Profiles::NONE,
-                level_dbfs: 0.0,
-                robust_mmr_db: 0.0,
-                schedule: crate::config::Schedule::Interval {
-                    every_ms: 0,
-                    offset_ms: 0,
-                },
-                id: crate::config::Id::ZERO,
-                key: crate::config::Key::from_bytes([0; 16]),
-            },
+            config: EmbedConfig::UNCONFIGURED,
             channels: 0,
             marked: [false; MAX_CHANNELS as usize],
             keys: KeySchedule::zeroed(),

@@ -61,7 +61,7 @@ impl Plan {
     /// No stream: zero channels, which `process` refuses.
     const fn unconfigured() -> Plan {
         Plan {
-            config: *crate::robust::Embedder::unconfigured().config(),
+            config: EmbedConfig::UNCONFIGURED,
             phy: Phy {
                 profile: crate::config::Profile::Ultrasonic,
                 sample_rate: 0,
