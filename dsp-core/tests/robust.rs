@@ -75,6 +75,7 @@ fn music(seconds: f32, seed: u64) -> Vec<f32> {
 fn state_fits_the_budgets_and_the_look_ahead_is_under_43_ms() {
     let e = std::mem::size_of::<robust::Embedder>();
     let d = std::mem::size_of::<robust::Detector>();
+    println!("size_of robust::Embedder = {e} B, robust::Detector = {d} B");
     assert!(e <= 24 * 1024, "embedder {e} B");
     assert!(d <= 128 * 1024, "detector {d} B");
     let ms = LATENCY as f64 * 1000.0 / RATE as f64;
