@@ -94,6 +94,10 @@ pub struct Confirmation {
     pub unmarked_present: usize,
     /// Decodes of any ID from the unmarked clips (must be 0).
     pub unmarked_decodes: usize,
+    /// The clip marked with another ID (same key) instead: verdicts, and
+    /// how many confirmed the contract ID (must be 0).
+    pub other_verdicts: usize,
+    pub other_present: usize,
     pub seconds: f64,
     /// Whole 1 s windows of programme.
     pub windows: usize,
@@ -209,6 +213,12 @@ pub fn windows(
                 .0
         };
         let (z, plain) = (coded(&y), coded(x));
+        let mut other = x.to_vec();
+        embed(
+            &embed_config(Profile::Robust, RATE, 1, other_id()),
+            &mut other,
+        );
+        let other = coded(&other);
         let mut rng = Rng::new(seed);
         let curve: Vec<(usize, usize)> = WINDOW_SECONDS
             .iter()
@@ -237,7 +247,8 @@ pub fn windows(
             let pres: Vec<_> = events
                 .iter()
                 .filter_map(|e| match e {
-                    Event::Presence(p) => Some(p),
+                    // Verdicts on the expected ID only (a decoded ID is confirmed too).
+                    Event::Presence(p) if p.id == id => Some(p),
                     _ => None,
                 })
                 .collect();
@@ -253,12 +264,15 @@ pub fn windows(
         };
         let (mv, mp, _) = verdicts(&z);
         let (uv, up, ud) = verdicts(&plain);
+        let (ov, op, _) = verdicts(&other);
         let conf = Confirmation {
             marked_verdicts: mv,
             marked_present: mp,
             unmarked_verdicts: uv,
             unmarked_present: up,
             unmarked_decodes: ud,
+            other_verdicts: ov,
+            other_present: op,
             seconds: x.len() as f64 / RATE as f64,
             windows: x.len() / RATE as usize,
         };
@@ -299,12 +313,19 @@ pub fn windows(
             c.unmarked_verdicts += r.unmarked_verdicts;
             c.unmarked_present += r.unmarked_present;
             c.unmarked_decodes += r.unmarked_decodes;
+            c.other_verdicts += r.other_verdicts;
+            c.other_present += r.other_present;
             c.seconds += r.seconds;
             c.windows += r.windows;
         }
         confs.push((chain, c));
     }
     (curves, confs)
+}
+
+/// Another 20-byte ID, for the confirmation's other-ID material.
+fn other_id() -> dsp_core::Id {
+    dsp_core::Id::from_hex("00112233445566778899aabbccddeeff00112233").expect("40 hex digits")
 }
 
 fn db(p: f64) -> f32 {

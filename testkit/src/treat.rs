@@ -214,3 +214,50 @@ fn add_below(x: &mut [f32], noise: &[f32], db: f32) {
     let g = (power(x) / power(noise).max(1e-30) / 10f64.powf(db as f64 / 10.0)).sqrt() as f32;
     x.iter_mut().zip(noise).for_each(|(v, n)| *v += g * n);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_codecs_and_speed_keep_the_programme_and_its_time() {
+        let rate = 48_000;
+        let x = synth::generate(Kind::Music, rate, rate as usize * 2, 3);
+        let band = InBand {
+            low_hz: 20_000.0,
+            high_hz: 21_600.0,
+            mark_power: 1e-3,
+        };
+        let power = |v: &[f32]| v.iter().map(|s| s * s).sum::<f32>() / v.len() as f32;
+        let cases = [
+            Treatment::Aac(256),
+            Treatment::Mp2(256),
+            Treatment::Ac3(448),
+            Treatment::Eac3(256),
+            Treatment::Speed(2.0),
+            Treatment::ProgrammeNoise(10.0),
+            Treatment::Room,
+        ];
+        for t in cases {
+            let (y, map) = t.apply(&x, rate, &band, 1).unwrap();
+            let want = map.map(x.len() as u64).unwrap();
+            // Codecs pad to whole frames; never by a tenth of a second.
+            assert!(
+                (y.len() as f64 - want).abs() < 4800.0,
+                "{}: {}",
+                t.name(),
+                y.len()
+            );
+            let db = 10.0 * (power(&y) / power(&x)).log10();
+            // ffmpeg's `-ac 1` sums the two identical channels at −3 dB
+            // each: coded chains come back 3 dB louder.
+            let gain = match t {
+                Treatment::Aac(_) | Treatment::Mp2(_) | Treatment::Ac3(_) | Treatment::Eac3(_) => {
+                    3.0
+                }
+                _ => 0.0,
+            };
+            assert!((db - gain).abs() < 1.0, "{}: {db:.1} dB", t.name());
+        }
+    }
+}

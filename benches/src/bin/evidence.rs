@@ -427,6 +427,13 @@ fn programme(args: &Args) -> Result<bool, String> {
         }
     }
     for (t, c) in &ev.confirmation {
+        if c.other_present > 0 {
+            bad.push(format!(
+                "{}: contract ID confirmed {} times while another ID aired",
+                t.name(),
+                c.other_present
+            ));
+        }
         if c.unmarked_present > 0 || c.unmarked_decodes > 0 {
             bad.push(format!(
                 "{}: unmarked programme confirmed {} times, {} IDs decoded",
