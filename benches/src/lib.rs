@@ -17,6 +17,8 @@ pub mod audible;
 pub mod bench;
 pub mod machine;
 pub mod plot;
+pub mod programme;
+pub mod real;
 pub mod report;
 pub mod suite;
 

@@ -16,7 +16,7 @@ use crate::RATE;
 
 /// A report counts within 50 ms of where its burst went: codecs delay the
 /// signal (AAC's priming alone is 21 ms).
-const TOLERANCE_S: f64 = 0.05;
+pub const TOLERANCE_S: f64 = 0.05;
 
 /// Programme material of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Real codecs and tools, run as the command-line programs people use: flac,
-//! ffmpeg's AAC encoder, lame, opusenc, oggenc, sox's resampler and ffmpeg's
-//! loudness normaliser (`cargo xtask setup` installs them).
+//! ffmpeg's AAC, MP2, AC-3 and E-AC-3 encoders, lame, opusenc, oggenc, sox's
+//! resampler and speed change, and ffmpeg's loudness normaliser (`cargo
+//! xtask setup` installs them).
 //!
 //! Each takes mono `f32` at a rate and gives mono `f32` back at that rate,
 //! or an error naming the tool and what it said. Encoders get stereo (the
@@ -28,6 +29,19 @@ pub fn aac(x: &[f32], rate: u32, kbps: u32) -> Result<Vec<f32>, String> {
     let b = format!("{kbps}k");
     let args = ["-i", IN, "-c:a", "aac", "-b:a", &b, OUT];
     encode(x, rate, "m4a", "ffmpeg", &args)
+}
+
+/// An ffmpeg encoder (`mp2`, `ac3`, `eac3`, ...) at `kbps`, in container `ext`.
+pub fn ffmpeg_codec(
+    x: &[f32],
+    rate: u32,
+    codec: &str,
+    ext: &str,
+    kbps: u32,
+) -> Result<Vec<f32>, String> {
+    let b = format!("{kbps}k");
+    let args = ["-i", IN, "-c:a", codec, "-b:a", &b, OUT];
+    encode(x, rate, ext, "ffmpeg", &args)
 }
 
 /// MP3 by lame at a constant `kbps`.
@@ -75,6 +89,27 @@ pub fn resample_round_trip(x: &[f32], rate: u32, via: u32) -> Result<Vec<f32>, S
             .args(["rate", "-v", &hz.to_string()]))?;
     }
     read(&c)
+}
+
+/// sox's `speed`: pitch and tempo by `factor` (1.02 is 2 % faster), back at
+/// `rate` with the very-high-quality resampler.
+pub fn speed(x: &[f32], rate: u32, factor: f64) -> Result<Vec<f32>, String> {
+    let dir = TempDir::new()?;
+    let (a, b) = (dir.path("in.wav"), dir.path("out.wav"));
+    write(&a, x, rate, 1)?;
+    run(tool("sox")
+        .arg("-V1")
+        .arg(&a)
+        .args(["-b", "24"])
+        .arg(&b)
+        .args([
+            "speed",
+            &factor.to_string(),
+            "rate",
+            "-v",
+            &rate.to_string(),
+        ]))?;
+    read(&b)
 }
 
 /// ffmpeg's EBU R128 loudness normaliser (−16 LUFS) and a limiter, as

@@ -5,7 +5,15 @@
 //!   codecs; `--quick` is the reduced form CI runs (every treatment once).
 //! * `cargo xtask report` — benches, then the full suite (matrix, SNR sweep,
 //!   side effects, ten hours of false-alarm audio), written to
-//!   `docs/REPORT.md` with its figures.
+//!   `docs/REPORT.md` with its figures, then `programme`.
+//! * `cargo xtask programme` — issue 9: both layers on real recorded
+//!   programme (clips from Debian content packages, cached in
+//!   `target/programme/`), the robust window curve, the confirmation window
+//!   and ViSQOL (visqol-python in `target/visqol-venv/`); spliced into
+//!   `docs/REPORT.md` as "Robust layer on real programme".
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use crate::sh;
 
@@ -62,6 +70,45 @@ pub fn robustness(quick: bool, release: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// visqol-python, pinned, in its own venv under the target dir; its interpreter.
+const VISQOL: &str = "visqol-python==3.8.0";
+
+fn visqol_python() -> Result<PathBuf, String> {
+    let venv = sh::target_dir(&sh::root()).join("visqol-venv");
+    let python = venv.join("bin").join("python");
+    if sh::succeeds(Command::new(&python).args(["-c", "import visqol"])) {
+        return Ok(python);
+    }
+    sh::step(&format!("venv with {VISQOL}"), || {
+        sh::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        sh::run(Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", VISQOL]))
+    })?;
+    Ok(python)
+}
+
+/// The real-programme section, measured and spliced into `docs/REPORT.md`.
+pub fn programme() -> Result<(), String> {
+    let python = visqol_python()?;
+    let target = sh::target_dir(&sh::root());
+    let (cache, docs) = (target.join("programme"), sh::root().join("docs"));
+    sh::step("real programme", || {
+        evidence(
+            true,
+            &[
+                "--programme",
+                "--cache",
+                &cache.to_string_lossy(),
+                "--visqol",
+                &python.to_string_lossy(),
+                "--out",
+                &docs.to_string_lossy(),
+                "--command",
+                "cargo xtask programme",
+            ],
+        )
+    })
+}
+
 pub fn report() -> Result<(), String> {
     bench()?;
     let criterion = sh::target_dir(&sh::root()).join("criterion");
@@ -82,7 +129,8 @@ pub fn report() -> Result<(), String> {
                 "cargo xtask report",
             ],
         )
-    })
+    })?;
+    programme()
 }
 
 /// What `cargo xtask test` runs: every benchmark once (no timing), and the
@@ -91,5 +139,22 @@ pub fn quick_checks() -> Result<(), String> {
     sh::step("benches, once each (no timing)", || {
         sh::cargo(&["test", "--package", "hushmark-benches", "--benches"])
     })?;
-    robustness(true, false)
+    robustness(true, false)?;
+    let target = sh::target_dir(&sh::root());
+    let (cache, out) = (target.join("programme"), target.join("evidence-quick"));
+    sh::step("real programme, reduced", || {
+        evidence(
+            false,
+            &[
+                "--programme",
+                "--quick",
+                "--cache",
+                &cache.to_string_lossy(),
+                "--out",
+                &out.to_string_lossy(),
+                "--command",
+                "cargo xtask test",
+            ],
+        )
+    })
 }

@@ -32,7 +32,9 @@ usage: cargo xtask <command>
   fleet-bench hushmark bench --streams 16/64/256 (release build): the table in docs/REPORT.md
   bench       every Criterion benchmark (embed and detect throughput)
   robustness  the robustness suite with real codecs (--quick: the CI subset)
-  report      benches + full robustness suite + false-alarm hours → docs/REPORT.md
+  report      benches + full robustness suite + false-alarm hours + programme → docs/REPORT.md
+  programme   both layers on real recorded programme (Debian content packages),
+              window curve, confirmation window, ViSQOL → docs/REPORT.md section
   vectors     regenerate test-vectors/ (after a deliberate format change)
   setup       only install prerequisites
 ";
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Some("robustness") => setup::install(setup::ALL)
             .and_then(|()| evidence::robustness(args.iter().any(|a| a == "--quick"), true)),
         Some("report") => setup::install(setup::ALL).and_then(|()| evidence::report()),
+        Some("programme") => setup::install(setup::ALL).and_then(|()| evidence::programme()),
         Some("qemu") => {
             setup::install(&[setup::Needs::FIRMWARE]).and_then(|()| qemu::run(&args[1..]))
         }

@@ -56,6 +56,10 @@ impl Needs {
             // The fleet tests: a broker, an HTTP server for streams.
             "nats-server",
             "python3",
+            // Real programme: Debian content packages, ViSQOL in a venv.
+            "apt",
+            "dpkg",
+            "python3-venv",
         ],
         components: &["rustfmt", "clippy"],
         ..NOTHING

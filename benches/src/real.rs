@@ -1,0 +1,411 @@
+//! Issue 9's evidence: both layers on real recorded programme
+//! ([`programme`](crate::programme)'s clips). Chains × profiles, the robust
+//! layer's window curve and confirmation window, and what ViSQOL makes of
+//! the robust mark.
+
+use std::path::Path;
+use std::process::Command;
+
+use dsp_core::{Event, Profile};
+use testkit::channel;
+use testkit::harness::{
+    contract_id, detect, detect_config_for, embed, embed_config, marks, reports, whole_starts,
+};
+use testkit::par;
+use testkit::rng::Rng;
+use testkit::score::{self, Score};
+use testkit::treat::Treatment;
+
+use crate::programme::Clip;
+use crate::suite::TOLERANCE_S;
+use crate::RATE;
+
+/// The chains of the table, in report order.
+pub const CHAINS: [Treatment; 24] = [
+    Treatment::None,
+    Treatment::Flac,
+    Treatment::Aac(256),
+    Treatment::Resample(44_100),
+    Treatment::Mp2(256),
+    Treatment::Ac3(448),
+    Treatment::Eac3(256),
+    Treatment::Aac(192),
+    Treatment::Aac(128),
+    Treatment::Mp3(320),
+    Treatment::Mp3(128),
+    Treatment::Opus(128),
+    Treatment::Opus(64),
+    Treatment::Vorbis(128),
+    Treatment::Drift(1000.0),
+    Treatment::Drift(-1000.0),
+    Treatment::Speed(2.0),
+    Treatment::Speed(-2.0),
+    Treatment::GainDb(-30.0),
+    Treatment::GainDb(10.0),
+    Treatment::Loudnorm,
+    Treatment::ProgrammeNoise(10.0),
+    Treatment::VoiceOver,
+    Treatment::Room,
+];
+
+/// The profiles of the table.
+pub const PROFILES: [Profile; 2] = [Profile::Robust, Profile::Ultrasonic];
+
+/// Chains of the window curve and the confirmation window.
+pub const WINDOW_CHAINS: [Treatment; 4] = [
+    Treatment::None,
+    Treatment::Aac(128),
+    Treatment::Mp3(128),
+    Treatment::Opus(64),
+];
+
+/// Window lengths of the curve, seconds.
+pub const WINDOW_SECONDS: [f32; 7] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0];
+
+/// One clip × profile × chain.
+#[derive(Debug, Clone)]
+pub struct ChainCell {
+    pub clip: usize,
+    pub profile: Profile,
+    pub treatment: Treatment,
+    pub score: Score,
+    pub error: Option<String>,
+}
+
+/// One chain × window length, summed over the clips.
+#[derive(Debug, Clone, Default)]
+pub struct WindowPoint {
+    pub windows: usize,
+    /// Windows that gave the full ID.
+    pub full: usize,
+    /// Windows that reported another ID.
+    pub wrong: usize,
+    /// Fewest full-ID windows of one clip, and that clip.
+    pub worst: (usize, usize),
+}
+
+/// Confirmation verdicts (each over ~1 s) of a detector that expects the
+/// contract ID, run over a whole clip, summed over the clips.
+#[derive(Debug, Clone, Default)]
+pub struct Confirmation {
+    pub marked_verdicts: usize,
+    pub marked_present: usize,
+    pub unmarked_verdicts: usize,
+    pub unmarked_present: usize,
+    /// Decodes of any ID from the unmarked clips (must be 0).
+    pub unmarked_decodes: usize,
+    /// The clip marked with another ID (same key) instead: verdicts, and
+    /// how many confirmed the contract ID (must be 0).
+    pub other_verdicts: usize,
+    pub other_present: usize,
+    pub seconds: f64,
+    /// Whole 1 s windows of programme.
+    pub windows: usize,
+}
+
+/// What the robust mark does to one clip.
+#[derive(Debug, Clone)]
+pub struct Quality {
+    pub peak_dbfs: f32,
+    pub rms_dbfs: f32,
+    /// Mark (marked − original) power against the programme's, 344 Hz–7 kHz.
+    pub mark_to_programme_db: f32,
+    pub visqol: Option<f32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RealEvidence {
+    pub clips: Vec<crate::programme::Spec>,
+    pub quality: Vec<Quality>,
+    pub visqol_error: Option<String>,
+    pub cells: Vec<ChainCell>,
+    pub chains: Vec<Treatment>,
+    /// Per window chain, per length.
+    pub windows: Vec<Curve>,
+    pub windows_per_clip: usize,
+    pub confirmation: Vec<(Treatment, Confirmation)>,
+}
+
+/// The clip marked with `profile`'s default settings and the contract ID,
+/// and the marks sent whole.
+fn marked(profile: Profile, x: &[f32]) -> (Vec<f32>, Vec<score::Mark>, dsp_core::EmbedConfig) {
+    let cfg = embed_config(profile, RATE, 1, contract_id());
+    let mut y = x.to_vec();
+    embed(&cfg, &mut y);
+    let sent = marks(&cfg, &whole_starts(&cfg, y.len() as u64));
+    (y, sent, cfg)
+}
+
+/// Every clip × profile through every chain, two jobs at a time.
+pub fn chains(
+    clips: &[Clip],
+    chains: &[Treatment],
+    progress: impl Fn(&ChainCell) + Sync,
+) -> Vec<ChainCell> {
+    let jobs: Vec<(usize, Profile)> = PROFILES
+        .iter()
+        .flat_map(|&p| (0..clips.len()).map(move |c| (c, p)))
+        .collect();
+    par::map(&jobs, |_, &(clip, profile)| {
+        let (y, sent, cfg) = marked(profile, &clips[clip].samples);
+        let dc = detect_config_for(&cfg);
+        let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
+        chains
+            .iter()
+            .enumerate()
+            .map(|(k, &treatment)| {
+                let seed = 9000 + 100 * clip as u64 + k as u64;
+                let (score, error) = match treatment.apply(&y, RATE, &band, seed) {
+                    Ok((z, map)) => {
+                        let found = reports(&detect(&dc, &z));
+                        let s = score::score(&found, &sent, &map, TOLERANCE_S * RATE as f64);
+                        (s, None)
+                    }
+                    Err(e) => (
+                        Score {
+                            expected: sent.len(),
+                            ..Score::default()
+                        },
+                        Some(e),
+                    ),
+                };
+                let cell = ChainCell {
+                    clip,
+                    profile,
+                    treatment,
+                    score,
+                    error,
+                };
+                progress(&cell);
+                cell
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Per chain: the window curve's points, one per length.
+pub type Curve = (Treatment, Vec<WindowPoint>);
+
+/// The window curve and the confirmation window for `chains`, robust
+/// profile: `per_clip` random windows per clip and length.
+pub fn windows(
+    clips: &[Clip],
+    chains: &[Treatment],
+    per_clip: usize,
+) -> (Vec<Curve>, Vec<(Treatment, Confirmation)>) {
+    let jobs: Vec<(usize, usize)> = (0..chains.len())
+        .flat_map(|t| (0..clips.len()).map(move |c| (t, c)))
+        .collect();
+    let id = contract_id();
+    let results = par::map(&jobs, |_, &(t, clip)| {
+        let x = &clips[clip].samples;
+        let (y, _, cfg) = marked(Profile::Robust, x);
+        let dc = detect_config_for(&cfg);
+        let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
+        let seed = 7000 + 100 * clip as u64 + t as u64;
+        let coded = |v: &[f32]| -> Vec<f32> {
+            chains[t]
+                .apply(v, RATE, &band, seed)
+                .unwrap_or_else(|e| panic!("{}: {e}", chains[t].name()))
+                .0
+        };
+        let (z, plain) = (coded(&y), coded(x));
+        let mut other = x.to_vec();
+        embed(
+            &embed_config(Profile::Robust, RATE, 1, other_id()),
+            &mut other,
+        );
+        let other = coded(&other);
+        let mut rng = Rng::new(seed);
+        let curve: Vec<(usize, usize)> = WINDOW_SECONDS
+            .iter()
+            .map(|&len| {
+                let n = (len * RATE as f32) as usize;
+                let (mut full, mut wrong) = (0, 0);
+                for _ in 0..per_clip {
+                    let s = rng.below((z.len() - n) as u64) as usize;
+                    let found = detect(&dc, &z[s..s + n]);
+                    full += found.iter().any(|d| d.id == id) as usize;
+                    wrong += found.iter().any(|d| d.id != id) as usize;
+                }
+                (full, wrong)
+            })
+            .collect();
+        // Confirmation: one detector over the whole clip, the ID expected.
+        let verdicts = |v: &[f32]| -> (usize, usize, usize) {
+            let mut d = dsp_core::Detector::new(&dc).expect("valid detect config");
+            d.robust_mut().expect("robust profile").expect(&id);
+            let mut events = Vec::new();
+            for (i, b) in v.chunks(4096).enumerate() {
+                d.process(i as u64 * 4096, b, |e| events.push(*e))
+                    .expect("whole frames");
+            }
+            d.finish(|e| events.push(*e));
+            let pres: Vec<_> = events
+                .iter()
+                .filter_map(|e| match e {
+                    // Verdicts on the expected ID only (a decoded ID is confirmed too).
+                    Event::Presence(p) if p.id == id => Some(p),
+                    _ => None,
+                })
+                .collect();
+            let decodes = events
+                .iter()
+                .filter(|e| matches!(e, Event::Detection(_)))
+                .count();
+            (
+                pres.len(),
+                pres.iter().filter(|p| p.present).count(),
+                decodes,
+            )
+        };
+        let (mv, mp, _) = verdicts(&z);
+        let (uv, up, ud) = verdicts(&plain);
+        let (ov, op, _) = verdicts(&other);
+        let conf = Confirmation {
+            marked_verdicts: mv,
+            marked_present: mp,
+            unmarked_verdicts: uv,
+            unmarked_present: up,
+            unmarked_decodes: ud,
+            other_verdicts: ov,
+            other_present: op,
+            seconds: x.len() as f64 / RATE as f64,
+            windows: x.len() / RATE as usize,
+        };
+        (curve, conf)
+    });
+    let mut curves = Vec::new();
+    let mut confs = Vec::new();
+    for (t, &chain) in chains.iter().enumerate() {
+        let mine: Vec<_> = results
+            .iter()
+            .zip(&jobs)
+            .filter(|(_, j)| j.0 == t)
+            .map(|(r, j)| (j.1, r))
+            .collect();
+        let points = (0..WINDOW_SECONDS.len())
+            .map(|l| {
+                let mut p = WindowPoint {
+                    worst: (usize::MAX, 0),
+                    ..WindowPoint::default()
+                };
+                for (clip, (curve, _)) in &mine {
+                    let (full, wrong) = curve[l];
+                    p.windows += per_clip;
+                    p.full += full;
+                    p.wrong += wrong;
+                    if full < p.worst.0 {
+                        p.worst = (full, *clip);
+                    }
+                }
+                p
+            })
+            .collect();
+        curves.push((chain, points));
+        let mut c = Confirmation::default();
+        for (_, (_, r)) in &mine {
+            c.marked_verdicts += r.marked_verdicts;
+            c.marked_present += r.marked_present;
+            c.unmarked_verdicts += r.unmarked_verdicts;
+            c.unmarked_present += r.unmarked_present;
+            c.unmarked_decodes += r.unmarked_decodes;
+            c.other_verdicts += r.other_verdicts;
+            c.other_present += r.other_present;
+            c.seconds += r.seconds;
+            c.windows += r.windows;
+        }
+        confs.push((chain, c));
+    }
+    (curves, confs)
+}
+
+/// Another 20-byte ID, for the confirmation's other-ID material.
+fn other_id() -> dsp_core::Id {
+    dsp_core::Id::from_hex("00112233445566778899aabbccddeeff00112233").expect("40 hex digits")
+}
+
+fn db(p: f64) -> f32 {
+    (10.0 * p.max(1e-30).log10()) as f32
+}
+
+/// Levels, the measured mark-to-programme ratio and (if `python` runs
+/// visqol-python) ViSQOL v3 audio mode, original against robust-marked.
+pub fn quality(
+    clips: &[Clip],
+    scratch: &Path,
+    python: Option<&Path>,
+) -> (Vec<Quality>, Option<String>) {
+    let (lo, hi) = (344.0, 7000.0);
+    let mut q: Vec<Quality> = par::map(clips, |_, c| {
+        let x = &c.samples;
+        let (y, _, _) = marked(Profile::Robust, x);
+        let mark = channel::residual(&y, x);
+        let power = x.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / x.len() as f64;
+        let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        Quality {
+            peak_dbfs: 20.0 * peak.max(1e-9).log10(),
+            rms_dbfs: db(power),
+            mark_to_programme_db: db(
+                channel::band_power(&mark, RATE, lo, hi) / channel::band_power(x, RATE, lo, hi)
+            ),
+            visqol: None,
+        }
+    });
+    let Some(python) = python else {
+        return (q, Some("no ViSQOL interpreter given".into()));
+    };
+    match visqol(clips, scratch, python) {
+        Ok(scores) => {
+            for (q, s) in q.iter_mut().zip(scores) {
+                q.visqol = Some(s);
+            }
+            (q, None)
+        }
+        Err(e) => (q, Some(e)),
+    }
+}
+
+/// The ViSQOL script: pairs of paths in, one MOS-LQO per line out.
+const VISQOL_PY: &str = "\
+import sys
+from visqol import VisqolApi
+api = VisqolApi()
+api.create(mode='audio')
+for ref, deg in zip(sys.argv[1::2], sys.argv[2::2]):
+    print(api.measure(ref, deg).moslqo, flush=True)
+";
+
+fn visqol(clips: &[Clip], scratch: &Path, python: &Path) -> Result<Vec<f32>, String> {
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    // One interpreter per clip, two at a time (about a minute each).
+    par::map(clips, |_, clip| {
+        let (y, _, _) = marked(Profile::Robust, &clip.samples);
+        let mut c = Command::new(python);
+        c.args(["-c", VISQOL_PY]);
+        for (tag, v) in [("orig", &clip.samples), ("marked", &y)] {
+            let p = scratch.join(format!("{}-{tag}.wav", clip.spec.name));
+            testkit::wav::write_24(&p, v, RATE, 1).map_err(|e| format!("{}: {e}", p.display()))?;
+            c.arg(&p);
+        }
+        let out = c
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "visqol failed on {}: {}",
+                clip.spec.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.trim().parse().ok())
+            .ok_or_else(|| format!("visqol gave no score for {}", clip.spec.name))
+    })
+    .into_iter()
+    .collect()
+}
