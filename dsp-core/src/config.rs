@@ -27,6 +27,18 @@ pub const MIN_INTERVAL_MS: u32 = 500;
 pub const MAX_INTERVAL_MS: u32 = 3_600_000;
 /// Most channels a stream may have.
 pub const MAX_CHANNELS: u16 = 8;
+/// The stream rate the robust layer runs at (others: resample first).
+/// Re-exported as [`robust::STREAM_RATE`](crate::robust::STREAM_RATE).
+pub const ROBUST_STREAM_RATE: u32 = 48_000;
+/// Default mark-to-mask ratio of the robust layer, dB: the mark sits this
+/// far from the masking threshold (measured with ViSQOL on real programme;
+/// see REPORT.md). Re-exported as `robust::DEFAULT_MMR_DB`.
+pub const DEFAULT_ROBUST_MMR_DB: f32 = -4.0;
+/// Quietest accepted mark-to-mask ratio, dB (`robust::MIN_MMR_DB`).
+pub const MIN_ROBUST_MMR_DB: f32 = -20.0;
+/// Loudest accepted mark-to-mask ratio, dB: at the threshold itself
+/// (`robust::MAX_MMR_DB`).
+pub const MAX_ROBUST_MMR_DB: f32 = 0.0;
 /// Supported sample rates.
 pub const SAMPLE_RATES: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
 /// Default preamble threshold (normalised correlation, see
@@ -121,7 +133,7 @@ impl Profile {
     pub const fn runs_at(self, rate: u32) -> bool {
         let supported = matches!(rate, 44_100 | 48_000 | 88_200 | 96_000);
         match self {
-            Profile::Robust => rate == crate::robust::STREAM_RATE,
+            Profile::Robust => rate == ROBUST_STREAM_RATE,
             _ => supported && rate >= self.min_sample_rate(),
         }
     }
@@ -662,7 +674,7 @@ impl EmbedConfig {
             marked_channels: ChannelMask::ALL,
             profiles: Profiles::default(),
             level_dbfs: DEFAULT_LEVEL_DBFS,
-            robust_mmr_db: crate::robust::DEFAULT_MMR_DB,
+            robust_mmr_db: DEFAULT_ROBUST_MMR_DB,
             schedule: Schedule::default(),
             id,
             key,

@@ -198,8 +198,8 @@ impl fmt::Display for ConfigError {
             ConfigError::RobustStrength { mmr_db } => write!(
                 f,
                 "robust mark-to-mask ratio {mmr_db} dB is outside {}..={} dB",
-                crate::robust::MIN_MMR_DB,
-                crate::robust::MAX_MMR_DB
+                crate::config::MIN_ROBUST_MMR_DB,
+                crate::config::MAX_ROBUST_MMR_DB
             ),
             ConfigError::RobustChannels { channels } => write!(
                 f,

@@ -34,13 +34,10 @@ use super::{FIRST_BIN, LAST_BIN, MARK_RATE};
 pub(crate) const BANDS: usize = 22;
 /// Bins of the 512-point frame the model reads (DC excluded).
 const MODEL_BINS: usize = 256;
-/// Default mark-to-mask ratio, dB: the mark sits this far from the masking
-/// threshold (measured with ViSQOL on real programme; see REPORT.md).
-pub const DEFAULT_MMR_DB: f32 = -4.0;
-/// Quietest accepted mark-to-mask ratio, dB.
-pub const MIN_MMR_DB: f32 = -20.0;
-/// Loudest accepted mark-to-mask ratio, dB: at the threshold itself.
-pub const MAX_MMR_DB: f32 = 0.0;
+pub use crate::config::{
+    DEFAULT_ROBUST_MMR_DB as DEFAULT_MMR_DB, MAX_ROBUST_MMR_DB as MAX_MMR_DB,
+    MIN_ROBUST_MMR_DB as MIN_MMR_DB,
+};
 /// Frames quieter than this (in-band power against a full-scale sine's
 /// peak bin, dB) are silence: no mark, and the detector ignores them.
 pub const SILENCE_DB: f32 = -70.0;

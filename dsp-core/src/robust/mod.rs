@@ -102,7 +102,7 @@ pub const fn period_samples(class: crate::layout::FrameClass) -> u64 {
 /// The mark's sample rate: the robust layer is defined on this grid.
 pub const MARK_RATE: u32 = 16_000;
 /// The stream rate the robust engine runs at (others: resample first).
-pub const STREAM_RATE: u32 = 48_000;
+pub use crate::config::ROBUST_STREAM_RATE as STREAM_RATE;
 /// Most channels the robust embedder marks (mono or stereo).
 pub const MAX_CHANNELS: u16 = 2;
 

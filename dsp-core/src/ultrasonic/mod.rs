@@ -9,14 +9,14 @@
 //! ## The signal, top down
 //!
 //! **Schedule.** A burst every N seconds (0.5 s to 1 h, default 2 s) after a
-//! start offset, or back-to-back ([`Schedule`]). Outside bursts the output is
+//! start offset, or back-to-back ([`Schedule`](crate::Schedule)). Outside bursts the output is
 //! the input, bit for bit.
 //!
 //! **Burst.** Symbols at a fixed physical rate (600 per second in the
 //! `ultrasonic` and `near-ultrasonic` profiles), laid out as
 //! 64 preamble symbols, data in groups of 32 with 2 pilot symbols after each
 //! group, and 12 tail symbols; the amplitude ramps up over the first 12 and
-//! down over the tail with raised-cosine ramps ([`layout`]). A 20-byte ID
+//! down over the tail with raised-cosine ramps (`layout.rs`). A 20-byte ID
 //! takes 596 symbols, 993 ms at 600 Bd; IDs of up to 8 bytes take 392
 //! symbols, 653 ms.
 //!
@@ -38,7 +38,7 @@
 //! residual below (band edge − 1 kHz) is 97 dB under the mark for every
 //! profile and rate (test `residual_stays_in_band_...`), and 99.99 % of the
 //! energy lies inside the band. The mark is `A·env(t)·sin(2π f_c t + θ(t))`
-//! with `A` the peak level (default −30 dBFS, [`DEFAULT_LEVEL_DBFS`]).
+//! with `A` the peak level (default −30 dBFS, [`DEFAULT_LEVEL_DBFS`](crate::DEFAULT_LEVEL_DBFS)).
 //!
 //! **Never clips, never leaves its band.** The output is the input delayed
 //! by 2 ms; a look-ahead limiter (`limiter.rs`) lowers the mark where the
@@ -47,11 +47,11 @@
 //! hard-clipped masters the audible-band residual stays at the output
 //! format's floor. The programme itself is never changed. Each burst is
 //! counted as sent at full level, lowered (by how much), or without room
-//! ([`EmbedStats`](crate::ultrasonic::EmbedStats)).
+//! ([`EmbedStats`]).
 //!
 //! **Frame.** Two blocks, each convolutionally coded (K = 7, rate 1/2,
 //! 171/133 octal, zero tail), interleaved by `i → 37·i mod n`, then XORed
-//! with a keyed scrambling sequence ([`frame`], `burst.rs`):
+//! with a keyed scrambling sequence (`frame.rs`, `burst.rs`):
 //!
 //! * block B, first: 16-bit burst counter (encrypted) and a 16-bit keyed
 //!   check bound to the ID's MAC; 76 coded bits;
@@ -138,4 +138,4 @@ pub(crate) mod limiter;
 pub(crate) mod modulator;
 
 pub use detector::{Detector, DetectorStats};
-pub use embedder::{EmbedStats, Embedder};
+pub use embedder::{EmbedStats, Embedder, AUDIBLE_GAIN};
