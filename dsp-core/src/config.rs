@@ -311,6 +311,19 @@ pub struct Phy {
 }
 
 impl Phy {
+    /// All zero: what an unconfigured ultrasonic embedder or detector holds.
+    pub(crate) const UNCONFIGURED: Phy = Phy {
+        profile: Profile::Ultrasonic,
+        sample_rate: 0,
+        band: Band {
+            low_hz: 0,
+            high_hz: 0,
+        },
+        carrier_hz: 0,
+        symbol_rate: 0,
+        decimation: 0,
+    };
+
     /// The parameters of `profile` at `sample_rate`, or why it cannot run there.
     pub fn new(profile: Profile, sample_rate: u32) -> Result<Phy, ConfigError> {
         if profile.layer() != Layer::Ultrasonic {

@@ -684,7 +684,7 @@ impl Job<'_> {
         }
         let mut what = Vec::new();
         if let Some((u, _)) = marker.ultrasonic() {
-            what.push(crate::live::play::bursts_made(u.stats()));
+            what.push(crate::report::bursts_made(u.stats()));
         }
         if let Some(r) = robust {
             what.push(format!(

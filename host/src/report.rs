@@ -21,12 +21,9 @@ fn round(x: f64, decimals: i32) -> f64 {
 pub struct DetectionRecord {
     /// `detection` (a verdict is `presence`).
     pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub utc: Option<String>,
+    /// Where it was found (`file`, `device`, `utc`, each if known).
+    #[serde(flatten)]
+    pub place: Place,
     /// Lowercase hex, no `0x`.
     pub id: String,
     /// Burst counter; `null` when this burst's own counter did not verify.
@@ -59,13 +56,11 @@ fn layer_name(profile: dsp_core::Profile) -> &'static str {
 }
 
 impl DetectionRecord {
-    pub fn new(found: &Found, source_rate: u32) -> DetectionRecord {
+    pub fn new(found: &Found, source_rate: u32, place: Place) -> DetectionRecord {
         let d = &found.detection;
         DetectionRecord {
             kind: "detection",
-            file: None,
-            device: None,
-            utc: None,
+            place,
             id: d.id.to_string(),
             counter: d.counter,
             start_s: round(found.start_s, 4),
@@ -82,10 +77,6 @@ impl DetectionRecord {
             speed: (found.speed != 1.0).then(|| round(found.speed, 3)),
         }
     }
-
-    pub fn to_json_line(&self) -> String {
-        serde_json::to_string(self).expect("a record always serialises")
-    }
 }
 
 /// One robust-layer verdict as a JSON line.
@@ -93,12 +84,9 @@ impl DetectionRecord {
 pub struct PresenceRecord {
     /// Always `presence`.
     pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub utc: Option<String>,
+    /// Where it was found (`file`, `device`, `utc`, each if known).
+    #[serde(flatten)]
+    pub place: Place,
     pub id: String,
     pub present: bool,
     pub start_s: f64,
@@ -112,13 +100,11 @@ pub struct PresenceRecord {
 }
 
 impl PresenceRecord {
-    pub fn new(v: &Verdict, source_rate: u32) -> PresenceRecord {
+    pub fn new(v: &Verdict, source_rate: u32, place: Place) -> PresenceRecord {
         let p = &v.presence;
         PresenceRecord {
             kind: "presence",
-            file: None,
-            device: None,
-            utc: None,
+            place,
             id: p.id.to_string(),
             present: p.present,
             start_s: round(v.start_s, 4),
@@ -138,12 +124,9 @@ impl PresenceRecord {
 pub struct CollisionRecord {
     /// Always `collision`.
     pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub utc: Option<String>,
+    /// Where it was found (`file`, `device`, `utc`, each if known).
+    #[serde(flatten)]
+    pub place: Place,
     pub start_s: f64,
     pub end_s: f64,
     pub start_sample: u64,
@@ -156,12 +139,10 @@ pub struct CollisionRecord {
 }
 
 impl CollisionRecord {
-    pub fn new(c: &Colliding, source_rate: u32) -> CollisionRecord {
+    pub fn new(c: &Colliding, source_rate: u32, place: Place) -> CollisionRecord {
         CollisionRecord {
             kind: "collision",
-            file: None,
-            device: None,
-            utc: None,
+            place,
             start_s: round(c.start_s, 4),
             end_s: round(c.end_s, 4),
             start_sample: c.start_frame,
@@ -175,10 +156,13 @@ impl CollisionRecord {
 }
 
 /// Where a report was found, for the JSON fields that say so.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Place {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub utc: Option<String>,
 }
 
@@ -217,24 +201,19 @@ impl Printer {
             }
         }
         if self.json {
-            let Place { file, device, utc } = place.clone();
-            return Some(match report {
+            let place = place.clone();
+            let line = match report {
                 Report::Found(f) => {
-                    let mut r = DetectionRecord::new(f, source_rate);
-                    (r.file, r.device, r.utc) = (file, device, utc);
-                    r.to_json_line()
+                    serde_json::to_string(&DetectionRecord::new(f, source_rate, place))
                 }
                 Report::Verdict(v) => {
-                    let mut r = PresenceRecord::new(v, source_rate);
-                    (r.file, r.device, r.utc) = (file, device, utc);
-                    serde_json::to_string(&r).expect("a record always serialises")
+                    serde_json::to_string(&PresenceRecord::new(v, source_rate, place))
                 }
                 Report::Colliding(c) => {
-                    let mut r = CollisionRecord::new(c, source_rate);
-                    (r.file, r.device, r.utc) = (file, device, utc);
-                    serde_json::to_string(&r).expect("a record always serialises")
+                    serde_json::to_string(&CollisionRecord::new(c, source_rate, place))
                 }
-            });
+            };
+            return Some(line.expect("a record always serialises"));
         }
         let mut s = String::new();
         if !self.header_done {
@@ -316,4 +295,29 @@ pub fn print_line(line: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}")?;
     out.flush()
+}
+
+/// Whole ultrasonic bursts, in words, with how many the limiter lowered for
+/// loud programme and how many had no room for a readable mark.
+pub fn bursts_made(s: &dsp_core::ultrasonic::EmbedStats) -> String {
+    let full = s.completed - s.lowered - s.no_room;
+    let mut text = format!("{} whole burst(s)", s.completed);
+    if s.lowered + s.no_room > 0 {
+        let mut parts = vec![format!("{full} at full level")];
+        if s.lowered > 0 {
+            parts.push(format!("{} lowered for loud programme", s.lowered));
+        }
+        if s.no_room > 0 {
+            parts.push(format!(
+                "{} with no room for a readable mark (programme at full scale)",
+                s.no_room
+            ));
+        }
+        text += &format!(
+            " ({}; lowered by up to {:.1} dB)",
+            parts.join(", "),
+            s.max_lowering_db
+        );
+    }
+    text
 }

@@ -284,8 +284,7 @@ fn no_burst_is_cut_off_at_the_end() {
 fn detect_exit_codes_follow_grep() {
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let (code, out, err) = run(&["detect", s(&unmarked()), "--key", s(&key)]);
     assert_eq!(code, 1, "{err}");
     assert!(out.is_empty(), "{out}");
@@ -723,8 +722,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn inspect_draws_the_bursts() {
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let png = dir.path().join("m.png");
     let (code, out, err) = run(&["inspect", s(&marked), "--key", s(&key), "--png", s(&png)]);
     assert_eq!(code, 0, "{err}");

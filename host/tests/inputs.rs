@@ -56,8 +56,7 @@ fn sigterm_ends_a_wait_on_a_fifo_without_a_writer() {
     mkfifo(&fifo);
     let key_fifo = dir.path().join("key.fifo");
     mkfifo(&key_fifo);
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     for (what, args, waits_on) in [
         ("audio FIFO", ["detect", s(&fifo), "--key", s(&key)], &fifo),
         (
@@ -89,8 +88,7 @@ fn sigterm_stops_monitor_waiting_on_a_fifo_source() {
     let key = key_file(dir.path());
     let fifo = dir.path().join("in.fifo");
     mkfifo(&fifo);
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let log = dir.path().join("log.jsonl");
     let mut p = Proc::start(
         "hushmark",
@@ -126,8 +124,7 @@ fn pipes_fifos_and_stdin_are_read_whole() {
     }
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let expected = detect_json(&marked, &key, &[]).1.len();
     assert!(expected >= 3);
     let found = |code: i32, out: &str, err: &str, what: &str| {

@@ -101,8 +101,7 @@ fn bursts_merge_into_airings_that_end_on_gaps_and_new_ids() {
 fn stdin_pcm_in_both_formats() {
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let x = read_i16(&marked);
     let s16: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
     // Stereo f32: the same programme on both channels.
@@ -266,8 +265,7 @@ fn a_bad_source_is_reported_and_the_others_still_logged() {
 fn stdin_utc_follows_stream_time() {
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let mut x = read_i16(&marked);
     x.extend(read_i16(&marked));
     let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -56,8 +56,7 @@ fn inspect_fails_with_detects_error_on_a_damaged_file() {
     }
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let bad = damaged_mp3(dir.path(), &marked);
     let (code, _, err) = run(&["detect", s(&bad), "--key", s(&key)]);
     assert_eq!(code, 2, "{err}");
@@ -85,8 +84,7 @@ fn monitor_logs_undecodable_packets_as_a_gap() {
     }
     let dir = tmp();
     let key = key_file(dir.path());
-    let marked = dir.path().join("m.wav");
-    embed(&unmarked(), &marked, &key, &[]);
+    let marked = marked_clip(dir.path(), &key);
     let bad = damaged_mp3(dir.path(), &marked);
     let log = dir.path().join("log.jsonl");
     let (_, _, err) = run(&[

@@ -62,17 +62,7 @@ impl Plan {
     const fn unconfigured() -> Plan {
         Plan {
             config: EmbedConfig::UNCONFIGURED,
-            phy: Phy {
-                profile: crate::config::Profile::Ultrasonic,
-                sample_rate: 0,
-                band: crate::config::Band {
-                    low_hz: 0,
-                    high_hz: 0,
-                },
-                carrier_hz: 0,
-                symbol_rate: 0,
-                decimation: 0,
-            },
+            phy: Phy::UNCONFIGURED,
             mask: 0,
             every_channel: false,
             amplitude: 0.0,
@@ -405,12 +395,16 @@ impl Embedder {
                     .map(|(_, x)| x.to_unit()),
             )
         };
-        // With room everywhere and the limiter at rest, each push would give
-        // 1 and change nothing: one look at the chunk's peak does it all.
-        let chunk_peak = frames
-            .chunks_exact(ch)
-            .fold(0.0f32, |p, f| max_f32(p, frame_peak(f)));
-        if self.limiter.at_rest() && self.limiter.allowed(chunk_peak) == Limiter::FULL {
+        // With the limiter at rest and room everywhere, each push would give
+        // 1 and change nothing: one look at the chunk's peak does it all
+        // (taken only at rest, so loud passages read each frame once).
+        let untouched = self.limiter.at_rest() && {
+            let peak = frames
+                .chunks_exact(ch)
+                .fold(0.0f32, |p, f| max_f32(p, frame_peak(f)));
+            self.limiter.allowed(peak) == Limiter::FULL
+        };
+        if untouched {
             gains.fill(1.0);
         } else {
             for (frame, gain) in frames.chunks_exact(ch).zip(gains.iter_mut()) {

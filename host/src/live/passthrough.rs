@@ -478,7 +478,7 @@ pub fn run(args: &PassthroughArgs) -> Result<Outcome> {
     status.finish_and_clear();
     let mut marks = Vec::new();
     if plan.profiles.ultrasonic().is_some() {
-        marks.push(super::play::bursts_made(&done.bursts));
+        marks.push(crate::report::bursts_made(&done.bursts));
     }
     if plan.profiles.robust() {
         marks.push(format!("{} robust frame(s)", done.robust_frames));

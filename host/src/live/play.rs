@@ -210,37 +210,12 @@ pub fn run(args: &PlayArgs) -> Result<Outcome> {
 pub fn marks_made(e: &dsp_core::Embedder) -> String {
     let mut what = Vec::new();
     if let Some(u) = e.ultrasonic() {
-        what.push(bursts_made(u.stats()));
+        what.push(crate::report::bursts_made(u.stats()));
     }
     if let Some(r) = e.robust() {
         what.push(format!("{} robust frame(s)", r.stats().marked_frames));
     }
     what.join(" and ")
-}
-
-/// Whole ultrasonic bursts, in words, with how many the limiter lowered for
-/// loud programme and how many had no room for a readable mark.
-pub fn bursts_made(s: &dsp_core::ultrasonic::EmbedStats) -> String {
-    let full = s.completed - s.lowered - s.no_room;
-    let mut text = format!("{} whole burst(s)", s.completed);
-    if s.lowered + s.no_room > 0 {
-        let mut parts = vec![format!("{full} at full level")];
-        if s.lowered > 0 {
-            parts.push(format!("{} lowered for loud programme", s.lowered));
-        }
-        if s.no_room > 0 {
-            parts.push(format!(
-                "{} with no room for a readable mark (programme at full scale)",
-                s.no_room
-            ));
-        }
-        text += &format!(
-            " ({}; lowered by up to {:.1} dB)",
-            parts.join(", "),
-            s.max_lowering_db
-        );
-    }
-    text
 }
 
 /// What the output callback owns. Behind a mutex only so a reopened stream

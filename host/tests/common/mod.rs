@@ -51,6 +51,13 @@ pub fn unmarked() -> PathBuf {
     vectors().join("unmarked-48000-music.wav")
 }
 
+/// The unmarked test clip marked with the address, as `dir/m.wav`.
+pub fn marked_clip(dir: &Path, key: &Path) -> PathBuf {
+    let marked = dir.join("m.wav");
+    embed(&unmarked(), &marked, key, &[]);
+    marked
+}
+
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")
 }

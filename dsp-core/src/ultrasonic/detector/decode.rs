@@ -158,7 +158,7 @@ impl Detector {
         let pilot_snr_db = power_to_db(est.symbol_snr());
         let gap = COLLISION_GAP_S * rate;
         let run = match self.collision {
-            Some(c) if start >= c.start_sample && start - c.end_sample.min(start) <= gap => {
+            Some(c) if start >= c.start_sample && start.saturating_sub(c.end_sample) <= gap => {
                 Collision {
                     end_sample: end.max(c.end_sample),
                     marks: c.marks.saturating_add(1),

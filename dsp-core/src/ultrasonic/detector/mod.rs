@@ -133,17 +133,7 @@ impl Detector {
                 sync_threshold: 0.0,
                 soft_combining: false,
             },
-            phy: Phy {
-                profile: Profile::Ultrasonic,
-                sample_rate: 0,
-                band: crate::config::Band {
-                    low_hz: 0,
-                    high_hz: 0,
-                },
-                carrier_hz: 0,
-                symbol_rate: 0,
-                decimation: 0,
-            },
+            phy: Phy::UNCONFIGURED,
             mask: 0,
             mix_gain: 0.0,
             keys: KeySchedule::zeroed(),
