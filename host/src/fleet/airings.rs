@@ -179,23 +179,12 @@ fn from_nats(args: &AiringsArgs) -> Result<Vec<Aired>> {
 async fn read_nats(args: &AiringsArgs) -> Result<Vec<Aired>> {
     use async_nats::jetstream::{self, consumer::pull};
     let url = &args.from;
-    let mut opts = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
-    if let Some(c) = &args.nats_creds {
-        opts = opts
-            .credentials_file(c)
-            .await
-            .with_context(|| format!("cannot read the NATS credentials {}", c.display()))?;
-    }
-    if let Some(ca) = &args.nats_ca {
-        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
-    }
-    if url.starts_with("tls://") {
-        opts = opts.require_tls(true);
-    }
-    let client = opts
+    let (creds, ca) = (args.nats_creds.as_deref(), args.nats_ca.as_deref());
+    let client = super::bus::options(url, creds, ca)
+        .await?
         .connect(url.as_str())
         .await
-        .map_err(|e| anyhow!("cannot connect to {url}: {e}"))?;
+        .map_err(|e| anyhow!("{}", super::bus::refused(url, &e, creds, ca)))?;
     let js = jetstream::new(client);
     let stream = js.get_stream(LOG_STREAM).await.map_err(|e| {
         anyhow!("{url}: no JetStream stream {LOG_STREAM} ({e}); has an agent published yet?")
