@@ -34,6 +34,9 @@ pub struct Aired {
     pub last_s: u64,
     pub bursts: u32,
     pub profile: String,
+    /// `agent_lost`: open when its agent died, ended at its last mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 /// RFC 3339, or a span back from now (`2h`, `30min`).
@@ -106,12 +109,12 @@ fn print(out: &mut impl std::io::Write, all: &[Aired], args: &AiringsArgs) -> st
     } else if args.csv {
         writeln!(
             out,
-            "agent,stream,id,first_utc,last_utc,first_s,last_s,bursts,profile"
+            "agent,stream,id,first_utc,last_utc,first_s,last_s,bursts,profile,ended"
         )?;
         for a in all {
             writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 csv(&a.agent),
                 csv(&a.stream),
                 a.id,
@@ -120,7 +123,8 @@ fn print(out: &mut impl std::io::Write, all: &[Aired], args: &AiringsArgs) -> st
                 a.first_s,
                 a.last_s,
                 a.bursts,
-                a.profile
+                a.profile,
+                a.ended.as_deref().unwrap_or_default()
             )?;
         }
     } else {

@@ -132,6 +132,21 @@ impl Bus {
         Ok(())
     }
 
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.spool_dir
+    }
+
+    /// Whether a message with this ID is in the spool, not yet acknowledged.
+    pub fn owes(&self, msg_id: &str) -> bool {
+        self.shared
+            .spool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .owed()
+            .iter()
+            .any(|e| e.msg_id == msg_id)
+    }
+
     pub fn set_streams(&self, up: usize, total: usize) {
         *self
             .shared
