@@ -45,6 +45,11 @@ pub struct AiringRecord {
     pub periods: u32,
     /// Seconds the robust layer confirmed it present.
     pub confirmed_s: u32,
+    /// How it ended, when not by the programme: `agent_lost`, an airing
+    /// still open when its agent died, recovered from the agent's
+    /// checkpoint and ended at its last mark.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<&'static str>,
     /// The first burst exactly (not logged; the fleet's message ID): stream
     /// time in microseconds, finer than a sample, and the wall instant.
     #[serde(skip)]
@@ -95,6 +100,9 @@ pub struct AiringTracker {
     gap_s: f64,
     latency_s: f64,
     open: Option<Open>,
+    /// Bumped whenever the open airing changes, so a caller can tell
+    /// cheaply when to checkpoint it.
+    changes: u64,
 }
 
 /// UTC, RFC 3339, to the nearest second.
@@ -111,6 +119,7 @@ impl AiringTracker {
             gap_s,
             latency_s,
             open: None,
+            changes: 0,
         }
     }
 
@@ -168,6 +177,7 @@ impl AiringTracker {
         start_s: f64,
         wall: SystemTime,
     ) -> Option<AiringRecord> {
+        self.changes += 1;
         if let Some(open) = self.open.as_mut() {
             let same = open.id == id && start_s - open.last_s <= effective_gap(self.gap_s, open);
             if same {
@@ -214,7 +224,22 @@ impl AiringTracker {
     /// End of stream (or of the program): close whatever is open.
     pub fn close(&mut self) -> Option<AiringRecord> {
         let o = self.open.take()?;
-        Some(AiringRecord {
+        self.changes += 1;
+        Some(self.record(&o))
+    }
+
+    /// The airing open now, as it would be closed now (for a checkpoint).
+    pub fn snapshot(&self) -> Option<AiringRecord> {
+        self.open.as_ref().map(|o| self.record(o))
+    }
+
+    /// A counter that moves whenever the open airing changes.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    fn record(&self, o: &Open) -> AiringRecord {
+        AiringRecord {
             stream: self.stream.clone(),
             id: o.id.to_string(),
             first_utc: utc(o.first_wall),
@@ -226,9 +251,10 @@ impl AiringTracker {
             layers: layers(o.profiles),
             periods: o.periods,
             confirmed_s: o.confirmed,
+            ended: None,
             first_sample: (o.first_s.max(0.0) * 1e6).round() as u64,
             first_wall: o.first_wall,
-        })
+        }
     }
 }
 
@@ -300,6 +326,23 @@ mod tests {
         assert_eq!(r.first_utc, "2023-11-14T22:13:20Z");
         assert_eq!(r.last_utc, "2023-11-14T22:13:28Z");
         assert!(a.close().is_none());
+        assert!(a.snapshot().is_none());
+    }
+
+    #[test]
+    fn a_snapshot_is_the_airing_as_it_would_close_now() {
+        let mut a = AiringTracker::new("s", 10.0, 1.0);
+        let c0 = a.changes();
+        a.burst(id(1), Profile::Ultrasonic, 0.0, t(0.0));
+        a.burst(id(1), Profile::Ultrasonic, 2.0, t(2.0));
+        let snap = a.snapshot().unwrap();
+        assert_ne!(a.changes(), c0);
+        let c1 = a.changes();
+        // A tick that closes nothing changes nothing.
+        assert!(a.tick(3.0).is_none());
+        assert_eq!(a.changes(), c1);
+        assert_eq!(a.close().unwrap(), snap);
+        assert_ne!(a.changes(), c1);
     }
 
     #[test]

@@ -122,7 +122,7 @@ fn clean_stale(dir: &Path, prefix: &str) {
 }
 
 /// Whether process `pid` exists; where that cannot be known, assume it does.
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     if cfg!(target_os = "linux") {
         Path::new("/proc").join(pid.to_string()).exists()
     } else {

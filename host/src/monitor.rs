@@ -46,6 +46,12 @@ enum Event {
     Airing(AiringRecord),
     /// A stream event or alarm ([`crate::fleet::Note`]).
     Note(crate::fleet::Note),
+    /// The stream's open airing changed (None: none is open now), for the
+    /// checkpoint that outlives a killed agent.
+    Open {
+        stream: String,
+        airing: Option<AiringRecord>,
+    },
     Done {
         stream: String,
         error: Option<String>,
@@ -82,6 +88,8 @@ struct Agent {
     notes: Vec<crate::fleet::Note>,
     /// Start (source frame) of the collision run last noted.
     colliding: Option<u64>,
+    /// The tracker's change count last reported as [`Event::Open`].
+    open_sent: u64,
 }
 
 impl Agent {
@@ -115,6 +123,7 @@ impl Agent {
             format: (0, 0),
             notes: Vec::new(),
             colliding: None,
+            open_sent: 0,
         }
     }
 
@@ -163,8 +172,24 @@ impl Agent {
         if let Some(r) = self.tracker.tick(now) {
             self.send(r)?;
         }
+        self.sync_open()?;
         self.update_board(now);
         Ok(())
+    }
+
+    /// Report the open airing if it changed (after any airing it closed).
+    fn sync_open(&mut self) -> Result<()> {
+        let changes = self.tracker.changes();
+        if changes == self.open_sent {
+            return Ok(());
+        }
+        self.open_sent = changes;
+        self.tx
+            .send(Event::Open {
+                stream: self.name.clone(),
+                airing: self.tracker.snapshot(),
+            })
+            .map_err(|_| anyhow!("the log writer stopped"))
     }
 
     /// Audio lost to undecodable packets: a warning, an `undecodable` event
@@ -234,6 +259,7 @@ impl Agent {
             }
         }
         self.found = found;
+        self.sync_open()?;
         self.send_notes()
     }
 
@@ -260,7 +286,7 @@ impl Agent {
         if let Some(r) = self.tracker.close() {
             self.send(r)?;
         }
-        Ok(())
+        self.sync_open()
     }
 
     /// End of stream (or stop): decode what is pending, close the airing.
@@ -346,6 +372,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     let streams = plan.sources.len() + usize::from(args.stdin);
     let mut out =
         crate::fleet::Output::new(log, plan.log.clone(), bus, plan.agent.clone(), streams);
+    let recovered = out.recover()?;
 
     let (tx, rx) = mpsc::channel::<Event>();
     let board: Board = Arc::new(Mutex::new(Vec::new()));
@@ -405,7 +432,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
 
     let status = crate::progress::status_line();
     let mut failures = 0;
-    let mut airings = 0u64;
+    let mut airings = recovered as u64;
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(Event::Airing(r)) => {
@@ -424,6 +451,9 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
                 tracing::info!("{}: {}", n.stream, n.event);
                 status.suspend(|| out.note(&n))?;
             }
+            Ok(Event::Open { stream, airing }) => {
+                out.open(&stream, airing.as_ref())?;
+            }
             Ok(Event::Done { stream, error }) => match error {
                 Some(e) => {
                     failures += 1;
@@ -433,6 +463,10 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
             },
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+        // Airings that only grew are checkpointed every few seconds.
+        if let Some(w) = out.tick() {
+            status.suspend(|| ui::warn(w));
         }
         status.set_message(status_text(&board, airings));
     }
@@ -772,6 +806,7 @@ fn scan_url(
                 if let Some(r) = agent.tracker.tick(position) {
                     agent.send(r)?;
                 }
+                agent.sync_open()?;
                 let mut n = crate::fleet::Note::new("stream_up", &agent.name, now);
                 n.down_utc = Some(crate::airing::utc(down_since));
                 n.gap_s = Some((gap.as_secs_f64() * 10.0).round() / 10.0);

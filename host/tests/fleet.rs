@@ -1,6 +1,7 @@
 //! The fleet log through a real `nats-server -js` on loopback: two agents
 //! publish while the broker is stopped and restarted and one agent is
-//! SIGKILLed and restarted on its spool; every airing arrives exactly once.
+//! SIGKILLed and restarted on its spool; every airing arrives exactly once,
+//! the ones open at the kill too (from the agent's checkpoint).
 //! What is published holds only whitelisted fields. And the agent's TOML
 //! config, with errors that name the line.
 
@@ -62,6 +63,24 @@ fn key_of(agent: &str, r: &Value) -> Key {
     )
 }
 
+/// The airings a killed agent's checkpoints in `spool` held open.
+fn checkpointed(agent: &str, spool: &Path) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for e in std::fs::read_dir(spool).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("open-") && name.ends_with(".json") {
+            let saved: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            for a in saved["airings"].as_array().unwrap() {
+                let body: Value = serde_json::from_str(a["data"].as_str().unwrap()).unwrap();
+                assert_eq!(body["ended"], "agent_lost", "{body}");
+                keys.push(key_of(agent, &body));
+            }
+        }
+    }
+    keys
+}
+
 /// Every message of a JetStream stream: (subject, msg id, JSON body).
 fn raw_messages(port: u16, stream: &str) -> Vec<(String, Option<String>, Value)> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -117,6 +136,8 @@ const AIRING_FIELDS: &[&str] = &[
     "layers",
     "periods",
     "confirmed_s",
+    // `agent_lost`: open when its agent died, recovered from its checkpoint.
+    "ended",
 ];
 const EVENT_FIELDS: &[&str] = &[
     "agent",
@@ -186,6 +207,9 @@ fn two_agents_through_a_broker_outage_and_a_sigkill_lose_nothing_and_double_noth
     // SAFETY: signalling our own child.
     unsafe { libc::kill(b.pid() as i32, libc::SIGKILL) };
     b.wait(Duration::from_secs(10));
+    // What b had open when it died (its streams always air something).
+    let open_at_kill = checkpointed("b", &dir.path().join("spool-b"));
+    assert!(!open_at_kill.is_empty(), "b checkpointed no open airing");
     let mut b2 = agent("b", dir.path(), &key, http, nats, "2", 22);
     let status_a = a.wait(Duration::from_secs(60)).unwrap();
     let status_b2 = b2.wait(Duration::from_secs(60)).unwrap();
@@ -197,16 +221,21 @@ fn two_agents_through_a_broker_outage_and_a_sigkill_lose_nothing_and_double_noth
     // What the agents logged (the spool is written first, so every logged
     // airing was owed to the broker).
     let mut published: BTreeSet<Key> = BTreeSet::new();
+    let mut closed_by_b1: BTreeSet<Key> = BTreeSet::new();
     for (agent, run) in [("a", "1"), ("b", "1"), ("b", "2")] {
         for r in log_lines(&dir.path().join(format!("{agent}-{run}.jsonl"))) {
             if r.get("event").is_none() {
                 assert!(published.insert(key_of(agent, &r)), "logged twice: {r}");
+                if run == "1" && agent == "b" {
+                    closed_by_b1.insert(key_of(agent, &r));
+                }
             }
         }
     }
     // What the broker holds, raw: every copy counted.
     let raw = raw_messages(nats, "HUSHMARK");
     let mut copies: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut bodies: BTreeMap<Key, &Value> = BTreeMap::new();
     let mut ids = BTreeSet::new();
     for (subject, id, body) in &raw {
         let id = id
@@ -215,9 +244,9 @@ fn two_agents_through_a_broker_outage_and_a_sigkill_lose_nothing_and_double_noth
         assert!(ids.insert(id), "{subject}: a message ID stored twice");
         if subject.contains(".airing.") {
             check_fields(subject, body, AIRING_FIELDS);
-            *copies
-                .entry(key_of(body["agent"].as_str().unwrap(), body))
-                .or_default() += 1;
+            let key = key_of(body["agent"].as_str().unwrap(), body);
+            *copies.entry(key.clone()).or_default() += 1;
+            bodies.insert(key, body);
         } else {
             check_fields(subject, body, EVENT_FIELDS);
         }
@@ -243,12 +272,38 @@ fn two_agents_through_a_broker_outage_and_a_sigkill_lose_nothing_and_double_noth
             Some(n)
         })
         .sum();
+    let recovered = open_at_kill
+        .iter()
+        .filter(|k| copies.get(*k) == Some(&1))
+        .count();
     println!(
-        "outage test: published {}, spooled {spooled}, delivered {}, duplicates {duplicates}, lost {}",
+        "outage test: published {}, spooled {spooled}, delivered {}, duplicates {duplicates}, lost {}; \
+         open at SIGKILL {}, delivered once after restart {recovered}",
         published.len(),
         delivered.len(),
-        lost.len()
+        lost.len(),
+        open_at_kill.len()
     );
+    // The airings open when b was killed: delivered once, logged, and
+    // marked (unless b closed one into its spool just before the kill, when
+    // the closed one was stored first); a clean stop leaves no checkpoint.
+    let mut marked = 0;
+    for k in &open_at_kill {
+        assert_eq!(copies.get(k), Some(&1), "open at SIGKILL: {k:?}");
+        assert!(published.contains(k), "not logged: {k:?}");
+        if !closed_by_b1.contains(k) {
+            assert_eq!(bodies[k]["ended"], "agent_lost", "{}", bodies[k]);
+            marked += 1;
+        }
+    }
+    for spool in ["spool-a", "spool-b"] {
+        assert!(
+            checkpointed("x", &dir.path().join(spool)).is_empty(),
+            "{spool}: a checkpoint left after a clean stop"
+        );
+    }
+    let lost_marked = bodies.values().filter(|b| b.get("ended").is_some()).count();
+    assert_eq!(lost_marked, marked, "only b's open airings are marked");
     assert!(
         published.len() >= 12,
         "too few airings to mean anything: {published:?}"

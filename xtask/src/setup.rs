@@ -53,9 +53,11 @@ impl Needs {
             "sox",
             "pulseaudio",
             "pulseaudio-utils",
-            // The fleet tests: a broker, an HTTP server for streams.
+            // The fleet tests: a broker, an HTTP server for streams, a CA
+            // and certificates made at test time for the TLS broker.
             "nats-server",
             "python3",
+            "openssl",
             // Real programme: Debian content packages, ViSQOL in a venv.
             "apt",
             "dpkg",

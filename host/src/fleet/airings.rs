@@ -34,6 +34,9 @@ pub struct Aired {
     pub last_s: u64,
     pub bursts: u32,
     pub profile: String,
+    /// `agent_lost`: open when its agent died, ended at its last mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 /// RFC 3339, or a span back from now (`2h`, `30min`).
@@ -106,12 +109,12 @@ fn print(out: &mut impl std::io::Write, all: &[Aired], args: &AiringsArgs) -> st
     } else if args.csv {
         writeln!(
             out,
-            "agent,stream,id,first_utc,last_utc,first_s,last_s,bursts,profile"
+            "agent,stream,id,first_utc,last_utc,first_s,last_s,bursts,profile,ended"
         )?;
         for a in all {
             writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 csv(&a.agent),
                 csv(&a.stream),
                 a.id,
@@ -120,7 +123,8 @@ fn print(out: &mut impl std::io::Write, all: &[Aired], args: &AiringsArgs) -> st
                 a.first_s,
                 a.last_s,
                 a.bursts,
-                a.profile
+                a.profile,
+                a.ended.as_deref().unwrap_or_default()
             )?;
         }
     } else {
@@ -179,23 +183,12 @@ fn from_nats(args: &AiringsArgs) -> Result<Vec<Aired>> {
 async fn read_nats(args: &AiringsArgs) -> Result<Vec<Aired>> {
     use async_nats::jetstream::{self, consumer::pull};
     let url = &args.from;
-    let mut opts = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
-    if let Some(c) = &args.nats_creds {
-        opts = opts
-            .credentials_file(c)
-            .await
-            .with_context(|| format!("cannot read the NATS credentials {}", c.display()))?;
-    }
-    if let Some(ca) = &args.nats_ca {
-        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
-    }
-    if url.starts_with("tls://") {
-        opts = opts.require_tls(true);
-    }
-    let client = opts
+    let (creds, ca) = (args.nats_creds.as_deref(), args.nats_ca.as_deref());
+    let client = super::bus::options(url, creds, ca)
+        .await?
         .connect(url.as_str())
         .await
-        .map_err(|e| anyhow!("cannot connect to {url}: {e}"))?;
+        .map_err(|e| anyhow!("{}", super::bus::refused(url, &e, creds, ca)))?;
     let js = jetstream::new(client);
     let stream = js.get_stream(LOG_STREAM).await.map_err(|e| {
         anyhow!("{url}: no JetStream stream {LOG_STREAM} ({e}); has an agent published yet?")

@@ -10,13 +10,13 @@
 //! Heartbeats are plain NATS publishes (a lost one is replaced by the next)
 //! into a stream that keeps the last one per agent.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use async_nats::jetstream::{self, message::PublishMessage as Publish, stream};
 
 use super::spool::Spool;
@@ -100,6 +100,13 @@ impl Bus {
             .enable_all()
             .build()
             .context("cannot start the publisher's runtime")?;
+        // A missing or malformed credentials or CA file is a mistake to
+        // say now, not a broker outage to spool through.
+        runtime.block_on(options(
+            &config.url,
+            config.credentials.as_deref(),
+            config.ca.as_deref(),
+        ))?;
         let s = shared.clone();
         let spool_dir = config.spool.clone();
         let thread = std::thread::Builder::new()
@@ -123,6 +130,21 @@ impl Bus {
         self.shared.counts.published.fetch_add(1, Ordering::Relaxed);
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.spool_dir
+    }
+
+    /// Whether a message with this ID is in the spool, not yet acknowledged.
+    pub fn owes(&self, msg_id: &str) -> bool {
+        self.shared
+            .spool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .owed()
+            .iter()
+            .any(|e| e.msg_id == msg_id)
     }
 
     pub fn set_streams(&self, up: usize, total: usize) {
@@ -166,34 +188,99 @@ impl Bus {
     }
 }
 
-async fn connect(config: &BusConfig) -> Result<async_nats::Client> {
-    let mut opts = async_nats::ConnectOptions::new()
-        .name(format!("hushmark {}", config.agent))
-        .retry_on_initial_connect()
-        .max_reconnects(None)
-        .connection_timeout(Duration::from_secs(5))
-        .event_callback(|event| async move {
-            match event {
-                async_nats::Event::Disconnected => tracing::warn!("broker: disconnected"),
-                async_nats::Event::Connected => tracing::info!("broker: connected"),
-                other => tracing::debug!("broker: {other}"),
-            }
-        });
-    if let Some(c) = &config.credentials {
+/// The client's options for `url`, shared by the agent and the reader: the
+/// credentials file read and parsed now and the CA file checked, so that
+/// either one's mistake is an error naming it.
+pub async fn options(
+    url: &str,
+    credentials: Option<&Path>,
+    ca: Option<&Path>,
+) -> Result<async_nats::ConnectOptions> {
+    let mut opts = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
+    if let Some(c) = credentials {
         opts = opts
             .credentials_file(c)
             .await
             .with_context(|| format!("cannot read the NATS credentials {}", c.display()))?;
     }
-    if let Some(ca) = &config.ca {
-        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca)
+            .with_context(|| format!("cannot read the CA certificate {}", ca.display()))?;
+        let begin = b"-----BEGIN CERTIFICATE-----";
+        if !pem.windows(begin.len()).any(|w| w == begin) {
+            bail!(
+                "{}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)",
+                ca.display()
+            );
+        }
+        opts = opts
+            .add_root_certificates(ca.to_path_buf())
+            .require_tls(true);
     }
-    if config.url.starts_with("tls://") {
+    if url.starts_with("tls://") {
         opts = opts.require_tls(true);
     }
-    opts.connect(config.url.as_str())
+    Ok(opts)
+}
+
+/// A connection failure, said with what to check: the CA file for TLS, the
+/// credentials file for a refusal.
+pub fn refused(
+    url: &str,
+    e: &async_nats::ConnectError,
+    credentials: Option<&Path>,
+    ca: Option<&Path>,
+) -> String {
+    use async_nats::ConnectErrorKind as K;
+    // A certificate the client cannot verify comes as an IO error from rustls.
+    let text = e.to_string();
+    let tls = e.kind() == K::Tls || text.contains("certificate");
+    let refused = matches!(e.kind(), K::AuthorizationViolation | K::Authentication);
+    let hint = match (ca, credentials) {
+        (Some(ca), _) if tls => {
+            format!(" (is the broker's certificate signed by {}?)", ca.display())
+        }
+        (None, _) if tls => " (give the broker's CA certificate: --nats-ca FILE)".into(),
+        (_, Some(c)) if refused => format!(" (the broker refused the credentials {})", c.display()),
+        (_, None) if refused => " (the broker wants credentials: --nats-creds FILE)".into(),
+        _ => String::new(),
+    };
+    format!("cannot connect to {url}: {text}{hint}")
+}
+
+/// Connect once, to say at once why not (a wrong CA, refused credentials,
+/// no broker); then, if that failed, go on trying in the background (the
+/// broker may come up, an account may be added). The failure, if any, is
+/// returned beside the client.
+async fn connect(config: &BusConfig) -> Result<(async_nats::Client, Option<String>)> {
+    let creds = config.credentials.as_deref();
+    let ca = config.ca.as_deref();
+    let base = || async {
+        Ok::<_, anyhow::Error>(
+            options(&config.url, creds, ca)
+                .await?
+                .name(format!("hushmark {}", config.agent))
+                .max_reconnects(None)
+                .event_callback(|event| async move {
+                    match event {
+                        async_nats::Event::Disconnected => tracing::warn!("broker: disconnected"),
+                        async_nats::Event::Connected => tracing::info!("broker: connected"),
+                        other => tracing::debug!("broker: {other}"),
+                    }
+                }),
+        )
+    };
+    let first = match base().await?.connect(config.url.as_str()).await {
+        Ok(client) => return Ok((client, None)),
+        Err(e) => refused(&config.url, &e, creds, ca),
+    };
+    let client = base()
+        .await?
+        .retry_on_initial_connect()
+        .connect(config.url.as_str())
         .await
-        .map_err(|e| anyhow!("cannot connect to {}: {e}", config.url))
+        .map_err(|e| anyhow!("{}", refused(&config.url, &e, creds, ca)))?;
+    Ok((client, Some(first)))
 }
 
 /// The log stream (airings and events, deduplicated) and the heartbeat
@@ -221,7 +308,7 @@ pub async fn ensure_streams(js: &jetstream::Context, duplicate_window: Duration)
 }
 
 async fn publish(config: BusConfig, shared: Arc<Shared>) {
-    let client = match connect(&config).await {
+    let (client, refused) = match connect(&config).await {
         Ok(c) => c,
         Err(e) => {
             crate::ui::error(format!("{e:#}; airings stay in the spool"));
@@ -235,6 +322,13 @@ async fn publish(config: BusConfig, shared: Arc<Shared>) {
     let mut closing_since: Option<Instant> = None;
     let mut next_heartbeat = Instant::now();
     let mut warned = false;
+    if let Some(why) = refused {
+        crate::ui::warn(format!(
+            "{why}; spooling to {} and retrying",
+            config.spool.display()
+        ));
+        warned = true;
+    }
     loop {
         if shared.closing.load(Ordering::SeqCst) {
             let since = *closing_since.get_or_insert_with(Instant::now);
@@ -296,7 +390,10 @@ async fn publish(config: BusConfig, shared: Arc<Shared>) {
             }
         }
     }
-    let _ = client.flush().await;
+    // A flush waits for a connection: never past the drain when there is none.
+    if client.connection_state() == async_nats::connection::State::Connected {
+        let _ = tokio::time::timeout(RETRY_MAX, client.flush()).await;
+    }
 }
 
 /// Send one window of what is owed and wait for its acknowledgments.

@@ -15,13 +15,16 @@
 //!   there NATS JetStream ([`bus`]), each message under
 //!   `hushmark.<agent>.airing.<stream>` or `hushmark.<agent>.event.<stream>`
 //!   with a `Nats-Msg-Id` derived from what it reports ([`msg_id`]), so a
-//!   re-send is never a second copy.
+//!   re-send is never a second copy. Airings still open are checkpointed
+//!   beside the spool ([`checkpoint`]): one open when the agent dies is
+//!   published by the next run on that spool, marked `"ended":"agent_lost"`.
 //! * **Reading it back** ([`airings`]): `hushmark airings --from nats://…`
 //!   merges every agent's airings.
 //! * **Configuration** ([`config`]): an agent's TOML file.
 
 pub mod airings;
 pub mod bus;
+pub mod checkpoint;
 pub mod config;
 pub mod spool;
 pub mod watch;
@@ -216,6 +219,10 @@ pub struct Output {
     /// Streams up, for heartbeats.
     up: std::collections::BTreeSet<String>,
     streams: usize,
+    /// Airings open now, when publishing.
+    checkpoint: Option<checkpoint::Checkpoint>,
+    /// A checkpoint write failed (said once).
+    checkpoint_failed: bool,
 }
 
 impl Output {
@@ -226,6 +233,9 @@ impl Output {
         agent: String,
         streams: usize,
     ) -> Output {
+        let checkpoint = bus
+            .as_ref()
+            .map(|b| checkpoint::Checkpoint::new(b.spool_dir()));
         Output {
             log,
             log_path,
@@ -233,7 +243,105 @@ impl Output {
             agent,
             up: Default::default(),
             streams,
+            checkpoint,
+            checkpoint_failed: false,
         }
+    }
+
+    /// Publish the airings that were open when an earlier agent on this
+    /// spool died (see [`checkpoint`]); how many.
+    pub fn recover(&mut self) -> Result<usize> {
+        let Some(bus) = &self.bus else { return Ok(0) };
+        let mut recovered = 0;
+        for left in checkpoint::left_behind(bus.spool_dir()) {
+            let airings = match left.airings {
+                Ok(a) => a,
+                Err(e) => {
+                    crate::ui::warn(format!(
+                        "{e:#}; left as it is (airings open when process {} stopped may be lost)",
+                        left.pid
+                    ));
+                    continue;
+                }
+            };
+            let bus = self.bus.as_ref().expect("publishing");
+            let mut lines = Vec::new();
+            for a in airings {
+                // Already spooled: it closed after all, just before the end.
+                if !bus.owes(&a.msg_id) {
+                    bus.send(a.subject, a.msg_id, a.data)?;
+                    lines.push(a.log);
+                }
+            }
+            for line in &lines {
+                self.line(line)?;
+            }
+            recovered += lines.len();
+            // Only once it is in the spool: a crash before this sends it
+            // again, under the same message ID.
+            std::fs::remove_file(&left.path)
+                .with_context(|| format!("cannot remove {}", left.path.display()))?;
+            crate::ui::note(format!(
+                "{} airing(s) open when process {} stopped published as ended by agent_lost (from {})",
+                lines.len(),
+                left.pid,
+                left.path.display()
+            ));
+        }
+        Ok(recovered)
+    }
+
+    /// `stream`'s open airing now (None: it closed), for the checkpoint.
+    pub fn open(&mut self, stream: &str, r: Option<&AiringRecord>) -> Result<()> {
+        if self.checkpoint.is_none() {
+            return Ok(());
+        }
+        let lost = match r {
+            Some(r) => {
+                let r = AiringRecord {
+                    ended: Some("agent_lost"),
+                    ..r.clone()
+                };
+                Some(checkpoint::Lost {
+                    msg_id: airing_msg_id(&self.agent, &r),
+                    subject: self.airing_subject(&r),
+                    data: serde_json::to_string(&OnBus {
+                        agent: &self.agent,
+                        record: &r,
+                    })?,
+                    log: r.to_json_line(),
+                })
+            }
+            None => None,
+        };
+        if let Some(c) = self.checkpoint.as_mut() {
+            c.set(stream, lost);
+        }
+        Ok(())
+    }
+
+    /// Write the checkpoint if it is due (call after [`Output::open`] and
+    /// every so often). A failure does not stop the agent (closed airings
+    /// still go through the spool): the warning to say is returned, once.
+    pub fn tick(&mut self) -> Option<String> {
+        let c = self.checkpoint.as_mut()?;
+        match c.flush() {
+            Ok(()) => {
+                self.checkpoint_failed = false;
+                None
+            }
+            Err(e) if !self.checkpoint_failed => {
+                self.checkpoint_failed = true;
+                Some(format!(
+                    "{e:#}; an airing open when the agent dies would be lost"
+                ))
+            }
+            Err(_) => None,
+        }
+    }
+
+    fn airing_subject(&self, r: &AiringRecord) -> String {
+        format!("hushmark.{}.airing.{}", self.agent, token(&r.stream))
     }
 
     fn line(&mut self, line: &str) -> Result<()> {
@@ -253,8 +361,7 @@ impl Output {
                 agent: &self.agent,
                 record: r,
             })?;
-            let subject = format!("hushmark.{}.airing.{}", self.agent, token(&r.stream));
-            bus.send(subject, airing_msg_id(&self.agent, r), data)?;
+            bus.send(self.airing_subject(r), airing_msg_id(&self.agent, r), data)?;
         }
         self.line(&r.to_json_line())
     }
@@ -281,8 +388,15 @@ impl Output {
         self.line(&serde_json::to_string(n)?)
     }
 
-    /// Stop publishing (after delivering what it can); the counts, if it published.
-    pub fn close(self) -> Option<String> {
+    /// Stop publishing (after delivering what it can); the counts, if it
+    /// published. Every airing is closed into the spool by now, so the
+    /// checkpoint goes.
+    pub fn close(mut self) -> Option<String> {
+        if let Some(c) = self.checkpoint.as_mut() {
+            if let Err(e) = c.remove() {
+                crate::ui::warn(format!("{e:#}"));
+            }
+        }
         self.bus.map(|b| b.close())
     }
 }

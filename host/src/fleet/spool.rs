@@ -9,7 +9,8 @@
 //! mid-write) is cut off, and what follows `acked` is sent again under the
 //! same message ID, which the broker's duplicate window drops if it had
 //! already stored it. Segments wholly acknowledged are deleted. A lock file
-//! (`flock`) keeps two agents out of one spool.
+//! (`flock`) keeps two agents out of one spool. The agent's checkpoint of
+//! airings still open lives beside them ([`super::checkpoint`]).
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
