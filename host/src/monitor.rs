@@ -88,6 +88,9 @@ struct Agent {
     notes: Vec<crate::fleet::Note>,
     /// Start (source frame) of the collision run last noted.
     colliding: Option<u64>,
+    /// Whether the writer keeps a checkpoint of open airings (publishing):
+    /// without one, [`Event::Open`] is not worth making.
+    checkpointed: bool,
     /// The tracker's change count last reported as [`Event::Open`].
     open_sent: u64,
 }
@@ -123,6 +126,7 @@ impl Agent {
             format: (0, 0),
             notes: Vec::new(),
             colliding: None,
+            checkpointed: false,
             open_sent: 0,
         }
     }
@@ -180,7 +184,7 @@ impl Agent {
     /// Report the open airing if it changed (after any airing it closed).
     fn sync_open(&mut self) -> Result<()> {
         let changes = self.tracker.changes();
-        if changes == self.open_sent {
+        if !self.checkpointed || changes == self.open_sent {
             return Ok(());
         }
         self.open_sent = changes;
@@ -373,6 +377,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     let mut out =
         crate::fleet::Output::new(log, plan.log.clone(), bus, plan.agent.clone(), streams);
     let recovered = out.recover()?;
+    let checkpointed = out.checkpointed();
 
     let (tx, rx) = mpsc::channel::<Event>();
     let board: Board = Arc::new(Mutex::new(Vec::new()));
@@ -397,6 +402,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
             board.clone(),
         );
         a.watch = plan.watch_for(&a.name);
+        a.checkpointed = checkpointed;
         a
     };
     for (name, source) in &plan.sources {

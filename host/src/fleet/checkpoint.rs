@@ -91,23 +91,17 @@ impl Checkpoint {
 
     /// `stream`'s open airing now (None: none is open).
     pub fn set(&mut self, stream: &str, airing: Option<Lost>) {
-        let before = self.open.get(stream).map(|l| l.msg_id.clone());
-        let after = airing.as_ref().map(|l| l.msg_id.clone());
-        match airing {
-            Some(l) => {
-                if self.open.get(stream) == Some(&l) {
-                    return;
-                }
-                self.open.insert(stream.to_string(), l);
-            }
-            None => {
-                if self.open.remove(stream).is_none() {
-                    return;
-                }
-            }
+        let before = self.open.get(stream);
+        if before == airing.as_ref() {
+            return;
         }
+        // Another airing (or none): write at once; the same one grown: soon.
+        self.urgent |= before.map(|l| &l.msg_id) != airing.as_ref().map(|l| &l.msg_id);
         self.dirty = true;
-        self.urgent |= before != after;
+        match airing {
+            Some(l) => self.open.insert(stream.to_string(), l),
+            None => self.open.remove(stream),
+        };
     }
 
     /// Write the file if an airing opened or closed, or if it grew and the

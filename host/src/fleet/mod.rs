@@ -251,9 +251,11 @@ impl Output {
     /// Publish the airings that were open when an earlier agent on this
     /// spool died (see [`checkpoint`]); how many.
     pub fn recover(&mut self) -> Result<usize> {
-        let Some(bus) = &self.bus else { return Ok(0) };
+        let Some(spool) = self.bus.as_ref().map(|b| b.spool_dir().to_path_buf()) else {
+            return Ok(0);
+        };
         let mut recovered = 0;
-        for left in checkpoint::left_behind(bus.spool_dir()) {
+        for left in checkpoint::left_behind(&spool) {
             let airings = match left.airings {
                 Ok(a) => a,
                 Err(e) => {
@@ -264,13 +266,14 @@ impl Output {
                     continue;
                 }
             };
-            let bus = self.bus.as_ref().expect("publishing");
             let mut lines = Vec::new();
-            for a in airings {
-                // Already spooled: it closed after all, just before the end.
-                if !bus.owes(&a.msg_id) {
-                    bus.send(a.subject, a.msg_id, a.data)?;
-                    lines.push(a.log);
+            if let Some(bus) = &self.bus {
+                for a in airings {
+                    // Already spooled: it closed after all, just before the end.
+                    if !bus.owes(&a.msg_id) {
+                        bus.send(a.subject, a.msg_id, a.data)?;
+                        lines.push(a.log);
+                    }
                 }
             }
             for line in &lines {
@@ -289,6 +292,12 @@ impl Output {
             ));
         }
         Ok(recovered)
+    }
+
+    /// Whether open airings are checkpointed (only when publishing: the
+    /// checkpoint lives in the spool).
+    pub fn checkpointed(&self) -> bool {
+        self.checkpoint.is_some()
     }
 
     /// `stream`'s open airing now (None: it closed), for the checkpoint.

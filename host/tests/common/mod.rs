@@ -179,12 +179,18 @@ pub fn have(tool: &str) -> bool {
 
 /// Run an external tool and require success.
 pub fn tool(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("{program} is needed for this test (cargo xtask setup installs it): {e}")
-        });
+    tool_in(None, program, args)
+}
+
+/// [`tool`] in directory `dir` (relative paths in `args` are under it).
+pub fn tool_in(dir: Option<&Path>, program: &str, args: &[&str]) {
+    let mut c = Command::new(program);
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    let out = c.args(args).output().unwrap_or_else(|e| {
+        panic!("{program} is needed for this test (cargo xtask setup installs it): {e}")
+    });
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}",

@@ -153,10 +153,16 @@ pub fn udp_sender(wav: &Path, port: u16) -> Proc {
 /// An HLS playlist of `wav` (AAC 320k, 2 s segments) in `dir`.
 pub fn hls(wav: &Path, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-        .arg(wav)
-        .args([
+    let playlist = dir.join("index.m3u8");
+    super::common::tool(
+        "ffmpeg",
+        &[
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            super::common::s(wav),
             "-c:a",
             "aac",
             "-b:a",
@@ -167,16 +173,10 @@ pub fn hls(wav: &Path, dir: &Path) -> PathBuf {
             "2",
             "-hls_playlist_type",
             "vod",
-        ])
-        .arg(dir.join("index.m3u8"))
-        .output()
-        .expect("ffmpeg is needed (cargo xtask setup installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            super::common::s(&playlist),
+        ],
     );
-    dir.join("index.m3u8")
+    playlist
 }
 
 /// `nats-server -js` on a loopback port with its store in `store`.
@@ -264,16 +264,7 @@ pub struct Pki {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed (cargo xtask setup installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::common::tool_in(Some(dir), "openssl", args);
 }
 
 /// In `dir` (created): `ca.pem`, `server.pem`, `server.key`, and the CA's
