@@ -55,8 +55,8 @@
 // ultrasonic limiter's 2 ms delay line).
 #define HM_EMBEDDER_WORDS 4608
 
-// Storage for a detector, in 8-byte words (128 KiB: both layers).
-#define HM_DETECTOR_WORDS 16384
+// Storage for a detector, in 8-byte words (136 KiB: both layers).
+#define HM_DETECTOR_WORDS 17408
 
 // What a call did.
 typedef enum HmStatus {
@@ -139,7 +139,7 @@ typedef struct HmEmbedder {
   uint64_t opaque[HM_EMBEDDER_WORDS];
 } HmEmbedder;
 
-// Storage for one detector (128 KiB; keep it `static` on small stacks).
+// Storage for one detector (136 KiB; keep it `static` on small stacks).
 typedef struct HmDetector {
   uint64_t opaque[HM_DETECTOR_WORDS];
 } HmDetector;

@@ -61,8 +61,8 @@ pub const HM_EVENT_COLLISION: u8 = 2;
 /// Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
 /// ultrasonic limiter's 2 ms delay line).
 pub const HM_EMBEDDER_WORDS: usize = 4608;
-/// Storage for a detector, in 8-byte words (128 KiB: both layers).
-pub const HM_DETECTOR_WORDS: usize = 16384;
+/// Storage for a detector, in 8-byte words (136 KiB: both layers).
+pub const HM_DETECTOR_WORDS: usize = 17408;
 
 /// What a call did.
 #[repr(C)]
@@ -252,7 +252,7 @@ pub struct HmEmbedder {
     pub opaque: [u64; HM_EMBEDDER_WORDS],
 }
 
-/// Storage for one detector (128 KiB; keep it `static` on small stacks).
+/// Storage for one detector (136 KiB; keep it `static` on small stacks).
 #[repr(C)]
 #[derive(Debug)]
 pub struct HmDetector {

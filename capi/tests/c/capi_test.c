@@ -30,7 +30,7 @@ static void check_status(enum HmStatus got, enum HmStatus want, const char *what
     check(got == want, what);
 }
 
-/* Static: 128 KiB is too much for a small firmware stack. */
+/* Static: 136 KiB is too much for a small firmware stack. */
 static struct HmEmbedder embedder;
 static struct HmDetector detector;
 

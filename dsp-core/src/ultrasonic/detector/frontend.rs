@@ -23,13 +23,20 @@ pub(crate) const TAPS_PER_PHASE: usize = 8;
 /// Largest decimation of any supported profile and rate (96 kHz, 600 Bd).
 pub(crate) const MAX_DECIMATION: usize = 40;
 const MAX_TAPS: usize = TAPS_PER_PHASE * MAX_DECIMATION;
+/// One phase's taps (or the open outputs) as interleaved re, im.
+const ROW: usize = 2 * TAPS_PER_PHASE;
 const KAISER_BETA: f32 = 7.86;
 
 #[derive(Clone)]
 pub(crate) struct FrontEnd {
-    /// `coef[r * 8 + j]` = tap `r + j·D`, mixer included.
-    coef: [Complex; MAX_TAPS],
-    acc: [Complex; TAPS_PER_PHASE],
+    /// `coef[r][2j]`, `coef[r][2j + 1]`: real and imaginary part of tap
+    /// `r + j·D`, mixer included.
+    coef: [[f32; ROW]; MAX_DECIMATION],
+    /// `acc[2j]`, `acc[2j + 1]`: the output that completes `7 − j` groups
+    /// from now; shifted by one output as each group ends. Flat and in a
+    /// fixed order, so the update is one vectorisable loop whose sums keep
+    /// their scalar order.
+    acc: [f32; ROW],
     decimation: usize,
     /// Input index within the current group of `D`.
     phase: usize,
@@ -42,8 +49,8 @@ pub(crate) struct FrontEnd {
 impl FrontEnd {
     pub const fn unconfigured() -> FrontEnd {
         FrontEnd {
-            coef: [Complex::ZERO; MAX_TAPS],
-            acc: [Complex::ZERO; TAPS_PER_PHASE],
+            coef: [[0.0; ROW]; MAX_DECIMATION],
+            acc: [0.0; ROW],
             decimation: 0,
             phase: 0,
             groups: 0,
@@ -77,7 +84,9 @@ impl FrontEnd {
                 let i = r + j * d;
                 // e^{−jωi}, with the phase reduced exactly in turns.
                 let turns = increment.wrapping_mul(i as u32).wrapping_neg();
-                self.coef[r * TAPS_PER_PHASE + j] = Complex::from_turns(turns).scale(h[i] / sum);
+                let tap = Complex::from_turns(turns).scale(h[i] / sum);
+                self.coef[r][2 * j] = tap.re;
+                self.coef[r][2 * j + 1] = tap.im;
             }
         }
         self.decimation = d;
@@ -86,7 +95,7 @@ impl FrontEnd {
     }
 
     pub fn reset(&mut self) {
-        self.acc = [Complex::ZERO; TAPS_PER_PHASE];
+        self.acc = [0.0; ROW];
         self.phase = 0;
         self.groups = 0;
     }
@@ -97,28 +106,41 @@ impl FrontEnd {
             - ((TAPS_PER_PHASE - 1) * self.decimation) as f32
     }
 
-    /// Feed one input sample; returns a baseband output when one completes.
-    #[inline]
-    pub fn push(&mut self, x: f32) -> Option<Complex> {
-        let row = &self.coef[self.phase * TAPS_PER_PHASE..(self.phase + 1) * TAPS_PER_PHASE];
-        let newest = (self.groups % TAPS_PER_PHASE as u64) as usize;
-        for (j, c) in row.iter().enumerate() {
-            // Output groups − j lives in slot (groups − j) mod 8.
-            let slot = (newest + TAPS_PER_PHASE - j) % TAPS_PER_PHASE;
-            self.acc[slot].re += c.re * x;
-            self.acc[slot].im += c.im * x;
+    /// Feed input samples; writes the baseband outputs they complete to
+    /// `out` and returns how many (at most `x.len() / D + 1`; `out` as long
+    /// as `x` always suffices).
+    pub fn push_block(&mut self, mut x: &[f32], out: &mut [Complex]) -> usize {
+        // The open outputs stay in registers for the whole block.
+        let mut acc = self.acc;
+        let mut done = 0;
+        while !x.is_empty() {
+            let take = (self.decimation - self.phase).min(x.len());
+            let (group, rest) = x.split_at(take);
+            let rows = self.coef.get(self.phase..self.phase + take).unwrap_or(&[]);
+            for (row, &v) in rows.iter().zip(group) {
+                for k in 0..ROW {
+                    acc[k] += row[k] * v;
+                }
+            }
+            x = rest;
+            self.phase += take;
+            if self.phase < self.decimation {
+                break;
+            }
+            self.phase = 0;
+            let completed = Complex::new(acc[ROW - 2], acc[ROW - 1]);
+            acc.copy_within(..ROW - 2, 2);
+            acc[..2].fill(0.0);
+            // This output's first input is x[(groups − 7)·D]; the NCO phase is taken there.
+            let first_group = (self.groups as u32).wrapping_sub(TAPS_PER_PHASE as u32 - 1);
+            self.groups += 1;
+            let nco = Complex::from_turns(first_group.wrapping_mul(self.nco_step).wrapping_neg());
+            if let Some(slot) = out.get_mut(done) {
+                *slot = completed * nco;
+                done += 1;
+            }
         }
-        self.phase += 1;
-        if self.phase < self.decimation {
-            return None;
-        }
-        self.phase = 0;
-        let done_slot = (newest + 1) % TAPS_PER_PHASE;
-        let acc = core::mem::take(&mut self.acc[done_slot]);
-        // This output's first input is x[(groups − 7)·D]; the NCO phase is taken there.
-        let first_group = (self.groups as u32).wrapping_sub(TAPS_PER_PHASE as u32 - 1);
-        self.groups += 1;
-        let nco = Complex::from_turns(first_group.wrapping_mul(self.nco_step).wrapping_neg());
-        Some(acc * nco)
+        self.acc = acc;
+        done
     }
 }

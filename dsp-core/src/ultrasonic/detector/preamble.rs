@@ -17,20 +17,39 @@
 //! neighbours in time and frequency give sub-sample timing and sub-bin
 //! frequency. For a burst length afterwards, hits weaker than 0.3 of it are
 //! taken as its sidelobes.
+//!
+//! The correlations run [`BATCH`] windows at a time: new baseband samples are
+//! staged, then every staged window is correlated in one pass over the
+//! reference, the windows side by side in the inner loop (a SIMD lane each on
+//! hosts; fewer loads on an MCU). Each window's sums keep the order of a
+//! window-at-a-time loop, so the metrics are the same to the bit. The
+//! detector stages at most a batch and always drains the stage before
+//! `process` returns, so hits, and everything after them, happen on the
+//! same sample with the same ring as before.
 
 use super::super::burst::{known_bit, precoded};
 use super::super::modulator::{sincos_quarter, PhaseTrack};
 use crate::config::Phy;
 use crate::key::KeySchedule;
 use crate::layout::{SymbolRole, MAX_BURST_SYMBOLS, PREAMBLE_SYMBOLS, RAMP_SYMBOLS};
+use core::ops::{Add, Mul, Sub};
+
 use crate::math::{cos_turns, Complex};
 
 use super::ring::Ring;
 
-const SEGMENTS: usize = 8;
-const BINS: usize = 16;
+pub(crate) const SEGMENTS: usize = 8;
+pub(crate) const BINS: usize = 16;
 /// Longest reference: 64 symbols at 4.09 samples per symbol.
 pub(crate) const MAX_REFERENCE: usize = 264;
+/// Windows correlated together (two SSE/NEON vectors of `f32`).
+pub(crate) const BATCH: usize = 8;
+/// Baseband history for the batched correlation, structure of arrays: the
+/// last reference length and the stage, compacted to the front when full
+/// (every ~120 samples: a copy of ~2 values per sample).
+const HISTORY: usize = MAX_REFERENCE + 16 * BATCH;
+/// Reads stop at the fill; the slack keeps a full batch's slices in bounds.
+const HISTORY_SLACK: usize = BATCH;
 /// Re-sum the window energy from scratch this often.
 const ENERGY_REFRESH: u32 = 1024;
 /// A strong burst's own data correlates with the preamble at up to ~1/6 of its
@@ -61,9 +80,93 @@ struct Peak {
     sides: [f32; 2],
 }
 
+/// One complex value for each window of a batch (structure of arrays, so
+/// operations run across the windows). Each lane's arithmetic is that of
+/// [`Complex`], operation for operation. (Lane loops index several arrays
+/// by one counter: the shape the vectoriser wants, hence the lint allowances.)
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lanes {
+    re: [f32; BATCH],
+    im: [f32; BATCH],
+}
+
+impl Lanes {
+    pub const ZERO: Lanes = Lanes {
+        re: [0.0; BATCH],
+        im: [0.0; BATCH],
+    };
+
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    fn norm_sqr(self) -> [f32; BATCH] {
+        let mut out = self.re;
+        for b in 0..BATCH {
+            out[b] = self.re[b] * self.re[b] + self.im[b] * self.im[b];
+        }
+        out
+    }
+}
+
+impl Add for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    fn add(mut self, o: Lanes) -> Lanes {
+        for b in 0..BATCH {
+            self.re[b] += o.re[b];
+        }
+        for b in 0..BATCH {
+            self.im[b] += o.im[b];
+        }
+        self
+    }
+}
+
+impl Sub for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    fn sub(mut self, o: Lanes) -> Lanes {
+        for b in 0..BATCH {
+            self.re[b] -= o.re[b];
+        }
+        for b in 0..BATCH {
+            self.im[b] -= o.im[b];
+        }
+        self
+    }
+}
+
+impl Mul<Complex> for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    fn mul(self, o: Complex) -> Lanes {
+        let mut out = self;
+        for b in 0..BATCH {
+            out.re[b] = self.re[b] * o.re - self.im[b] * o.im;
+        }
+        for b in 0..BATCH {
+            out.im[b] = self.re[b] * o.im + self.im[b] * o.re;
+        }
+        out
+    }
+}
+
+/// The 8 segment correlations of each window of a batch.
+pub(crate) type Segments = [Lanes; SEGMENTS];
+/// The 16 bins' power of each window of a batch: `[bin][window]`.
+pub(crate) type Spectra = [[f32; BATCH]; BINS];
+
 #[derive(Clone)]
 pub(crate) struct PreambleSearch {
     reference: [Complex; MAX_REFERENCE],
+    history_re: [f32; HISTORY + HISTORY_SLACK],
+    history_im: [f32; HISTORY + HISTORY_SLACK],
+    /// Samples held in `history_*`; the staged ones are the newest.
+    history_len: usize,
+    staged: [Complex; BATCH],
+    staged_len: usize,
     len: usize,
     bounds: [usize; SEGMENTS + 1],
     ref_energy: f32,
@@ -86,6 +189,11 @@ impl PreambleSearch {
     pub const fn unconfigured() -> PreambleSearch {
         PreambleSearch {
             reference: [Complex::ZERO; MAX_REFERENCE],
+            history_re: [0.0; HISTORY + HISTORY_SLACK],
+            history_im: [0.0; HISTORY + HISTORY_SLACK],
+            history_len: 0,
+            staged: [Complex::ZERO; BATCH],
+            staged_len: 0,
             len: 0,
             bounds: [0; SEGMENTS + 1],
             ref_energy: 0.0,
@@ -153,6 +261,12 @@ impl PreambleSearch {
     }
 
     pub fn reset(&mut self) {
+        // Windows reaching before the stream's first sample are never scored;
+        // zeros there keep every read in bounds.
+        self.history_re[..self.len].fill(0.0);
+        self.history_im[..self.len].fill(0.0);
+        self.history_len = self.len;
+        self.staged_len = 0;
         self.energy = 0.0;
         self.energy_age = 0;
         self.prev_metric = 0.0;
@@ -165,8 +279,101 @@ impl PreambleSearch {
         self.len
     }
 
-    /// Look at the window ending with the newest sample (`ring.len() - 1`).
-    pub fn push(&mut self, ring: &Ring) -> Option<SyncHit> {
+    /// Stage a new baseband sample; true when the stage is full and must be
+    /// drained ([`PreambleSearch::correlate`], then each staged sample in
+    /// order: into the ring, then [`PreambleSearch::push`]).
+    #[inline]
+    pub fn stage(&mut self, y: Complex) -> bool {
+        if self.history_len == HISTORY {
+            let keep = self.len + self.staged_len;
+            let from = HISTORY - keep;
+            self.history_re.copy_within(from..HISTORY, 0);
+            self.history_im.copy_within(from..HISTORY, 0);
+            self.history_len = keep;
+        }
+        self.history_re[self.history_len] = y.re;
+        self.history_im[self.history_len] = y.im;
+        self.history_len += 1;
+        self.staged[self.staged_len] = y;
+        self.staged_len += 1;
+        self.staged_len == BATCH
+    }
+
+    /// The staged samples, oldest first.
+    pub fn staged(&self) -> &[Complex] {
+        &self.staged[..self.staged_len]
+    }
+
+    /// Forget the staged samples (after they have been pushed).
+    pub fn clear_stage(&mut self) {
+        self.staged_len = 0;
+    }
+
+    /// Segment correlations of the window ending at each staged sample
+    /// (`out[b]` for the `b`-th; the rest of `out` is left as it was).
+    pub fn correlate(&self, out: &mut Segments) {
+        // A partial stage (the end of a short block) in smaller groups, so a
+        // block of a few samples costs what it did window by window.
+        let mut lane = 0;
+        while lane < self.staged_len {
+            let left = self.staged_len - lane;
+            // Lanes past the stage are computed and dropped (at most 3).
+            lane += if left > BATCH / 2 {
+                self.correlate_lanes::<BATCH>(lane, out)
+            } else if left > 1 {
+                self.correlate_lanes::<{ BATCH / 2 }>(lane, out)
+            } else {
+                self.correlate_lanes::<1>(lane, out)
+            };
+        }
+    }
+
+    /// `L` windows from staged lane `first` (those past the stage are
+    /// garbage and not stored); returns `L`.
+    fn correlate_lanes<const L: usize>(&self, first: usize, out: &mut Segments) -> usize {
+        // History index of the first sample of that lane's window.
+        let base = self.history_len - self.staged_len + first + 1 - self.len;
+        for (s, bounds) in self.bounds.windows(2).enumerate() {
+            let (lo, hi) = (bounds[0], bounds[1]);
+            let (re, im) = (&self.history_re[base + lo..], &self.history_im[base + lo..]);
+            let reference = &self.reference[lo..hi];
+            // Real and imaginary parts in separate passes, so that each
+            // vectorises across the windows (rather than pairing re with im).
+            let acc_re =
+                correlate_part::<L>(reference, re, im, |y_re, y_im, p| y_re * p.re + y_im * p.im);
+            let acc_im =
+                correlate_part::<L>(reference, re, im, |y_re, y_im, p| y_im * p.re - y_re * p.im);
+            let lanes = &mut out[s];
+            for (b, (re, im)) in acc_re.iter().zip(&acc_im).enumerate() {
+                if let (Some(r), Some(i)) =
+                    (lanes.re.get_mut(first + b), lanes.im.get_mut(first + b))
+                {
+                    (*r, *i) = (*re, *im);
+                }
+            }
+        }
+        L
+    }
+
+    /// The 16-bin power spectrum across segments of each window of the batch.
+    pub fn spectra(&self, segments: &Segments, out: &mut Spectra) {
+        // 16-point DFT of the 8 segment sums: even bins are the 8-point DFT
+        // of c_s, odd bins that of c_s·e^{−jπs/8}.
+        let seg = *segments;
+        let mut odd = seg;
+        for (s, c) in odd.iter_mut().enumerate() {
+            *c = *c * self.twiddle[s];
+        }
+        let (even, odd) = (fft8(seg), fft8(odd));
+        for i in 0..SEGMENTS {
+            out[2 * i] = even[i].norm_sqr();
+            out[2 * i + 1] = odd[i].norm_sqr();
+        }
+    }
+
+    /// Score the window ending with the newest ring sample (`ring.len() - 1`),
+    /// given its lane `b` of [`PreambleSearch::spectra`].
+    pub fn push(&mut self, ring: &Ring, spectra: &Spectra, b: usize) -> Option<SyncHit> {
         let newest = ring.len() - 1;
         let m = self.len as u64;
         // Window energy as a running sum in f64, re-summed from scratch every
@@ -186,39 +393,16 @@ impl PreambleSearch {
             let (a, b) = ring.slices(start, self.len);
             self.energy = a.iter().chain(b).map(|v| v.norm_sqr() as f64).sum();
         }
-        let (metric, bin, sides) = self.metric(ring, start, self.energy.max(0.0) as f32);
+        let power: [f32; BINS] = core::array::from_fn(|k| spectra[k][b]);
+        let (metric, bin, sides) = self.metric(&power, self.energy.max(0.0) as f32);
         let hit = self.track_peak(newest, metric, bin, sides);
         self.prev_metric = metric;
         hit
     }
 
-    fn metric(&self, ring: &Ring, start: u64, energy: f32) -> (f32, i32, [f32; 2]) {
+    fn metric(&self, power: &[f32; BINS], energy: f32) -> (f32, i32, [f32; 2]) {
         if energy.is_nan() || energy <= 1e-30 {
             return (0.0, 0, [0.0; 2]);
-        }
-        let mut seg = [Complex::ZERO; SEGMENTS];
-        for (s, c) in seg.iter_mut().enumerate() {
-            let (lo, hi) = (self.bounds[s], self.bounds[s + 1]);
-            let (a, b) = ring.slices(start + lo as u64, hi - lo);
-            let reference = &self.reference[lo..hi];
-            let mut acc = Complex::ZERO;
-            for (y, p) in a.iter().chain(b).zip(reference) {
-                acc.re += y.re * p.re + y.im * p.im;
-                acc.im += y.im * p.re - y.re * p.im;
-            }
-            *c = acc;
-        }
-        // 16-point DFT of the 8 segment sums: even bins are the 8-point DFT
-        // of c_s, odd bins that of c_s·e^{−jπs/8}.
-        let mut odd = seg;
-        for (s, c) in odd.iter_mut().enumerate() {
-            *c = *c * self.twiddle[s];
-        }
-        let (even, odd) = (fft8(seg), fft8(odd));
-        let mut power = [0.0f32; BINS];
-        for i in 0..SEGMENTS {
-            power[2 * i] = even[i].norm_sqr();
-            power[2 * i + 1] = odd[i].norm_sqr();
         }
         let (best, peak) =
             power.iter().enumerate().fold(
@@ -297,8 +481,35 @@ impl PreambleSearch {
     }
 }
 
-/// 8-point DFT (X_k = Σ x_s e^{−j2πsk/8}), radix-2 decimation in frequency.
-fn fft8(mut x: [Complex; 8]) -> [Complex; 8] {
+/// `acc[b] = Σ_i term(re[i + b], im[i + b], reference[i])`, summed in order
+/// of `i` for each window `b`.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn correlate_part<const L: usize>(
+    reference: &[Complex],
+    re: &[f32],
+    im: &[f32],
+    term: impl Fn(f32, f32, &Complex) -> f32,
+) -> [f32; L] {
+    let mut acc = [0.0f32; L];
+    for ((p, y_re), y_im) in reference.iter().zip(re.windows(L)).zip(im.windows(L)) {
+        let (Some(y_re), Some(y_im)) = (y_re.first_chunk::<L>(), y_im.first_chunk::<L>()) else {
+            break;
+        };
+        for b in 0..L {
+            acc[b] += term(y_re[b], y_im[b], p);
+        }
+    }
+    acc
+}
+
+/// 8-point DFT (X_k = Σ x_s e^{−j2πsk/8}), radix-2 decimation in frequency;
+/// of one value or of a batch's lanes, with the same operations.
+#[inline(always)]
+fn fft8<T>(mut x: [T; 8]) -> [T; 8]
+where
+    T: Copy + Add<Output = T> + Sub<Output = T> + Mul<Complex, Output = T>,
+{
     const H: f32 = core::f32::consts::FRAC_1_SQRT_2;
     let w = [
         Complex::new(1.0, 0.0),
