@@ -172,7 +172,7 @@ struct Lane {
 /// A detector and its clock.
 struct Engine {
     profile: Profile,
-    detector: Detector,
+    detector: Box<Detector>,
     rate: u32,
     /// Frames given to the detector (at the engine rate).
     fed: u64,
@@ -455,7 +455,10 @@ impl Engine {
         config.sample_rate = rate;
         config.channels = 1;
         config.profiles = Profiles::only(profile);
-        let mut detector = Detector::new(&config)?;
+        // Built and configured on the heap: both layers take ~130 KiB, more
+        // than a few moves through a small (test or worker) thread stack allow.
+        let mut detector = Box::new(Detector::unconfigured());
+        detector.configure(&config)?;
         if let Some(r) = detector.robust_mut() {
             // Speed lanes only read marks; presence is the main lane's.
             if speed == 1.0 {

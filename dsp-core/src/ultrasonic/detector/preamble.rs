@@ -32,8 +32,6 @@ use super::super::modulator::{sincos_quarter, PhaseTrack};
 use crate::config::Phy;
 use crate::key::KeySchedule;
 use crate::layout::{SymbolRole, MAX_BURST_SYMBOLS, PREAMBLE_SYMBOLS, RAMP_SYMBOLS};
-use core::ops::{Add, Mul, Sub};
-
 use crate::math::{cos_turns, Complex};
 
 use super::ring::Ring;
@@ -80,76 +78,30 @@ struct Peak {
     sides: [f32; 2],
 }
 
-/// One complex value for each window of a batch (structure of arrays, so
-/// operations run across the windows). Each lane's arithmetic is that of
-/// [`Complex`], operation for operation. (Lane loops index several arrays
-/// by one counter: the shape the vectoriser wants, hence the lint allowances.)
+/// One complex value for each window of a batch: real parts in `0..BATCH`,
+/// imaginary parts in `BATCH..2·BATCH`, so that an operation on all of them
+/// is one loop of one shape, which vectorises across the windows.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Lanes {
-    re: [f32; BATCH],
-    im: [f32; BATCH],
-}
+pub(crate) struct Lanes([f32; LANE_VALUES]);
+
+/// Real and imaginary part of each window of a batch.
+const LANE_VALUES: usize = 2 * BATCH;
 
 impl Lanes {
-    pub const ZERO: Lanes = Lanes {
-        re: [0.0; BATCH],
-        im: [0.0; BATCH],
-    };
+    pub const ZERO: Lanes = Lanes([0.0; LANE_VALUES]);
 
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)]
-    fn norm_sqr(self) -> [f32; BATCH] {
-        let mut out = self.re;
-        for b in 0..BATCH {
-            out[b] = self.re[b] * self.re[b] + self.im[b] * self.im[b];
+    /// Store `value` in lane `b` (nothing past the batch).
+    fn set(&mut self, b: usize, value: Complex) {
+        if b < BATCH {
+            self.0[b] = value.re;
+            self.0[BATCH + b] = value.im;
         }
-        out
     }
-}
 
-impl Add for Lanes {
-    type Output = Lanes;
+    /// Lane `b` (taken modulo the batch) as a complex value.
     #[inline(always)]
-    #[allow(clippy::needless_range_loop)]
-    fn add(mut self, o: Lanes) -> Lanes {
-        for b in 0..BATCH {
-            self.re[b] += o.re[b];
-        }
-        for b in 0..BATCH {
-            self.im[b] += o.im[b];
-        }
-        self
-    }
-}
-
-impl Sub for Lanes {
-    type Output = Lanes;
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)]
-    fn sub(mut self, o: Lanes) -> Lanes {
-        for b in 0..BATCH {
-            self.re[b] -= o.re[b];
-        }
-        for b in 0..BATCH {
-            self.im[b] -= o.im[b];
-        }
-        self
-    }
-}
-
-impl Mul<Complex> for Lanes {
-    type Output = Lanes;
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)]
-    fn mul(self, o: Complex) -> Lanes {
-        let mut out = self;
-        for b in 0..BATCH {
-            out.re[b] = self.re[b] * o.re - self.im[b] * o.im;
-        }
-        for b in 0..BATCH {
-            out.im[b] = self.re[b] * o.im + self.im[b] * o.re;
-        }
-        out
+    fn get(&self, b: usize) -> Complex {
+        Complex::new(self.0[b % BATCH], self.0[BATCH + b % BATCH])
     }
 }
 
@@ -336,38 +288,32 @@ impl PreambleSearch {
         for (s, bounds) in self.bounds.windows(2).enumerate() {
             let (lo, hi) = (bounds[0], bounds[1]);
             let (re, im) = (&self.history_re[base + lo..], &self.history_im[base + lo..]);
-            let reference = &self.reference[lo..hi];
-            // Real and imaginary parts in separate passes, so that each
-            // vectorises across the windows (rather than pairing re with im).
-            let acc_re =
-                correlate_part::<L>(reference, re, im, |y_re, y_im, p| y_re * p.re + y_im * p.im);
-            let acc_im =
-                correlate_part::<L>(reference, re, im, |y_re, y_im, p| y_im * p.re - y_re * p.im);
-            let lanes = &mut out[s];
-            for (b, (re, im)) in acc_re.iter().zip(&acc_im).enumerate() {
-                if let (Some(r), Some(i)) =
-                    (lanes.re.get_mut(first + b), lanes.im.get_mut(first + b))
-                {
-                    (*r, *i) = (*re, *im);
-                }
+            let acc = correlate_part::<L>(&self.reference[lo..hi], re, im);
+            for b in 0..L {
+                out[s].set(first + b, Complex::new(acc.0[b], acc.0[BATCH + b]));
             }
         }
         L
     }
 
     /// The 16-bin power spectrum across segments of each window of the batch.
+    #[allow(clippy::needless_range_loop)]
     pub fn spectra(&self, segments: &Segments, out: &mut Spectra) {
-        // 16-point DFT of the 8 segment sums: even bins are the 8-point DFT
-        // of c_s, odd bins that of c_s·e^{−jπs/8}.
-        let seg = *segments;
-        let mut odd = seg;
-        for (s, c) in odd.iter_mut().enumerate() {
-            *c = *c * self.twiddle[s];
-        }
-        let (even, odd) = (fft8(seg), fft8(odd));
-        for i in 0..SEGMENTS {
-            out[2 * i] = even[i].norm_sqr();
-            out[2 * i + 1] = odd[i].norm_sqr();
+        // One window per iteration, in plain complex arithmetic: a loop the
+        // compiler vectorises across the windows.
+        for b in 0..BATCH {
+            let seg: [Complex; SEGMENTS] = core::array::from_fn(|s| segments[s].get(b));
+            // 16-point DFT of the 8 segment sums: even bins are the 8-point
+            // DFT of c_s, odd bins that of c_s·e^{−jπs/8}.
+            let mut odd = seg;
+            for (s, c) in odd.iter_mut().enumerate() {
+                *c = *c * self.twiddle[s];
+            }
+            let (even, odd) = (fft8(seg), fft8(odd));
+            for i in 0..SEGMENTS {
+                out[2 * i][b] = even[i].norm_sqr();
+                out[2 * i + 1][b] = odd[i].norm_sqr();
+            }
         }
     }
 
@@ -481,35 +427,57 @@ impl PreambleSearch {
     }
 }
 
-/// `acc[b] = Σ_i term(re[i + b], im[i + b], reference[i])`, summed in order
-/// of `i` for each window `b`.
+/// `Σ_i y[i + b]·conj(reference[i])` for windows `b < L` (`L ≤ BATCH`),
+/// summed in order of `i`.
+///
+/// With SIMD (x86-64, AArch64) real and imaginary parts share one pass: the
+/// imaginary part `y_im·p_re − y_re·p_im` is taken as `y_im·p_re +
+/// (−y_re)·p_im` (the same IEEE result), so all 16 sums have one shape and
+/// the loads of `y` serve both. A scalar FPU (Cortex-M) runs two plain passes
+/// instead, which it does in fewer instructions. Both give the same bits (the
+/// QEMU self-test compares the firmware with the host).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-fn correlate_part<const L: usize>(
-    reference: &[Complex],
-    re: &[f32],
-    im: &[f32],
-    term: impl Fn(f32, f32, &Complex) -> f32,
-) -> [f32; L] {
-    let mut acc = [0.0f32; L];
-    for ((p, y_re), y_im) in reference.iter().zip(re.windows(L)).zip(im.windows(L)) {
-        let (Some(y_re), Some(y_im)) = (y_re.first_chunk::<L>(), y_im.first_chunk::<L>()) else {
-            break;
-        };
-        for b in 0..L {
-            acc[b] += term(y_re[b], y_im[b], p);
+fn correlate_part<const L: usize>(reference: &[Complex], re: &[f32], im: &[f32]) -> Lanes {
+    let mut acc = [0.0f32; LANE_VALUES];
+    let windows = reference.iter().zip(re.windows(L)).zip(im.windows(L));
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        for ((p, y_re), y_im) in windows {
+            let (Some(y_re), Some(y_im)) = (y_re.first_chunk::<L>(), y_im.first_chunk::<L>())
+            else {
+                break;
+            };
+            let mut y = [0.0f32; LANE_VALUES];
+            let mut y_cross = [0.0f32; LANE_VALUES];
+            for b in 0..L {
+                y[b] = y_re[b];
+                y[BATCH + b] = y_im[b];
+                y_cross[b] = y_im[b];
+                y_cross[BATCH + b] = -y_re[b];
+            }
+            for k in 0..LANE_VALUES {
+                acc[k] += y[k] * p.re + y_cross[k] * p.im;
+            }
+        }
+    } else {
+        let (acc_re, acc_im) = acc.split_at_mut(BATCH);
+        for ((p, y_re), y_im) in windows.clone() {
+            for b in 0..L.min(y_re.len()).min(y_im.len()) {
+                acc_re[b] += y_re[b] * p.re + y_im[b] * p.im;
+            }
+        }
+        for ((p, y_re), y_im) in windows {
+            for b in 0..L.min(y_re.len()).min(y_im.len()) {
+                acc_im[b] += y_im[b] * p.re - y_re[b] * p.im;
+            }
         }
     }
-    acc
+    Lanes(acc)
 }
 
-/// 8-point DFT (X_k = Σ x_s e^{−j2πsk/8}), radix-2 decimation in frequency;
-/// of one value or of a batch's lanes, with the same operations.
+/// 8-point DFT (X_k = Σ x_s e^{−j2πsk/8}), radix-2 decimation in frequency.
 #[inline(always)]
-fn fft8<T>(mut x: [T; 8]) -> [T; 8]
-where
-    T: Copy + Add<Output = T> + Sub<Output = T> + Mul<Complex, Output = T>,
-{
+fn fft8(mut x: [Complex; 8]) -> [Complex; 8] {
     const H: f32 = core::f32::consts::FRAC_1_SQRT_2;
     let w = [
         Complex::new(1.0, 0.0),
