@@ -53,7 +53,7 @@ use crate::sample::Sample;
 use combine::History;
 use demod::{Demod, Known};
 use frontend::FrontEnd;
-use preamble::{Lanes, PreambleSearch, Segments, Spectra, SyncHit, BATCH, BINS, SEGMENTS};
+use preamble::{PreambleSearch, SyncHit};
 use ring::Ring;
 
 /// Candidates waiting for the rest of their burst.
@@ -95,8 +95,6 @@ pub struct Detector {
     front: FrontEnd,
     ring: Ring,
     preamble: PreambleSearch,
-    segments: Segments,
-    spectra: Spectra,
     demod: Demod,
     known: Known,
     viterbi: Viterbi,
@@ -150,8 +148,6 @@ impl Detector {
             front: FrontEnd::unconfigured(),
             ring: Ring::new(),
             preamble: PreambleSearch::unconfigured(),
-            segments: [Lanes::ZERO; SEGMENTS],
-            spectra: [[0.0; BATCH]; BINS],
             demod: Demod::unconfigured(),
             known: Known::new(),
             viterbi: Viterbi::new(),
@@ -286,14 +282,14 @@ impl Detector {
     /// Correlate the staged baseband samples as a batch, then take each in
     /// turn as if it had just arrived: ring, preamble decision, decoding.
     fn drain_stage(&mut self, on_event: &mut impl FnMut(&Event)) {
-        if self.preamble.staged().is_empty() {
+        let staged = self.preamble.staged();
+        if staged == 0 {
             return;
         }
-        self.preamble.correlate(&mut self.segments);
-        self.preamble.spectra(&self.segments, &mut self.spectra);
-        for b in 0..self.preamble.staged().len() {
-            self.ring.push(self.preamble.staged()[b]);
-            if let Some(hit) = self.preamble.push(&self.ring, &self.spectra, b) {
+        self.preamble.analyse_stage();
+        for b in 0..staged {
+            self.ring.push(self.preamble.staged_sample(b));
+            if let Some(hit) = self.preamble.push(&self.ring, b) {
                 self.add_candidate(hit);
             }
             if !self.candidates.is_empty() {
@@ -320,10 +316,12 @@ impl Detector {
         self.expected_now = Some(now);
     }
 
-    /// One mixed value per frame of `block` into `out`. Mono input takes a
-    /// loop of its own (the common case), which vectorises.
+    /// One mixed value per frame of `block` into `out`. Mono input (the
+    /// common case; its one channel is always searched) takes a loop of its
+    /// own with a fixed frame length, which vectorises: 1.4 M of the
+    /// 6.5 M instructions per second a channel-count loop would add back.
     fn mix_block<S: Sample>(&self, block: &[S], out: &mut [f32]) {
-        if self.config.channels == 1 && self.mask == 1 {
+        if self.config.channels == 1 {
             for (o, x) in out.iter_mut().zip(block) {
                 *o = self.mix(core::slice::from_ref(x));
             }

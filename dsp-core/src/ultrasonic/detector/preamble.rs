@@ -19,13 +19,14 @@
 //! taken as its sidelobes.
 //!
 //! The correlations run [`BATCH`] windows at a time: new baseband samples are
-//! staged, then every staged window is correlated in one pass over the
-//! reference, the windows side by side in the inner loop (a SIMD lane each on
-//! hosts; fewer loads on an MCU). Each window's sums keep the order of a
-//! window-at-a-time loop, so the metrics are the same to the bit. The
-//! detector stages at most a batch and always drains the stage before
-//! `process` returns, so hits, and everything after them, happen on the
-//! same sample with the same ring as before.
+//! staged (they are the newest of a structure-of-arrays history), then the
+//! staged windows are correlated together, side by side in the inner loops
+//! (a SIMD lane each on hosts; fewer loads on an MCU), and their spectra
+//! taken. Each window's sums keep the order of a window-at-a-time loop, so
+//! the metrics are the same to the bit. The detector stages at most a batch
+//! and always drains the stage before `process` returns, so hits, and
+//! everything after them, happen on the same sample with the same ring as
+//! before.
 
 use super::super::burst::{known_bit, precoded};
 use super::super::modulator::{sincos_quarter, PhaseTrack};
@@ -98,27 +99,28 @@ impl Lanes {
         }
     }
 
-    /// Lane `b` (taken modulo the batch) as a complex value.
+    /// Lane `b` (`< BATCH`) as a complex value.
     #[inline(always)]
     fn get(&self, b: usize) -> Complex {
-        Complex::new(self.0[b % BATCH], self.0[BATCH + b % BATCH])
+        Complex::new(self.0[b], self.0[BATCH + b])
     }
 }
 
 /// The 8 segment correlations of each window of a batch.
-pub(crate) type Segments = [Lanes; SEGMENTS];
+type Segments = [Lanes; SEGMENTS];
 /// The 16 bins' power of each window of a batch: `[bin][window]`.
-pub(crate) type Spectra = [[f32; BATCH]; BINS];
+type Spectra = [[f32; BATCH]; BINS];
 
 #[derive(Clone)]
 pub(crate) struct PreambleSearch {
     reference: [Complex; MAX_REFERENCE],
     history_re: [f32; HISTORY + HISTORY_SLACK],
     history_im: [f32; HISTORY + HISTORY_SLACK],
-    /// Samples held in `history_*`; the staged ones are the newest.
+    /// Samples held in `history_*`; the `staged` newest are not yet scored.
     history_len: usize,
-    staged: [Complex; BATCH],
-    staged_len: usize,
+    staged: usize,
+    /// The staged windows' spectra, once [`PreambleSearch::analyse_stage`] ran.
+    spectra: Spectra,
     len: usize,
     bounds: [usize; SEGMENTS + 1],
     ref_energy: f32,
@@ -144,8 +146,8 @@ impl PreambleSearch {
             history_re: [0.0; HISTORY + HISTORY_SLACK],
             history_im: [0.0; HISTORY + HISTORY_SLACK],
             history_len: 0,
-            staged: [Complex::ZERO; BATCH],
-            staged_len: 0,
+            staged: 0,
+            spectra: [[0.0; BATCH]; BINS],
             len: 0,
             bounds: [0; SEGMENTS + 1],
             ref_energy: 0.0,
@@ -218,7 +220,7 @@ impl PreambleSearch {
         self.history_re[..self.len].fill(0.0);
         self.history_im[..self.len].fill(0.0);
         self.history_len = self.len;
-        self.staged_len = 0;
+        self.staged = 0;
         self.energy = 0.0;
         self.energy_age = 0;
         self.prev_metric = 0.0;
@@ -232,12 +234,12 @@ impl PreambleSearch {
     }
 
     /// Stage a new baseband sample; true when the stage is full and must be
-    /// drained ([`PreambleSearch::correlate`], then each staged sample in
-    /// order: into the ring, then [`PreambleSearch::push`]).
+    /// drained: [`PreambleSearch::analyse_stage`], then for each staged
+    /// sample in order, into the ring and [`PreambleSearch::push`].
     #[inline]
     pub fn stage(&mut self, y: Complex) -> bool {
         if self.history_len == HISTORY {
-            let keep = self.len + self.staged_len;
+            let keep = self.len + self.staged;
             let from = HISTORY - keep;
             self.history_re.copy_within(from..HISTORY, 0);
             self.history_im.copy_within(from..HISTORY, 0);
@@ -246,45 +248,51 @@ impl PreambleSearch {
         self.history_re[self.history_len] = y.re;
         self.history_im[self.history_len] = y.im;
         self.history_len += 1;
-        self.staged[self.staged_len] = y;
-        self.staged_len += 1;
-        self.staged_len == BATCH
+        self.staged += 1;
+        self.staged == BATCH
     }
 
-    /// The staged samples, oldest first.
-    pub fn staged(&self) -> &[Complex] {
-        &self.staged[..self.staged_len]
+    /// Baseband samples staged and not yet scored.
+    pub fn staged(&self) -> usize {
+        self.staged
+    }
+
+    /// The `b`-th staged sample (`b < staged()`), oldest first.
+    pub fn staged_sample(&self, b: usize) -> Complex {
+        let i = self.history_len - self.staged + b;
+        Complex::new(self.history_re[i], self.history_im[i])
     }
 
     /// Forget the staged samples (after they have been pushed).
     pub fn clear_stage(&mut self) {
-        self.staged_len = 0;
+        self.staged = 0;
     }
 
-    /// Segment correlations of the window ending at each staged sample
-    /// (`out[b]` for the `b`-th; the rest of `out` is left as it was).
-    pub fn correlate(&self, out: &mut Segments) {
+    /// Correlate the staged windows and take their spectra, for `push`.
+    pub fn analyse_stage(&mut self) {
+        let mut segments = [Lanes::ZERO; SEGMENTS];
         // A partial stage (the end of a short block) in smaller groups, so a
         // block of a few samples costs what it did window by window.
         let mut lane = 0;
-        while lane < self.staged_len {
-            let left = self.staged_len - lane;
+        while lane < self.staged {
+            let left = self.staged - lane;
             // Lanes past the stage are computed and dropped (at most 3).
             lane += if left > BATCH / 2 {
-                self.correlate_lanes::<BATCH>(lane, out)
+                self.correlate_lanes::<BATCH>(lane, &mut segments)
             } else if left > 1 {
-                self.correlate_lanes::<{ BATCH / 2 }>(lane, out)
+                self.correlate_lanes::<{ BATCH / 2 }>(lane, &mut segments)
             } else {
-                self.correlate_lanes::<1>(lane, out)
+                self.correlate_lanes::<1>(lane, &mut segments)
             };
         }
+        self.spectra = self.spectra_of(&segments);
     }
 
     /// `L` windows from staged lane `first` (those past the stage are
     /// garbage and not stored); returns `L`.
     fn correlate_lanes<const L: usize>(&self, first: usize, out: &mut Segments) -> usize {
         // History index of the first sample of that lane's window.
-        let base = self.history_len - self.staged_len + first + 1 - self.len;
+        let base = self.history_len - self.staged + first + 1 - self.len;
         for (s, bounds) in self.bounds.windows(2).enumerate() {
             let (lo, hi) = (bounds[0], bounds[1]);
             let (re, im) = (&self.history_re[base + lo..], &self.history_im[base + lo..]);
@@ -298,7 +306,8 @@ impl PreambleSearch {
 
     /// The 16-bin power spectrum across segments of each window of the batch.
     #[allow(clippy::needless_range_loop)]
-    pub fn spectra(&self, segments: &Segments, out: &mut Spectra) {
+    fn spectra_of(&self, segments: &Segments) -> Spectra {
+        let mut out = [[0.0f32; BATCH]; BINS];
         // One window per iteration, in plain complex arithmetic: a loop the
         // compiler vectorises across the windows.
         for b in 0..BATCH {
@@ -315,11 +324,12 @@ impl PreambleSearch {
                 out[2 * i + 1][b] = odd[i].norm_sqr();
             }
         }
+        out
     }
 
     /// Score the window ending with the newest ring sample (`ring.len() - 1`),
-    /// given its lane `b` of [`PreambleSearch::spectra`].
-    pub fn push(&mut self, ring: &Ring, spectra: &Spectra, b: usize) -> Option<SyncHit> {
+    /// the `b`-th staged one.
+    pub fn push(&mut self, ring: &Ring, b: usize) -> Option<SyncHit> {
         let newest = ring.len() - 1;
         let m = self.len as u64;
         // Window energy as a running sum in f64, re-summed from scratch every
@@ -339,7 +349,7 @@ impl PreambleSearch {
             let (a, b) = ring.slices(start, self.len);
             self.energy = a.iter().chain(b).map(|v| v.norm_sqr() as f64).sum();
         }
-        let power: [f32; BINS] = core::array::from_fn(|k| spectra[k][b]);
+        let power: [f32; BINS] = core::array::from_fn(|k| self.spectra[k][b]);
         let (metric, bin, sides) = self.metric(&power, self.energy.max(0.0) as f32);
         let hit = self.track_peak(newest, metric, bin, sides);
         self.prev_metric = metric;
@@ -440,13 +450,13 @@ impl PreambleSearch {
 #[allow(clippy::needless_range_loop)]
 fn correlate_part<const L: usize>(reference: &[Complex], re: &[f32], im: &[f32]) -> Lanes {
     let mut acc = [0.0f32; LANE_VALUES];
-    let windows = reference.iter().zip(re.windows(L)).zip(im.windows(L));
+    // (p_i, y_re[i..i + L], y_im[i..i + L]) for each tap i.
+    let taps = reference
+        .iter()
+        .zip(re.windows(L).zip(im.windows(L)))
+        .filter_map(|(p, (re, im))| Some((p, re.first_chunk::<L>()?, im.first_chunk::<L>()?)));
     if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
-        for ((p, y_re), y_im) in windows {
-            let (Some(y_re), Some(y_im)) = (y_re.first_chunk::<L>(), y_im.first_chunk::<L>())
-            else {
-                break;
-            };
+        for (p, y_re, y_im) in taps {
             let mut y = [0.0f32; LANE_VALUES];
             let mut y_cross = [0.0f32; LANE_VALUES];
             for b in 0..L {
@@ -461,13 +471,13 @@ fn correlate_part<const L: usize>(reference: &[Complex], re: &[f32], im: &[f32])
         }
     } else {
         let (acc_re, acc_im) = acc.split_at_mut(BATCH);
-        for ((p, y_re), y_im) in windows.clone() {
-            for b in 0..L.min(y_re.len()).min(y_im.len()) {
+        for (p, y_re, y_im) in taps.clone() {
+            for b in 0..L {
                 acc_re[b] += y_re[b] * p.re + y_im[b] * p.im;
             }
         }
-        for ((p, y_re), y_im) in windows {
-            for b in 0..L.min(y_re.len()).min(y_im.len()) {
+        for (p, y_re, y_im) in taps {
+            for b in 0..L {
                 acc_im[b] += y_im[b] * p.re - y_re[b] * p.im;
             }
         }
