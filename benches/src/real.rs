@@ -124,6 +124,7 @@ pub struct RealEvidence {
     pub windows: Vec<Curve>,
     pub windows_per_clip: usize,
     pub confirmation: Vec<(Treatment, Confirmation)>,
+    pub splices: Vec<SpliceRow>,
 }
 
 /// The clip marked with `profile`'s default settings and the contract ID,
@@ -321,6 +322,94 @@ pub fn windows(
         confs.push((chain, c));
     }
     (curves, confs)
+}
+
+/// Chains after a splice in the splice table.
+pub const SPLICE_CHAINS: [Treatment; 2] = [Treatment::None, Treatment::Aac(128)];
+
+/// Shortest and longest piece of a splice, seconds.
+pub const SPLICE_PIECES_S: (f32, f32) = (1.0, 10.0);
+
+/// One profile × chain of the splice table, summed over clips and seeds.
+#[derive(Debug, Clone)]
+pub struct SpliceRow {
+    pub profile: Profile,
+    pub treatment: Treatment,
+    pub splices: usize,
+    pub score: testkit::splice::SpliceScore,
+}
+
+/// Each clip marked twice (the contract ID and another), spliced `seeds`
+/// times in random pieces of 1–10 s, each splice through each chain and
+/// searched by a fresh detector of the profile; judged by where each copy
+/// plays ([`testkit::splice::judge`]).
+pub fn splices(clips: &[Clip], chains: &[Treatment], seeds: u64) -> Vec<SpliceRow> {
+    use testkit::splice::{alternate, judge, SpliceScore};
+    let jobs: Vec<(Profile, usize)> = PROFILES
+        .iter()
+        .flat_map(|&p| (0..clips.len()).map(move |c| (p, c)))
+        .collect();
+    let results = par::map(&jobs, |_, &(profile, clip)| {
+        let x = &clips[clip].samples;
+        let configs = [contract_id(), other_id()].map(|id| embed_config(profile, RATE, 1, id));
+        let copies = configs.map(|c| {
+            let mut y = x.to_vec();
+            embed(&c, &mut y);
+            y
+        });
+        let sent: Vec<_> = configs
+            .iter()
+            .map(|c| marks(c, &testkit::harness::schedule_starts(c, x.len() as u64)))
+            .collect();
+        let dc = detect_config_for(&configs[0]);
+        let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
+        let (lo, hi) = SPLICE_PIECES_S;
+        let mut out = vec![SpliceScore::default(); chains.len()];
+        for seed in 0..seeds {
+            let mut rng = Rng::new(5000 + 100 * clip as u64 + seed);
+            let (y, segments) = alternate(
+                &[&copies[0], &copies[1]],
+                (lo * RATE as f32) as u64,
+                (hi * RATE as f32) as u64,
+                &mut rng,
+            );
+            for (k, t) in chains.iter().enumerate() {
+                let z = t
+                    .apply(&y, RATE, &band, seed)
+                    .unwrap_or_else(|e| panic!("{}: {e}", t.name()))
+                    .0;
+                let found = reports(&detect(&dc, &z));
+                let refs = [&configs[0], &configs[1]];
+                let tol = (TOLERANCE_S * RATE as f64) as u64;
+                let s = judge(&found, profile, &refs, &sent, &segments, tol);
+                let o = &mut out[k];
+                o.expected += s.expected;
+                o.found += s.found;
+                o.third_id += s.third_id;
+                o.misplaced += s.misplaced;
+            }
+        }
+        out
+    });
+    let mut rows = Vec::new();
+    for &profile in &PROFILES {
+        for (k, &treatment) in chains.iter().enumerate() {
+            let mut score = SpliceScore::default();
+            for (r, _) in results.iter().zip(&jobs).filter(|(_, j)| j.0 == profile) {
+                score.expected += r[k].expected;
+                score.found += r[k].found;
+                score.third_id += r[k].third_id;
+                score.misplaced += r[k].misplaced;
+            }
+            rows.push(SpliceRow {
+                profile,
+                treatment,
+                splices: clips.len() * seeds as usize,
+                score,
+            });
+        }
+    }
+    rows
 }
 
 /// Another 20-byte ID, for the confirmation's other-ID material.

@@ -415,6 +415,57 @@ fn hostile_block(kind: u8, n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Two copies of one programme, marked with different IDs and taken in turn
+/// in random pieces of 1 to 10 s (an edit, or a schedule switching boxes):
+/// each layer reports each ID only where its copy plays, finds the marks
+/// that lie whole inside their copy's pieces, and never a third ID.
+#[test]
+fn splices_of_two_marked_copies_report_each_id_where_it_plays() {
+    use testkit::splice::{alternate, judge};
+    let rate = 48_000;
+    let n = rate as usize * 60;
+    let ids = [
+        contract_id(),
+        Id::from_hex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap(),
+    ];
+    let mut x = synth::generate(Kind::Music, rate, n, 21);
+    channel::gain_db(&mut x, -12.0);
+    for profile in [Profile::Ultrasonic, Profile::Robust] {
+        let configs: Vec<_> = ids
+            .iter()
+            .map(|&id| embed_config(profile, rate, 1, id))
+            .collect();
+        let copies: Vec<Vec<f32>> = configs
+            .iter()
+            .map(|c| {
+                let mut y = x.clone();
+                embed(c, &mut y);
+                y
+            })
+            .collect();
+        let sent: Vec<_> = configs
+            .iter()
+            .map(|c| marks(c, &schedule_starts(c, n as u64)))
+            .collect();
+        for seed in 1..=2 {
+            let mut rng = testkit::Rng::new(seed);
+            let (y, segments) = alternate(
+                &[&copies[0], &copies[1]],
+                rate as u64,
+                10 * rate as u64,
+                &mut rng,
+            );
+            let found = reports(&detect(&detect_config(profile, rate, 1), &y));
+            let refs: Vec<_> = configs.iter().collect();
+            let s = judge(&found, profile, &refs, &sent, &segments, rate as u64 / 1000);
+            let what = format!("{profile} seed {seed}: {s:?}");
+            assert_eq!(s.third_id, 0, "{what}");
+            assert_eq!(s.misplaced, 0, "{what}");
+            assert!(s.expected >= 8 && s.found * 10 >= s.expected * 9, "{what}");
+        }
+    }
+}
+
 /// Two and three differently marked copies of one programme, averaged or
 /// spliced in 0.25 s pieces: no ID may be read from them (their pilots
 /// agree, their data does not), none is invented, and the audio is

@@ -233,6 +233,27 @@ fn survives_resampling_drift_gain_and_noise() {
 }
 
 #[test]
+fn a_1000_ppm_clock_is_found_as_soon_as_an_exact_one() {
+    // The acquisition goes on to ±990 ppm within the same attempt when the
+    // quick ±90 ppm finds nothing, so a fast or slow clock costs at most one
+    // attempt (0.25 s), not the 4 s of a rarer wide search.
+    let y = mark(&music(12.0, 9), 1024);
+    for ppm in [0.0, 1000.0, -1000.0] {
+        let z = clock_drift(&y, ppm);
+        let (dec, _) = detect(&z, Key::PUBLIC_TEST, &[]);
+        assert!(dec.iter().all(|d| d.id == contract()), "{ppm} ppm: {dec:?}");
+        let first = dec.iter().map(|d| d.start_sample).min();
+        // Mark time of the first decode: the first or second period.
+        let first_mark = first.map(|s| s as f64 * (1.0 + ppm * 1e-6));
+        assert!(
+            first_mark.is_some_and(|s| s < 1.5 * PERIOD as f64),
+            "{ppm} ppm: first decode at {first_mark:?} ({dec:?})"
+        );
+        assert!(dec.len() >= 4, "{ppm} ppm: {} periods of 5", dec.len());
+    }
+}
+
+#[test]
 fn survives_pink_noise_15_db_below_the_programme() {
     // Synthetic music is sparse, so noise fills the gaps between its
     // partials and hides the cells there: a harder case than real programme,

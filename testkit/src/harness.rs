@@ -144,13 +144,18 @@ pub fn schedule_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Starts of the marks that fit whole in `len` samples.
-pub fn whole_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
+/// Samples one mark spans: an ultrasonic burst, else a robust period.
+pub fn mark_span(config: &EmbedConfig) -> u64 {
     let e = Embedder::new(config).expect("valid embed config");
-    let span = match e.ultrasonic() {
+    match e.ultrasonic() {
         Some(u) => u.burst_samples(),
         None => robust_period(config),
-    };
+    }
+}
+
+/// Starts of the marks that fit whole in `len` samples.
+pub fn whole_starts(config: &EmbedConfig, len: u64) -> Vec<u64> {
+    let span = mark_span(config);
     let mut starts = schedule_starts(config, len);
     starts.retain(|&s| s + span <= len);
     starts

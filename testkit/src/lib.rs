@@ -12,7 +12,8 @@
 //! * Driving dsp-core ([`harness`]): keys and IDs, configurations, marking
 //!   and searching whole signals, burst schedules.
 //! * Judging the result ([`score`]): reports against sent marks, per layer,
-//!   through whatever a treatment did to time.
+//!   through whatever a treatment did to time; splices of differently
+//!   marked copies ([`splice`]): made, and judged by where each ID plays.
 //! * [`par::map`]: long jobs on every core.
 //!
 //! Generators use only basic arithmetic and `libm`, so the same seed gives the
@@ -26,6 +27,7 @@ pub mod harness;
 pub mod par;
 pub mod rng;
 pub mod score;
+pub mod splice;
 pub mod synth;
 pub mod treat;
 pub mod wav;

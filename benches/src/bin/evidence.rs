@@ -342,6 +342,9 @@ fn programme(args: &Args) -> Result<bool, String> {
         wchains.len()
     );
     let (windows, confirmation) = real::windows(&clips, &wchains, per_clip);
+    let seeds = if args.quick { 1 } else { 3 };
+    eprintln!("splices: {seeds} per clip, 1-10 s pieces");
+    let splices = real::splices(&clips, &real::SPLICE_CHAINS, seeds);
     eprintln!("quality (ViSQOL: {})", args.visqol.is_some());
     let (quality, visqol_error) = if args.quick {
         real::quality(&clips, &args.cache.join("visqol"), None)
@@ -360,6 +363,7 @@ fn programme(args: &Args) -> Result<bool, String> {
         windows,
         windows_per_clip: per_clip,
         confirmation,
+        splices,
     };
     let machine = machine::describe();
     let date = report::today();
@@ -440,6 +444,16 @@ fn programme(args: &Args) -> Result<bool, String> {
                 t.name(),
                 c.unmarked_present,
                 c.unmarked_decodes
+            ));
+        }
+    }
+    for r in &ev.splices {
+        if r.score.third_id > 0 {
+            bad.push(format!(
+                "splices {} {}: {} third IDs",
+                r.profile.name(),
+                r.treatment.name(),
+                r.score.third_id
             ));
         }
     }
