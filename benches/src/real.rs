@@ -352,11 +352,7 @@ pub fn splices(clips: &[Clip], chains: &[Treatment], seeds: u64) -> Vec<SpliceRo
     let results = par::map(&jobs, |_, &(profile, clip)| {
         let x = &clips[clip].samples;
         let configs = [contract_id(), other_id()].map(|id| embed_config(profile, RATE, 1, id));
-        let copies = configs.map(|c| {
-            let mut y = x.to_vec();
-            embed(&c, &mut y);
-            y
-        });
+        let copies = configs.map(|c| testkit::harness::marked(&c, x));
         let sent: Vec<_> = configs
             .iter()
             .map(|c| marks(c, &testkit::harness::schedule_starts(c, x.len() as u64)))
@@ -381,12 +377,7 @@ pub fn splices(clips: &[Clip], chains: &[Treatment], seeds: u64) -> Vec<SpliceRo
                 let found = reports(&detect(&dc, &z));
                 let refs = [&configs[0], &configs[1]];
                 let tol = (TOLERANCE_S * RATE as f64) as u64;
-                let s = judge(&found, profile, &refs, &sent, &segments, tol);
-                let o = &mut out[k];
-                o.expected += s.expected;
-                o.found += s.found;
-                o.third_id += s.third_id;
-                o.misplaced += s.misplaced;
+                out[k] += judge(&found, profile, &refs, &sent, &segments, tol);
             }
         }
         out
@@ -396,10 +387,7 @@ pub fn splices(clips: &[Clip], chains: &[Treatment], seeds: u64) -> Vec<SpliceRo
         for (k, &treatment) in chains.iter().enumerate() {
             let mut score = SpliceScore::default();
             for (r, _) in results.iter().zip(&jobs).filter(|(_, j)| j.0 == profile) {
-                score.expected += r[k].expected;
-                score.found += r[k].found;
-                score.third_id += r[k].third_id;
-                score.misplaced += r[k].misplaced;
+                score += r[k];
             }
             rows.push(SpliceRow {
                 profile,

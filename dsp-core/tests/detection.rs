@@ -415,6 +415,11 @@ fn hostile_block(kind: u8, n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// A second 20-byte contract address, for two differently marked copies.
+fn other_contract_id() -> Id {
+    Id::from_hex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap()
+}
+
 /// Two copies of one programme, marked with different IDs and taken in turn
 /// in random pieces of 1 to 10 s (an edit, or a schedule switching boxes):
 /// each layer reports each ID only where its copy plays, finds the marks
@@ -424,10 +429,7 @@ fn splices_of_two_marked_copies_report_each_id_where_it_plays() {
     use testkit::splice::{alternate, judge};
     let rate = 48_000;
     let n = rate as usize * 60;
-    let ids = [
-        contract_id(),
-        Id::from_hex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap(),
-    ];
+    let ids = [contract_id(), other_contract_id()];
     let mut x = synth::generate(Kind::Music, rate, n, 21);
     channel::gain_db(&mut x, -12.0);
     for profile in [Profile::Ultrasonic, Profile::Robust] {
@@ -435,14 +437,7 @@ fn splices_of_two_marked_copies_report_each_id_where_it_plays() {
             .iter()
             .map(|&id| embed_config(profile, rate, 1, id))
             .collect();
-        let copies: Vec<Vec<f32>> = configs
-            .iter()
-            .map(|c| {
-                let mut y = x.clone();
-                embed(c, &mut y);
-                y
-            })
-            .collect();
+        let copies: Vec<Vec<f32>> = configs.iter().map(|c| marked(c, &x)).collect();
         let sent: Vec<_> = configs
             .iter()
             .map(|c| marks(c, &schedule_starts(c, n as u64)))
@@ -476,7 +471,7 @@ fn averaged_or_spliced_copies_are_reported_as_colliding_and_never_as_a_third_id(
     let n = rate as usize * 16;
     let ids = [
         contract_id(),
-        Id::from_hex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap(),
+        other_contract_id(),
         Id::from_hex("0102030405").unwrap(),
     ];
     for (seed, kind) in [(7, Kind::Music), (8, Kind::PinkNoise), (9, Kind::Speech)] {
@@ -484,11 +479,7 @@ fn averaged_or_spliced_copies_are_reported_as_colliding_and_never_as_a_third_id(
         channel::gain_db(&mut x, -12.0);
         let copies: Vec<Vec<f32>> = ids
             .iter()
-            .map(|&id| {
-                let mut y = x.clone();
-                embed(&embed_config(Profile::Ultrasonic, rate, 1, id), &mut y);
-                y
-            })
+            .map(|&id| marked(&embed_config(Profile::Ultrasonic, rate, 1, id), &x))
             .collect();
         let average = |k: usize| -> Vec<f32> {
             (0..n)

@@ -95,6 +95,13 @@ pub fn embed(config: &EmbedConfig, x: &mut [f32]) -> Vec<u64> {
     embed_samples(config, x, 1024)
 }
 
+/// A marked copy of `x` ([`embed`] on a clone).
+pub fn marked(config: &EmbedConfig, x: &[f32]) -> Vec<f32> {
+    let mut y = x.to_vec();
+    embed(config, &mut y);
+    y
+}
+
 /// [`embed`] for any sample format, in blocks of `block` frames.
 pub fn embed_samples<S: Sample + Default>(
     config: &EmbedConfig,

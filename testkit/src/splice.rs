@@ -50,6 +50,15 @@ pub struct SpliceScore {
     pub misplaced: usize,
 }
 
+impl core::ops::AddAssign for SpliceScore {
+    fn add_assign(&mut self, o: SpliceScore) {
+        self.expected += o.expected;
+        self.found += o.found;
+        self.third_id += o.third_id;
+        self.misplaced += o.misplaced;
+    }
+}
+
 /// Judge `reports` of the `profile` layer against the marks each copy's
 /// configuration sent (`sent[c]` for `configs[c]`) and where the splice
 /// played each copy. `tolerance` in samples.

@@ -1375,7 +1375,11 @@ impl Detector {
     ) -> Option<i64> {
         let (class, first, f0) = (p.class, p.frame, p.f);
         let period = period_frames(class);
+        // No sounding frame in the history: nothing of it carries the ID.
         let whole = self.pattern_z(coded, class, first, f0, count)?;
+        if j0 < 0 || j0 as usize + period > count {
+            return Some(j0);
+        }
         let expected = whole * libm::sqrtf(period as f32 / count as f32);
         let pass = if expected >= PLACE_Z {
             (expected - 3.0).max(0.5 * expected)
@@ -1384,11 +1388,8 @@ impl Detector {
         } else {
             return Some(j0);
         };
-        if j0 < 0 || j0 as usize + period > count {
-            return Some(j0);
-        }
         let mut j = j0;
-        while j >= 0 && j as usize + period <= count {
+        while j >= 0 {
             let first_j = first + 2 * j as u64;
             let z = self.pattern_z(coded, class, first_j, (f0 + j as usize) % period, period);
             if z.is_some_and(|z| z >= pass) {
