@@ -9,7 +9,8 @@ use std::process::Command;
 use dsp_core::{Event, Profile};
 use testkit::channel;
 use testkit::harness::{
-    contract_id, detect, detect_config_for, embed, embed_config, marks, reports, whole_starts,
+    contract_id, detect, detect_config_for, embed, embed_config, marks, nth_start, reports,
+    whole_starts,
 };
 use testkit::par;
 use testkit::rng::Rng;
@@ -110,7 +111,56 @@ pub struct Quality {
     pub rms_dbfs: f32,
     /// Mark (marked − original) power against the programme's, 344 Hz–7 kHz.
     pub mark_to_programme_db: f32,
+    pub mask_ratio: MaskRatio,
     pub visqol: Option<f32>,
+}
+
+/// The robust mark against the masking threshold, per band of every
+/// non-silent frame ([`dsp_core::robust::measure_mask_ratio`]), dB.
+#[derive(Debug, Clone, Default)]
+pub struct MaskRatio {
+    /// Per-band ratios, sorted.
+    pub db: Vec<f32>,
+}
+
+impl MaskRatio {
+    pub fn measure(original: &[f32], marked: &[f32], start: u64) -> MaskRatio {
+        let mut db = Vec::new();
+        dsp_core::robust::measure_mask_ratio(original, marked, start, |f| {
+            if !f.silent {
+                db.extend(
+                    f.bands
+                        .iter()
+                        .map(|&(mark, mask)| db_of(mark as f64 / mask as f64)),
+                );
+            }
+        });
+        db.sort_by(f32::total_cmp);
+        MaskRatio { db }
+    }
+
+    /// All clips' bands together.
+    pub fn pooled<'a>(each: impl IntoIterator<Item = &'a MaskRatio>) -> MaskRatio {
+        let mut db: Vec<f32> = each
+            .into_iter()
+            .flat_map(|m| m.db.iter().copied())
+            .collect();
+        db.sort_by(f32::total_cmp);
+        MaskRatio { db }
+    }
+
+    /// The `p` quantile (0..=1), or NaN with no bands.
+    pub fn quantile(&self, p: f64) -> f32 {
+        match self.db.len() {
+            0 => f32::NAN,
+            n => self.db[((n - 1) as f64 * p).round() as usize],
+        }
+    }
+
+    /// Share of bands above the mask.
+    pub fn over_mask(&self) -> f64 {
+        self.db.iter().filter(|&&d| d > 0.0).count() as f64 / self.db.len().max(1) as f64
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -405,7 +455,7 @@ fn other_id() -> dsp_core::Id {
     dsp_core::Id::from_hex("00112233445566778899aabbccddeeff00112233").expect("40 hex digits")
 }
 
-fn db(p: f64) -> f32 {
+fn db_of(p: f64) -> f32 {
     (10.0 * p.max(1e-30).log10()) as f32
 }
 
@@ -419,16 +469,17 @@ pub fn quality(
     let (lo, hi) = (344.0, 7000.0);
     let mut q: Vec<Quality> = par::map(clips, |_, c| {
         let x = &c.samples;
-        let (y, _, _) = marked(Profile::Robust, x);
+        let (y, _, cfg) = marked(Profile::Robust, x);
         let mark = channel::residual(&y, x);
         let power = x.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / x.len() as f64;
         let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
         Quality {
             peak_dbfs: 20.0 * peak.max(1e-9).log10(),
-            rms_dbfs: db(power),
-            mark_to_programme_db: db(
-                channel::band_power(&mark, RATE, lo, hi) / channel::band_power(x, RATE, lo, hi)
+            rms_dbfs: db_of(power),
+            mark_to_programme_db: db_of(
+                channel::band_power(&mark, RATE, lo, hi) / channel::band_power(x, RATE, lo, hi),
             ),
+            mask_ratio: MaskRatio::measure(x, &y, nth_start(&cfg, 0)),
             visqol: None,
         }
     });

@@ -530,12 +530,20 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
     table_head(
         w,
         &["clip", "genre", "package (version)", "file", "offset"],
-        &["peak", "RMS", "mark/programme 344 Hz–7 kHz", "ViSQOL"],
+        &[
+            "peak",
+            "RMS",
+            "mark/programme 344 Hz–7 kHz",
+            "mark/mask median",
+            "95th pct",
+            "above mask",
+            "ViSQOL",
+        ],
     );
     for (c, q) in ev.clips.iter().zip(&ev.quality) {
         let _ = writeln!(
             w,
-            "| {} | {} | `{}` ({}) | `{}` | {:.0} s | {:.1} dBFS | {:.1} dBFS | {:.1} dB | {} |",
+            "| {} | {} | `{}` ({}) | `{}` | {:.0} s | {:.1} dBFS | {:.1} dBFS | {:.1} dB | {:.1} dB | {:.1} dB | {:.2} % | {} |",
             c.name,
             c.genre,
             c.package,
@@ -545,6 +553,9 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
             q.peak_dbfs,
             q.rms_dbfs,
             q.mark_to_programme_db,
+            q.mask_ratio.quantile(0.5),
+            q.mask_ratio.quantile(0.95),
+            100.0 * q.mask_ratio.over_mask(),
             q.visqol.map_or("–".into(), |v| format!("{v:.2}"))
         );
     }
@@ -568,13 +579,31 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
             run.visqol_version, vq[0]
         )
     };
+    let all = crate::real::MaskRatio::pooled(ev.quality.iter().map(|q| &q.mask_ratio));
     let _ = writeln!(
         w,
         "\n{visqol_line} *mark/programme* is the power of the robust mark (marked − original) against the \
-         programme's in the mark's band, measured; the design mark-to-mask ratio is {:+.0} dB (the mark sits \
-         that far under the masking threshold the embedder computes per 32 ms frame and bin, ISS adding at \
-         most +3 dB on data cells). Licences: every package is in Debian main.\n",
-        dsp_core::robust::DEFAULT_MMR_DB
+         programme's in the mark's band, measured. The design mark-to-mask ratio is {:+.0} dB: each cell's \
+         amplitude sits that far under the masking threshold the embedder computes per 32 ms frame and bin \
+         (ISS adding at most +3 dB on data cells), and a frame is never marked louder than the previous \
+         frame's threshold allows. *mark/mask* is what that achieves, measured: the mark (marked − original) \
+         analysed by the embedder's own STFT on its frame grid, each Bark band of every non-silent frame \
+         against the simultaneous masking threshold the model computes from the original in the same \
+         window (`dsp_core::robust::measure_mask_ratio`). Over all {} band-frames of the {} clips: \
+         **median {:.1} dB, 95th percentile {:.1} dB, 99th {:.1} dB, max {:+.1} dB; {:.2} % above the mask**. \
+         The model's analysis sees about 3.7 dB less of a cell than its amplitude (sqrt-Hann analysis of \
+         sqrt-Hann synthesis), so the achieved ratio sits below the design one; bands above the mask are \
+         offsets: the window after a sudden fall of the programme still holds the previous frame's tail \
+         (one 16 ms hop, inside the ~100 ms of forward masking). Licences: every \
+         package is in Debian main.\n",
+        dsp_core::robust::DEFAULT_MMR_DB,
+        all.db.len(),
+        ev.quality.len(),
+        all.quantile(0.5),
+        all.quantile(0.95),
+        all.quantile(0.99),
+        all.quantile(1.0),
+        100.0 * all.over_mask(),
     );
 
     let _ = writeln!(w, "### Chains\n");

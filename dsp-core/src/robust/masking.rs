@@ -26,6 +26,10 @@
 //! The mark's amplitude in a bin is then √(threshold · 10^(MMR/10)), MMR
 //! the mark-to-mask ratio (default [`DEFAULT_MMR_DB`]). Everything runs in
 //! `log2` so a frame costs one fast log and one fast exp per bin.
+//!
+//! [`measure`] checks what this achieves on a marked stream: the mark as
+//! the model's own analysis sees it, band by band, against the threshold
+//! of the programme in the same window (the evidence tools report it).
 
 use super::spectrum::{exp2_fast, log2_fast};
 use super::{FIRST_BIN, LAST_BIN, MARK_RATE};
@@ -151,6 +155,87 @@ impl Model {
     }
 }
 
+/// One frame of [`measure`]: for each Bark band holding in-band bins, the
+/// mark's power and the mask's, summed over those bins (same units).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaskFrame {
+    /// Frame index (centred at stream sample `start + 768·frame`).
+    pub frame: u64,
+    /// The model calls the programme silent here: no mask, so `mask` is 0.
+    pub silent: bool,
+    /// (mark power, mask power) per band, lowest band first.
+    pub bands: [(f32, f32); MASK_BANDS],
+}
+
+/// Bark bands that hold in-band bins (344 Hz–7 kHz): bands 3..=20.
+pub const MASK_BANDS: usize = 18;
+const FIRST_MASK_BAND: usize = 3;
+
+/// Measure the mark-to-mask ratio a marked stream achieves: the mark
+/// (`marked − original`) is analysed by the embedder's own STFT on its
+/// frame grid (`start`: the schedule's start, stream samples), and each
+/// band's power is set against the simultaneous masking threshold this
+/// model computes from `original` in the same window (steps 1–4; the time
+/// rule is the embedder's margin, not part of the mask). Mono, 48 kHz, equal lengths (the output already
+/// aligned for the embedder's latency). Evidence, not the hot path: one
+/// call per frame of `each`, no state kept.
+pub fn measure(original: &[f32], marked: &[f32], start: u64, mut each: impl FnMut(&MaskFrame)) {
+    use super::rate::{ANALYSIS, ANALYSIS_DELAY, RATIO};
+    use super::spectrum::{fft, WINDOW};
+    use super::{FRAME, HOP};
+    use microfft::Complex32;
+
+    let model = Model::new();
+    let len = original.len().min(marked.len()) as i64;
+    let at = |x: &[f32], n: i64| {
+        if (0..len).contains(&n) {
+            x[n as usize]
+        } else {
+            0.0
+        }
+    };
+    let frames = (len - start as i64 - (HOP * RATIO) as i64).max(0) as u64 / (HOP * RATIO) as u64;
+    for k in 0..frames {
+        // Decimated programme (re) and mark (im) over mark times centre ± 256.
+        let first = (k * HOP as u64) as i64 - HOP as i64;
+        let mut z = [Complex32::new(0.0, 0.0); FRAME];
+        for (n, zn) in z.iter_mut().enumerate() {
+            let oldest = start as i64 + RATIO as i64 * (first + n as i64) - ANALYSIS_DELAY as i64;
+            let (mut x, mut d) = (0.0f32, 0.0f32);
+            for (i, &h) in ANALYSIS.iter().enumerate() {
+                let t = oldest + i as i64;
+                let xo = at(original, t);
+                x += h * xo;
+                d += h * (at(marked, t) - xo);
+            }
+            *zn = Complex32::new(x * WINDOW[n], d * WINDOW[n]);
+        }
+        fft(&mut z);
+        let mut power = [0.0f32; 257];
+        let mut mark = [0.0f32; 257];
+        for (i, (p, m)) in power.iter_mut().zip(mark.iter_mut()).enumerate() {
+            let (a, b) = (z[i], z[(FRAME - i) % FRAME].conj());
+            *p = (0.25 * ((a.re + b.re) * (a.re + b.re) + (a.im + b.im) * (a.im + b.im))).max(0.0);
+            *m = (0.25 * ((a.im - b.im) * (a.im - b.im) + (a.re - b.re) * (a.re - b.re))).max(0.0);
+        }
+        let used = model.band_thresholds(&power);
+        let mut out = MaskFrame {
+            frame: k,
+            silent: used.is_none(),
+            bands: [(0.0, 0.0); MASK_BANDS],
+        };
+        for (kbin, &m) in mark.iter().enumerate().take(LAST_BIN + 1).skip(FIRST_BIN) {
+            let b = model.band_of[kbin - 1] as usize;
+            let slot = &mut out.bands[b - FIRST_MASK_BAND];
+            slot.0 += m;
+            if let Some(t) = used {
+                slot.1 += exp2_fast(t[b] - model.log2_bins[b]);
+            }
+        }
+        each(&out);
+    }
+}
+
 impl core::fmt::Debug for Model {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Model")
@@ -184,5 +269,15 @@ mod tests {
         let p = a[64 - FIRST_BIN] * a[64 - FIRST_BIN];
         let db = 10.0 * libm::log10f(p / 10.0);
         assert!((-12.0..-3.0).contains(&db), "mark {db} dB re programme");
+    }
+
+    #[test]
+    fn the_measured_bands_are_exactly_those_with_in_band_bins() {
+        let m = Model::new();
+        assert_eq!(m.band_of[FIRST_BIN - 1] as usize, FIRST_MASK_BAND);
+        assert_eq!(
+            m.band_of[LAST_BIN - 1] as usize,
+            FIRST_MASK_BAND + MASK_BANDS - 1
+        );
     }
 }

@@ -91,7 +91,10 @@ pub(crate) mod spectrum;
 
 pub use detector::{Detector, Stats as DetectStats, MAX_KNOWN, PRESENCE_Z};
 pub use embedder::{Embedder, Stats as EmbedStats, LATENCY};
-pub use masking::{DEFAULT_MMR_DB, MAX_MMR_DB, MIN_MMR_DB, SILENCE_DB};
+pub use masking::{
+    measure as measure_mask_ratio, MaskFrame, DEFAULT_MMR_DB, MASK_BANDS, MAX_MMR_DB, MIN_MMR_DB,
+    SILENCE_DB,
+};
 
 /// Stream samples (at [`STREAM_RATE`]) of one period of an ID's class:
 /// 128 frames (2.048 s) for IDs over 8 bytes, 80 (1.28 s) otherwise.
