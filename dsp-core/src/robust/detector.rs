@@ -75,6 +75,10 @@ const DRIFT_STEP: f32 = 0.011_52;
 const QUICK_DRIFTS: i32 = 1;
 const SLOW_DRIFTS: i32 = 11;
 const SLOW_EVERY: u32 = 4;
+/// What a slow-scan hypothesis gives up against the quick ones: ln of the
+/// ratio of their counts (320 / 48), so a noise candidate is no likelier
+/// from the wider scan than from the quick one.
+const SLOW_PENALTY: f32 = 1.9;
 /// Refinement drift steps either side: coarse (quarter steps) and fine
 /// (sixteenth steps).
 const COARSE_SPAN: i32 = 8;
@@ -697,7 +701,10 @@ impl Detector {
             }
         } else {
             self.since_acq += 1;
-            if self.search == Search::Idle
+            // A slow scan gives way to the next attempt: its window is
+            // older, and the quick scan of the newer one finds most locks.
+            let slow = matches!(self.search, Search::Scan { steps, .. } if steps > QUICK_DRIFTS);
+            if (self.search == Search::Idle || slow)
                 && self.since_acq >= ACQ_EVERY
                 && self.frames >= ACQ_WINDOW as u64
             {
@@ -830,6 +837,11 @@ impl Detector {
                     let drift = 2.0 * DRIFT_STEP * h as f32;
                     let cells = self.pilot_spectrum(first, count, q, drift, centre, &mut spec);
                     let (score, tau) = Self::best_lag(&mut spec, cells);
+                    let score = if steps > QUICK_DRIFTS {
+                        score - SLOW_PENALTY
+                    } else {
+                        score
+                    };
                     if best.is_none_or(|b| score > b.score) {
                         best = Some(Timing {
                             frame: first,
