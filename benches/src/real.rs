@@ -175,6 +175,8 @@ pub struct RealEvidence {
     pub windows_per_clip: usize,
     pub confirmation: Vec<(Treatment, Confirmation)>,
     pub splices: Vec<SpliceRow>,
+    /// [`speed_search`]'s cells, or why it did not run.
+    pub speed_search: Result<Vec<SpeedCell>, String>,
 }
 
 /// The clip marked with `profile`'s default settings and the contract ID,
@@ -387,6 +389,121 @@ pub struct SpliceRow {
     pub treatment: Treatment,
     pub splices: usize,
     pub score: testkit::splice::SpliceScore,
+}
+
+/// Speed changes the engine alone does not follow (it holds ±0.2 %),
+/// measured as users run them: `hushmark detect --speed-search`.
+pub const SPEED_CHAINS: [Treatment; 2] = [Treatment::Speed(2.0), Treatment::Speed(-2.0)];
+
+/// One clip through one speed change, searched by the CLI.
+#[derive(Debug, Clone)]
+pub struct SpeedCell {
+    pub clip: usize,
+    pub treatment: Treatment,
+    pub score: Score,
+}
+
+/// Each clip, robust-marked, through each of [`SPEED_CHAINS`] (the same
+/// audio as the chain table's rows: same seeds), written as a 24-bit WAV
+/// under `scratch` and searched by `hushmark` (robust, `--speed-search`,
+/// JSON). Its detections are scored like the engine's, on the changed
+/// copy's clock.
+pub fn speed_search(
+    clips: &[Clip],
+    hushmark: &Path,
+    scratch: &Path,
+) -> Result<Vec<SpeedCell>, String> {
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let key = scratch.join("test.key");
+    let hex: String = dsp_core::Key::PUBLIC_TEST
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&key, format!("{hex}\n")).map_err(|e| format!("{}: {e}", key.display()))?;
+    let jobs: Vec<(usize, Treatment)> = (0..clips.len())
+        .flat_map(|c| SPEED_CHAINS.iter().map(move |&t| (c, t)))
+        .collect();
+    let cells = par::map(
+        &jobs,
+        |_, &(clip, treatment)| -> Result<SpeedCell, String> {
+            let (y, sent, _) = marked(Profile::Robust, &clips[clip].samples);
+            let k = CHAINS
+                .iter()
+                .position(|&c| c == treatment)
+                .expect("a chain of the table");
+            let seed = 9000 + 100 * clip as u64 + k as u64;
+            let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
+            let (z, map) = treatment.apply(&y, RATE, &band, seed)?;
+            let wav = scratch.join(format!(
+                "{}-speed{:+}.wav",
+                clips[clip].spec.name,
+                treatment_speed(treatment)
+            ));
+            testkit::wav::write_24(&wav, &z, RATE, 1)
+                .map_err(|e| format!("{}: {e}", wav.display()))?;
+            let out = Command::new(hushmark)
+                .arg("detect")
+                .arg(&wav)
+                .arg("--key")
+                .arg(&key)
+                .args(["--json", "--profile", "robust", "--speed-search"])
+                .output()
+                .map_err(|e| format!("{}: {e}", hushmark.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "hushmark detect {}: {}",
+                    wav.display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            let found = cli_reports(&String::from_utf8_lossy(&out.stdout))?;
+            let _ = std::fs::remove_file(&wav);
+            Ok(SpeedCell {
+                clip,
+                treatment,
+                score: score::score(&found, &sent, &map, TOLERANCE_S * RATE as f64),
+            })
+        },
+    );
+    cells.into_iter().collect()
+}
+
+fn treatment_speed(t: Treatment) -> f64 {
+    match t {
+        Treatment::Speed(pc) => pc,
+        _ => 0.0,
+    }
+}
+
+/// The detections of `hushmark detect --json` output as reports.
+fn cli_reports(json_lines: &str) -> Result<Vec<score::Report>, String> {
+    let mut out = Vec::new();
+    for line in json_lines.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
+        if v["kind"] != "detection" {
+            continue;
+        }
+        let field = |name: &str| {
+            v[name]
+                .as_u64()
+                .ok_or_else(|| format!("no {name} in {line}"))
+        };
+        let id = v["id"].as_str().ok_or_else(|| format!("no id in {line}"))?;
+        out.push(score::Report {
+            profile: if v["layer"] == "robust" {
+                Profile::Robust
+            } else {
+                Profile::Ultrasonic
+            },
+            id: dsp_core::Id::from_hex(id).map_err(|e| format!("{e}: {line}"))?,
+            start: field("start_sample")?,
+            combined: field("bursts_combined")?.min(u8::MAX as u64) as u8,
+            corrected_bits: field("corrected_bits")?.min(u16::MAX as u64) as u16,
+        });
+    }
+    Ok(out)
 }
 
 /// Each clip marked twice (the contract ID and another), spliced `seeds`

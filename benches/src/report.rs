@@ -493,7 +493,8 @@ fn why_not(t: Treatment) -> &'static str {
             " A 2 % speed change is a 20 000 ppm clock error: the robust acquisition searches \
              ±990 ppm, so it never locks; the ultrasonic band moves by 400 Hz and its detector does \
              not follow either. `hushmark detect --speed-search` runs detectors at speeds from −2 % \
-             to +2 %; this table uses the engine's default detector."
+             to +2 %; this table uses the engine's default detector (the CLI's figures are in \
+             \"Speed changes through `hushmark detect --speed-search`\")."
         }
         Treatment::Drift(_) => {
             " The acquisition tries ±90 ppm, then ±990 ppm; 1000 ppm is 10 ppm outside, which the \
@@ -826,6 +827,52 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
         );
     }
     let _ = writeln!(w);
+
+    let _ = writeln!(
+        w,
+        "### Speed changes through `hushmark detect --speed-search`\n"
+    );
+    match &ev.speed_search {
+        Err(e) => {
+            let _ = writeln!(w, "Not measured: {e}.\n");
+        }
+        Ok(cells) => {
+            let _ = writeln!(
+                w,
+                "The chain table's speed rows use the engine's default detector. Here the same audio (same \
+                 seeds), robust-marked and changed by sox `speed`, is written as a 24-bit WAV and searched as a \
+                 user would: `hushmark detect FILE --key KEY --json --profile robust --speed-search` (detectors \
+                 at speeds −2 % to +2 % in 0.4 % steps besides 1). Periods found with the right ID within 50 ms \
+                 of where they play in the changed copy, out of those sent whole. Command: `{}`.\n",
+                run.command
+            );
+            table_head(w, &["chain"], &["robust", "%", "worst clip", "wrong IDs"]);
+            for &t in &crate::real::SPEED_CHAINS {
+                let row: Vec<_> = cells.iter().filter(|c| c.treatment == t).collect();
+                let found: usize = row.iter().map(|c| c.score.found).sum();
+                let expected: usize = row.iter().map(|c| c.score.expected).sum();
+                let wrong: usize = row.iter().map(|c| c.score.wrong_id).sum();
+                let worst = row
+                    .iter()
+                    .min_by(|a, b| {
+                        let r = |c: &&&crate::real::SpeedCell| {
+                            c.score.found as f64 / c.score.expected.max(1) as f64
+                        };
+                        r(a).total_cmp(&r(b))
+                    })
+                    .map_or("–".into(), |c| {
+                        format!("{} {}", names[c.clip], pct(c.score.found, c.score.expected))
+                    });
+                let _ = writeln!(
+                    w,
+                    "| {} | {found}/{expected} | {} | {worst} | {wrong} |",
+                    t.name(),
+                    pct(found, expected)
+                );
+            }
+            let _ = writeln!(w);
+        }
+    }
 
     let _ = writeln!(w, "### What does not survive (robust, below 90 %)\n");
     if weak.is_empty() {

@@ -91,6 +91,17 @@ pub fn programme() -> Result<(), String> {
     let python = visqol_python()?;
     let target = sh::target_dir(&sh::root());
     let (cache, docs) = (target.join("programme"), sh::root().join("docs"));
+    // The CLI, for the speed changes only `detect --speed-search` follows.
+    sh::cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "hushmark",
+        "--bin",
+        "hushmark",
+    ])?;
+    let hushmark = target.join("release").join("hushmark");
     sh::step("real programme", || {
         evidence(
             true,
@@ -100,6 +111,8 @@ pub fn programme() -> Result<(), String> {
                 &cache.to_string_lossy(),
                 "--visqol",
                 &python.to_string_lossy(),
+                "--hushmark",
+                &hushmark.to_string_lossy(),
                 "--out",
                 &docs.to_string_lossy(),
                 "--command",

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! evidence [--quick] [--out DIR] [--criterion DIR] [--command TEXT]
-//! evidence --programme [--quick] [--cache DIR] [--visqol PYTHON] [--out DIR] [--command TEXT]
+//! evidence --programme [--quick] [--cache DIR] [--visqol PYTHON] [--hushmark BIN] [--out DIR] [--command TEXT]
 //! ```
 //! `--quick` (CI): every treatment once, a short sweep, half an hour of false-alarm
 //! audio. Without it (`cargo xtask report`): the full matrix and ten hours.
@@ -29,6 +29,8 @@ struct Args {
     programme: bool,
     cache: PathBuf,
     visqol: Option<PathBuf>,
+    /// The CLI, for the speed changes only `detect --speed-search` follows.
+    hushmark: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -40,6 +42,7 @@ fn parse() -> Result<Args, String> {
         programme: false,
         cache: PathBuf::from("target/programme"),
         visqol: None,
+        hushmark: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -52,10 +55,12 @@ fn parse() -> Result<Args, String> {
             "--programme" => a.programme = true,
             "--cache" => a.cache = PathBuf::from(value("--cache")?),
             "--visqol" => a.visqol = Some(PathBuf::from(value("--visqol")?)),
+            "--hushmark" => a.hushmark = Some(PathBuf::from(value("--hushmark")?)),
             "-h" | "--help" => {
                 return Err(
                     "usage: evidence [--quick] [--out DIR] [--criterion DIR] [--command TEXT]\n       \
-                     evidence --programme [--quick] [--cache DIR] [--visqol PYTHON] [--out DIR] [--command TEXT]"
+                     evidence --programme [--quick] [--cache DIR] [--visqol PYTHON] [--hushmark BIN] [--out DIR] \
+                     [--command TEXT]"
                         .into(),
                 );
             }
@@ -345,6 +350,20 @@ fn programme(args: &Args) -> Result<bool, String> {
     let seeds = if args.quick { 1 } else { 3 };
     eprintln!("splices: {seeds} per clip, 1-10 s pieces");
     let splices = real::splices(&clips, &real::SPLICE_CHAINS, seeds);
+    let speed_search = match (&args.hushmark, args.quick) {
+        (Some(bin), false) => {
+            eprintln!(
+                "speed changes through {} detect --speed-search",
+                bin.display()
+            );
+            real::speed_search(&clips, bin, &args.cache.join("speed"))
+        }
+        (_, true) => Err("not in a quick run".into()),
+        (None, false) => Err("no hushmark binary given (--hushmark)".into()),
+    };
+    if let Err(e) = &speed_search {
+        eprintln!("speed search: {e}");
+    }
     eprintln!("quality (ViSQOL: {})", args.visqol.is_some());
     let (quality, visqol_error) = if args.quick {
         real::quality(&clips, &args.cache.join("visqol"), None)
@@ -364,6 +383,7 @@ fn programme(args: &Args) -> Result<bool, String> {
         windows_per_clip: per_clip,
         confirmation,
         splices,
+        speed_search,
     };
     let machine = machine::describe();
     let date = report::today();
