@@ -177,6 +177,8 @@ pub struct RealEvidence {
     pub splices: Vec<SpliceRow>,
     /// [`speed_search`]'s cells, or why it did not run.
     pub speed_search: Result<Vec<SpeedCell>, String>,
+    /// Ultrasonic bursts bound to their programme, and lifted ones.
+    pub binding: BindingEvidence,
 }
 
 /// The clip marked with `profile`'s default settings and the contract ID,
@@ -389,6 +391,127 @@ pub struct SpliceRow {
     pub treatment: Treatment,
     pub splices: usize,
     pub score: testkit::splice::SpliceScore,
+}
+
+/// Chains through which genuine ultrasonic bursts must stay bound to their
+/// programme (every chain the layer survives).
+pub const BIND_CHAINS: [Treatment; 10] = [
+    Treatment::None,
+    Treatment::Flac,
+    Treatment::Aac(256),
+    Treatment::Resample(44_100),
+    Treatment::Drift(1000.0),
+    Treatment::Drift(-1000.0),
+    Treatment::GainDb(-30.0),
+    Treatment::GainDb(10.0),
+    Treatment::Loudnorm,
+    Treatment::ProgrammeNoise(10.0),
+];
+
+/// Chains a lifted band goes through after it is mixed onto another clip.
+pub const LIFT_CHAINS: [Treatment; 2] = [Treatment::None, Treatment::Aac(256)];
+
+/// Ultrasonic bursts reported as detections and as transplants.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BindCount {
+    pub detections: usize,
+    pub transplants: usize,
+}
+
+impl std::ops::AddAssign for BindCount {
+    fn add_assign(&mut self, o: BindCount) {
+        self.detections += o.detections;
+        self.transplants += o.transplants;
+    }
+}
+
+/// Genuine bursts per [`BIND_CHAINS`] entry, and lifted ones per
+/// [`LIFT_CHAINS`] entry.
+#[derive(Debug, Clone, Default)]
+pub struct BindingEvidence {
+    pub genuine: Vec<(Treatment, BindCount)>,
+    pub lifted: Vec<(Treatment, BindCount)>,
+    /// Lifted pairs (source clip onto another) per lift chain.
+    pub pairs: usize,
+}
+
+fn bind_count(dc: &dsp_core::DetectConfig, z: &[f32]) -> BindCount {
+    let mut c = BindCount::default();
+    for e in testkit::harness::detect_events(dc, z, 4096) {
+        match e {
+            Event::Detection(_) => c.detections += 1,
+            Event::Transplant(_) => c.transplants += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Each clip marked with the ultrasonic layer, through each of
+/// [`BIND_CHAINS`] (the chain table's seeds); and the band above 19.5 kHz
+/// of each marked clip (what a high-pass lifts) mixed onto two other
+/// unmarked clips, through each of [`LIFT_CHAINS`].
+pub fn binding(clips: &[Clip]) -> BindingEvidence {
+    let cfg = embed_config(Profile::Ultrasonic, RATE, 1, contract_id());
+    let dc = detect_config_for(&cfg);
+    let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
+    let jobs: Vec<usize> = (0..clips.len()).collect();
+    let rows = par::map(&jobs, |_, &clip| {
+        let mut y = clips[clip].samples.clone();
+        embed(&cfg, &mut y);
+        let genuine: Vec<BindCount> = BIND_CHAINS
+            .iter()
+            .map(|&t| {
+                let k = CHAINS
+                    .iter()
+                    .position(|&c| c == t)
+                    .expect("a chain of the table");
+                let seed = 9000 + 100 * clip as u64 + k as u64;
+                let (z, _) = t
+                    .apply(&y, RATE, &band, seed)
+                    .unwrap_or_else(|e| panic!("{}: {e}", t.name()));
+                bind_count(&dc, &z)
+            })
+            .collect();
+        let low = channel::low_passed(&y, RATE, 19_500.0);
+        let lifted_band: Vec<f32> = y.iter().zip(&low).map(|(a, b)| a - b).collect();
+        let mut lifted = vec![BindCount::default(); LIFT_CHAINS.len()];
+        for onto in [(clip + 1) % clips.len(), (clip + 4) % clips.len()] {
+            let mixed: Vec<f32> = clips[onto]
+                .samples
+                .iter()
+                .zip(&lifted_band)
+                .map(|(a, b)| a + b)
+                .collect();
+            for (l, &t) in lifted.iter_mut().zip(&LIFT_CHAINS) {
+                let (z, _) = t
+                    .apply(&mixed, RATE, &band, 7000 + 100 * clip as u64 + onto as u64)
+                    .unwrap_or_else(|e| panic!("{}: {e}", t.name()));
+                *l += bind_count(&dc, &z);
+            }
+        }
+        (genuine, lifted)
+    });
+    let mut ev = BindingEvidence {
+        genuine: BIND_CHAINS
+            .iter()
+            .map(|&t| (t, BindCount::default()))
+            .collect(),
+        lifted: LIFT_CHAINS
+            .iter()
+            .map(|&t| (t, BindCount::default()))
+            .collect(),
+        pairs: 2 * clips.len(),
+    };
+    for (g, l) in rows {
+        for (acc, c) in ev.genuine.iter_mut().zip(g) {
+            acc.1 += c;
+        }
+        for (acc, c) in ev.lifted.iter_mut().zip(l) {
+            acc.1 += c;
+        }
+    }
+    ev
 }
 
 /// Speed changes the engine alone does not follow (it holds ±0.2 %),

@@ -874,6 +874,39 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
         }
     }
 
+    let _ = writeln!(w, "### Ultrasonic bursts bound to their programme\n");
+    let b = &ev.binding;
+    let _ = writeln!(
+        w,
+        "Each ultrasonic burst carries 8 bits of its programme's band energies in the 245 ms before it \
+         (`dsp_core::binding`); the detector compares the ones it hears changing and reports a burst whose \
+         bits disagree (by {:.1} dB or more, summed) as *transplanted*, never as a detection. *Genuine*: each \
+         marked clip through the chain (the chain table's audio). *Lifted*: the band above 19.5 kHz of each \
+         marked clip (what a high-pass takes) mixed onto two other, unmarked clips ({} pairs), then through the \
+         chain. Command: `{}`.\n",
+        dsp_core::binding::MISMATCH_DB,
+        b.pairs,
+        run.command
+    );
+    table_head(
+        w,
+        &["bursts", "chain"],
+        &["detections", "transplants", "flagged"],
+    );
+    for (what, rows) in [("genuine", &b.genuine), ("lifted", &b.lifted)] {
+        for (t, c) in rows {
+            let _ = writeln!(
+                w,
+                "| {what} | {} | {} | {} | {} |",
+                t.name(),
+                c.detections,
+                c.transplants,
+                pct(c.transplants, c.detections + c.transplants)
+            );
+        }
+    }
+    let _ = writeln!(w);
+
     let _ = writeln!(w, "### What does not survive (robust, below 90 %)\n");
     if weak.is_empty() {
         let _ = writeln!(

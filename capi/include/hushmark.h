@@ -51,6 +51,12 @@
 // `bursts_combined` counts its marks, `snr_db` is the pilots' SNR).
 #define HM_EVENT_COLLISION 2
 
+// `HmDetection::kind`: an ultrasonic burst read and authenticated whose
+// programme fingerprint is another programme's: its band was lifted from
+// another recording (fields as for a detection, `z` holds the fingerprint
+// bits that disagree). Never an airing of the ID.
+#define HM_EVENT_TRANSPLANT 3
+
 // Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
 // ultrasonic limiter's 2 ms delay line).
 #define HM_EMBEDDER_WORDS 4608
@@ -145,6 +151,7 @@ typedef struct HmDetector {
 } HmDetector;
 
 // An event: one mark found and authenticated (`HM_EVENT_DETECTION`), a
+// burst lifted from another programme (`HM_EVENT_TRANSPLANT`), a
 // known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer), or
 // a run of unreadable, colliding marks (`HM_EVENT_COLLISION`).
 typedef struct HmDetection {

@@ -58,6 +58,11 @@ pub const HM_EVENT_PRESENCE: u8 = 1;
 /// copies mixed (no ID; `start_sample`..`end_sample` spans the run so far,
 /// `bursts_combined` counts its marks, `snr_db` is the pilots' SNR).
 pub const HM_EVENT_COLLISION: u8 = 2;
+/// `HmDetection::kind`: an ultrasonic burst read and authenticated whose
+/// programme fingerprint is another programme's: its band was lifted from
+/// another recording (fields as for a detection, `z` holds the fingerprint
+/// bits that disagree). Never an airing of the ID.
+pub const HM_EVENT_TRANSPLANT: u8 = 3;
 /// Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
 /// ultrasonic limiter's 2 ms delay line).
 pub const HM_EMBEDDER_WORDS: usize = 4608;
@@ -213,6 +218,7 @@ pub struct HmDetectConfig {
 }
 
 /// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), a
+/// burst lifted from another programme (`HM_EVENT_TRANSPLANT`), a
 /// known ID's presence in a window (`HM_EVENT_PRESENCE`, robust layer), or
 /// a run of unreadable, colliding marks (`HM_EVENT_COLLISION`).
 #[repr(C)]
@@ -360,6 +366,11 @@ fn id_bytes(id: &Id) -> ([u8; HM_ID_MAX_LEN], u8) {
 
 fn to_c(e: &Event) -> HmDetection {
     match e {
+        Event::Transplant(t) => HmDetection {
+            kind: HM_EVENT_TRANSPLANT,
+            z: t.check.mismatched as f32,
+            ..to_c(&Event::Detection(t.detection))
+        },
         Event::Detection(d) => {
             let (id, id_len) = id_bytes(&d.id);
             HmDetection {

@@ -2,11 +2,13 @@
 //! mark read and authenticated (an ultrasonic burst, or a robust-layer
 //! period); a [`Presence`] is the robust layer's per-window verdict on an ID
 //! it already knows; a [`Collision`] is marked audio whose marks cannot be
-//! read because differently marked copies were mixed. An airing is built
-//! from detections and presences, whichever layer saw them.
+//! read because differently marked copies were mixed; a [`Transplant`] is a
+//! burst read whose programme fingerprint belongs to another programme. An
+//! airing is built from detections and presences, whichever layer saw them.
 
 use core::fmt;
 
+use crate::binding::BindCheck;
 use crate::config::{Id, Profile};
 
 /// One mark found and authenticated.
@@ -116,6 +118,29 @@ impl fmt::Display for Collision {
     }
 }
 
+/// An ultrasonic burst read and authenticated, whose programme fingerprint
+/// (`binding.rs`) is not the programme it was heard in: its band was lifted
+/// from another recording and mixed onto this one. It names the ID and the
+/// times, but it is never an airing of the ID.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Transplant {
+    /// The burst as read.
+    pub detection: Detection,
+    /// Fingerprint bits compared, and how many disagreed.
+    pub check: BindCheck,
+}
+
+impl fmt::Display for Transplant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "transplanted mark: {} (programme fingerprint: {} of {} bits disagree)",
+            self.detection, self.check.mismatched, self.check.checked
+        )
+    }
+}
+
 /// What a detector reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -126,6 +151,8 @@ pub enum Event {
     Presence(Presence),
     /// Marked audio that cannot be read: copies colliding.
     Collision(Collision),
+    /// A burst lifted from another programme (never an airing).
+    Transplant(Transplant),
 }
 
 impl Event {

@@ -15,12 +15,27 @@
 //! the IV, so different IDs never share a keystream and only key holders can
 //! read an ID or make one that verifies.
 //!
-//! **Block B** carries the burst counter and changes every burst:
+//! **Block B** carries the burst counter and changes every burst. The
+//! robust layer's:
 //!
 //! ```text
 //! on air = (counter XOR low16(SipHash(key, 0x06 ‖ MAC))) as u16 LE
 //!          ‖ low16(SipHash(key, 0x07 ‖ MAC ‖ counter LE)) as u16 LE       4 bytes
 //! ```
+//!
+//! The ultrasonic layer's also binds the burst to its programme
+//! ([`binding`](crate::binding): 8 fingerprint bits of the programme before
+//! the burst):
+//!
+//! ```text
+//! bind   = fingerprint XOR low8(SipHash(key, 0x08 ‖ MAC ‖ counter LE))
+//! on air = (counter XOR low16(SipHash(key, 0x06 ‖ MAC))) as u16 LE
+//!          ‖ bind ‖ low8(SipHash(key, 0x09 ‖ MAC ‖ counter LE ‖ bind))     4 bytes
+//! ```
+//!
+//! Its check is 8 bits; the detector also requires the counter to match the
+//! burst's pilot variant (counter mod 4), so a damaged block B passes with
+//! probability 2^-10.
 //!
 //! Bytes go on the air most significant bit first. The views below follow
 //! smoltcp's wire types: `new_unchecked` wraps any buffer, `new_checked`
@@ -30,7 +45,8 @@ use core::fmt;
 
 use crate::config::Id;
 use crate::key::{
-    KeySchedule, DOMAIN_COUNTER_CHECK, DOMAIN_COUNTER_STREAM, DOMAIN_MAC, DOMAIN_SIV,
+    KeySchedule, DOMAIN_BIND_PAD, DOMAIN_BOUND_CHECK, DOMAIN_COUNTER_CHECK, DOMAIN_COUNTER_STREAM,
+    DOMAIN_MAC, DOMAIN_SIV,
 };
 use crate::layout::{FrameClass, B_INFO_BITS};
 
@@ -155,10 +171,20 @@ impl<T: AsRef<[u8]>> BlockB<T> {
         u16::from_le_bytes([b[0], b[1]])
     }
 
-    /// The keyed check over the counter.
+    /// The keyed check over the counter (robust layer).
     pub fn check(&self) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_le_bytes([b[2], b[3]])
+    }
+
+    /// The padded programme fingerprint (ultrasonic layer).
+    pub fn bind(&self) -> u8 {
+        self.buffer.as_ref()[2]
+    }
+
+    /// The keyed check over counter and fingerprint (ultrasonic layer).
+    pub fn bound_check(&self) -> u8 {
+        self.buffer.as_ref()[3]
     }
 }
 
@@ -271,10 +297,57 @@ pub(crate) fn open_b<T: AsRef<[u8]>>(
     }
 }
 
+/// The ultrasonic layer's block B: counter and programme fingerprint.
+pub(crate) fn seal_b_bound(
+    ks: &KeySchedule,
+    mac: &[u8; 4],
+    counter: u16,
+    fingerprint: u8,
+) -> [u8; B_BYTES] {
+    let c = counter.to_le_bytes();
+    let stream = ks.prf(DOMAIN_COUNTER_STREAM, &[mac]) as u16;
+    let bind = fingerprint ^ ks.prf(DOMAIN_BIND_PAD, &[mac, &c]) as u8;
+    let check = ks.prf(DOMAIN_BOUND_CHECK, &[mac, &c, &[bind]]) as u8;
+    let mut b = [0u8; B_BYTES];
+    b[..2].copy_from_slice(&(counter ^ stream).to_le_bytes());
+    b[2] = bind;
+    b[3] = check;
+    b
+}
+
+/// Counter and fingerprint of an ultrasonic block B.
+pub(crate) fn open_b_bound<T: AsRef<[u8]>>(
+    ks: &KeySchedule,
+    mac: &[u8; 4],
+    block: &BlockB<T>,
+) -> Result<(u16, u8), FrameError> {
+    let stream = ks.prf(DOMAIN_COUNTER_STREAM, &[mac]) as u16;
+    let counter = block.encrypted_counter() ^ stream;
+    let c = counter.to_le_bytes();
+    let bind = block.bind();
+    if ks.prf(DOMAIN_BOUND_CHECK, &[mac, &c, &[bind]]) as u8 != block.bound_check() {
+        return Err(FrameError::Check);
+    }
+    Ok((counter, bind ^ ks.prf(DOMAIN_BIND_PAD, &[mac, &c]) as u8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Key;
+
+    #[test]
+    fn bound_blocks_give_back_counter_and_fingerprint() {
+        let (id, k) = (Id::new(&[9; 20]).unwrap(), ks());
+        let mac = seal_a(&k, &id).mac;
+        let b = seal_b_bound(&k, &mac, 517, 0xa5);
+        let view = BlockB::new_checked(&b[..]).unwrap();
+        assert_eq!(open_b_bound(&k, &mac, &view), Ok((517, 0xa5)));
+        let mut bad = b;
+        bad[2] ^= 1;
+        let view = BlockB::new_checked(&bad[..]).unwrap();
+        assert_eq!(open_b_bound(&k, &mac, &view), Err(FrameError::Check));
+    }
 
     fn ks() -> KeySchedule {
         KeySchedule::new(&Key::from_bytes([7; 16]))

@@ -9,7 +9,9 @@
 //! | 0x04   | block-A plaintext      | 32-bit MAC (low half, little-endian)         |
 //! | 0x05   | MAC ‖ block index      | SIV keystream over the block-A plaintext     |
 //! | 0x06   | MAC                    | 16-bit keystream over the burst counter      |
-//! | 0x07   | MAC ‖ counter (LE)     | 16-bit check on block B                      |
+//! | 0x07   | MAC ‖ counter (LE)     | 16-bit check on block B (robust layer)       |
+//! | 0x08   | MAC ‖ counter (LE)     | 8-bit pad over the programme fingerprint     |
+//! | 0x09   | MAC ‖ counter ‖ bind   | 8-bit check on block B (ultrasonic layer)    |
 //!
 //! The variant is the burst counter mod 4. Pilots and scrambling change with
 //! it, so a burst's echo in a room (or any other interference that repeats
@@ -34,6 +36,8 @@ pub(crate) const DOMAIN_MAC: u8 = 0x04;
 pub(crate) const DOMAIN_SIV: u8 = 0x05;
 pub(crate) const DOMAIN_COUNTER_STREAM: u8 = 0x06;
 pub(crate) const DOMAIN_COUNTER_CHECK: u8 = 0x07;
+pub(crate) const DOMAIN_BIND_PAD: u8 = 0x08;
+pub(crate) const DOMAIN_BOUND_CHECK: u8 = 0x09;
 
 /// Pilot/scrambling variants; burst `k` uses variant `k mod VARIANTS`.
 pub(crate) const VARIANTS: usize = 4;

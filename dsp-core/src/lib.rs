@@ -67,6 +67,7 @@
 #[cfg(any(test, feature = "trace"))]
 extern crate std;
 
+pub mod binding;
 pub mod config;
 pub mod error;
 pub mod frame;
@@ -89,6 +90,6 @@ pub use config::{
 };
 pub use engine::{Detector, Embedder};
 pub use error::{ConfigError, ParseIdError, ParseKeyError, ParseProfileError, ProcessError};
-pub use event::{Collision, Detection, Event, Presence};
+pub use event::{Collision, Detection, Event, Presence, Transplant};
 pub use layout::FrameClass;
 pub use sample::Sample;

@@ -649,3 +649,45 @@ proptest! {
         prop_assert_eq!(s.wrong_id + s.bad_time, 0);
     }
 }
+
+/// The ultrasonic band of a marked programme, lifted and mixed onto another
+/// programme, is reported there as transplanted (its bursts' programme
+/// fingerprints are the first programme's), never as a detection; the
+/// marked programme itself reports every burst, none transplanted.
+#[test]
+fn a_band_lifted_onto_another_programme_is_reported_as_transplanted() {
+    let rate = 48_000;
+    let n = rate as usize * 21;
+    let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
+    let dc = detect_config_for(&cfg);
+    let count = |x: &[f32]| {
+        let events = detect_events(&dc, x, 4096);
+        let found = events.iter().filter(|e| e.detection().is_some()).count();
+        let lifted = events
+            .iter()
+            .filter(|e| matches!(e, Event::Transplant(t) if t.detection.id == contract_id()))
+            .count();
+        (found, lifted)
+    };
+    for (from, onto) in [(Kind::Music, Kind::Speech), (Kind::Speech, Kind::Music)] {
+        let programme = synth::generate(from, rate, n, 21);
+        let other = synth::generate(onto, rate, n, 22);
+        let mut marked = programme.clone();
+        let starts = embed(&cfg, &mut marked);
+        let whole = whole_bursts(&cfg, n as u64);
+        assert_eq!(count(&marked), (whole, 0), "{from:?}, genuine");
+        // The mark alone is what a high-pass above 19.5 kHz lifts.
+        let framed: Vec<f32> = marked
+            .iter()
+            .zip(&programme)
+            .zip(&other)
+            .map(|((m, p), o)| o + (m - p))
+            .collect();
+        let (found, lifted) = count(&framed);
+        assert!(
+            lifted * 3 >= starts.len() && found + lifted <= starts.len(),
+            "{from:?} onto {onto:?}: {lifted} of {} bursts reported transplanted, {found} as detections",
+            starts.len()
+        );
+    }
+}

@@ -69,6 +69,7 @@ fn detect(x: &[f32], key: Key, expect: &[Id]) -> (Vec<Decoded>, Vec<Presence>) {
         Event::Detection(x) => dec.push(*x),
         Event::Presence(p) => pres.push(*p),
         Event::Collision(c) => panic!("one layer's marks, yet colliding: {c}"),
+        Event::Transplant(t) => panic!("a robust detector reported an ultrasonic transplant: {t}"),
     };
     for (i, b) in x.chunks(4000).enumerate() {
         d.process(i as u64 * 4000, b, &mut on).unwrap();

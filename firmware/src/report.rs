@@ -17,12 +17,29 @@ use dsp_core::{Collision, Detection, Event, Presence};
 /// for a mark read, `presence id .. from .. to .. z .. present|absent` for
 /// the robust layer's verdict on a window,
 /// `collision PROFILE from .. to .. marks .. pilots ..` for unreadable,
-/// colliding marks.
+/// colliding marks, `transplant N of M bits event ..` for a burst lifted
+/// from another programme.
 pub fn event(e: &Event) {
     match e {
         Event::Detection(d) => detection(d),
         Event::Presence(p) => presence(p),
         Event::Collision(c) => collision(c),
+        Event::Transplant(t) => {
+            let d = &t.detection;
+            defmt::println!(
+                "transplant {=u8} of {=u8} bits event {=str} id {} counter {} start {=u64} snr {=f32} corrected {=u16} combined {=u8} ppm {=f32}",
+                t.check.mismatched,
+                t.check.checked,
+                d.profile.name(),
+                Display2Format(&d.id),
+                Counter(d.counter),
+                d.start_sample,
+                d.snr_db,
+                d.corrected_bits,
+                d.bursts_combined,
+                d.clock_ppm
+            );
+        }
     }
 }
 

@@ -346,7 +346,9 @@ fn live(n: usize, seconds: f64, json: bool) -> Result<Outcome> {
                         let seen = Instant::now();
                         for f in found.drain(..).filter_map(|r| match r {
                             Report::Found(f) => Some(f),
-                            Report::Verdict(_) | Report::Colliding(_) => None,
+                            Report::Verdict(_) | Report::Colliding(_) | Report::Transplanted(_) => {
+                                None
+                            }
                         }) {
                             let end = t0 + Duration::from_secs_f64(f.end_s);
                             my_lags.push(seen.saturating_duration_since(end).as_secs_f64());

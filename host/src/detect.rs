@@ -15,7 +15,7 @@ use dsp_core::{Layer, Profile};
 use crate::audio::decode::{AudioFile, SourceInfo};
 use crate::cli::DetectArgs;
 use crate::report::{self, Place, Printer};
-use crate::scan::{Colliding, Found, Report, Scanner, Search, Verdict};
+use crate::scan::{Colliding, Found, Report, Scanner, Search, Transplanted, Verdict};
 use crate::{key, ui, Outcome};
 
 /// What scanning one file gave.
@@ -28,6 +28,8 @@ pub struct FileScan {
     /// Runs of marks there but unreadable (copies colliding), latest report
     /// of each run.
     pub collisions: Vec<Colliding>,
+    /// Bursts lifted from another programme (never airings).
+    pub transplants: Vec<Transplanted>,
     pub frames: u64,
     pub profiles: Vec<Profile>,
     /// Why the file looks damaged (truncated, unreadable packets), if it does.
@@ -57,6 +59,7 @@ pub fn scan_file(
     let mut reports = Vec::new();
     let (mut all, mut verdicts) = (Vec::new(), Vec::new());
     let mut collisions: Vec<Colliding> = Vec::new();
+    let mut transplants: Vec<Transplanted> = Vec::new();
     let mut deliver = |reports: &mut Vec<Report>| -> Result<()> {
         for r in reports.drain(..) {
             on_report(&info, &r)?;
@@ -67,6 +70,7 @@ pub fn scan_file(
                     Some(run) if run.start_frame == c.start_frame => *run = c,
                     _ => collisions.push(c),
                 },
+                Report::Transplanted(t) => transplants.push(t),
             }
         }
         Ok(())
@@ -113,6 +117,7 @@ pub fn scan_file(
         found: all,
         verdicts,
         collisions,
+        transplants,
         frames,
         damage,
     })
@@ -145,6 +150,7 @@ pub fn run(args: &DetectArgs) -> Result<Outcome> {
             Ok(scan) => {
                 any_found |= !scan.found.is_empty()
                     || !scan.collisions.is_empty()
+                    || !scan.transplants.is_empty()
                     || scan.verdicts.iter().any(|v| v.presence.present);
                 ui::note(summary(&scan));
                 if let Some(d) = &scan.damage {
@@ -178,9 +184,11 @@ pub fn summary(scan: &FileScan) -> String {
     let path = scan.info.path.display();
     let present = scan.verdicts.iter().filter(|v| v.presence.present).count();
     let colliding = colliding_summary(&scan.collisions);
+    let transplanted = transplant_summary(&scan.transplants);
     if scan.found.is_empty() && present == 0 {
-        if let Some(c) = colliding {
-            return format!("{path}: {c} ({secs}, {what})");
+        let lines: Vec<String> = colliding.into_iter().chain(transplanted).collect();
+        if !lines.is_empty() {
+            return format!("{path}: {} ({secs}, {what})", lines.join("; "));
         }
         let profiles: Vec<&str> = scan.profiles.iter().map(|p| p.name()).collect();
         return format!(
@@ -236,11 +244,32 @@ pub fn summary(scan: &FileScan) -> String {
     if let Some(c) = colliding {
         parts.push(c);
     }
+    if let Some(t) = transplanted {
+        parts.push(t);
+    }
     format!(
         "{path}: {} of ID {} ({secs}, {what})",
         parts.join(", "),
         ids.join(", ")
     )
+}
+
+/// "N transplanted burst(s) …" for bursts lifted from another programme.
+fn transplant_summary(found: &[Transplanted]) -> Option<String> {
+    let first = found.first()?;
+    let mut ids: Vec<String> = found
+        .iter()
+        .map(|t| t.found.detection.id.to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Some(format!(
+        "{} TRANSPLANTED burst(s) of ID {} from {:.1} s (a mark lifted from another programme: \
+         its programme fingerprint disagrees; not an airing)",
+        found.len(),
+        ids.join(", "),
+        first.found.start_s
+    ))
 }
 
 /// "marked but colliding: …" for runs of unreadable marks, if any.

@@ -238,6 +238,13 @@ impl Agent {
                     }
                     continue;
                 }
+                Report::Transplanted(t) => {
+                    // Never an airing: a note naming the lifted ID.
+                    let mut n = crate::fleet::Note::new("transplanted", &self.name, wall);
+                    n.id = Some(t.found.detection.id.to_string());
+                    self.notes.push(n);
+                    continue;
+                }
             };
             if marked {
                 if let (Some(w), Some(s)) = (self.watch.as_mut(), self.scanner.as_ref()) {
@@ -256,7 +263,7 @@ impl Agent {
                     self.tracker
                         .presence(p.id, p.present, v.start_s, v.end_s, wall)
                 }
-                Report::Colliding(_) => None,
+                Report::Colliding(_) | Report::Transplanted(_) => None,
             };
             if let Some(r) = closed {
                 self.send(r)?;

@@ -3,13 +3,15 @@
 //! (so the layer) of each mark included. The robust layer's per-second
 //! verdicts on known IDs print in the same table (COUNTER says present or
 //! absent, SNR_DB holds the z-score) and as JSON objects of
-//! `"kind":"presence"`.
+//! `"kind":"presence"`. A burst lifted from another programme prints as a
+//! `TRANSPLANTED` row and a `"kind":"transplant"` object, never as a
+//! detection.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::scan::{Colliding, Found, Report, Verdict};
+use crate::scan::{Colliding, Found, Report, Transplanted, Verdict};
 
 fn round(x: f64, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
@@ -45,6 +47,12 @@ pub struct DetectionRecord {
     /// `--speed-search` found it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
+    /// `transplant` records: the burst's programme fingerprint bits
+    /// compared with the programme heard, and how many disagreed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_checked: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_mismatched: Option<u8>,
 }
 
 /// The layer's name, as JSON and tables print it.
@@ -75,6 +83,18 @@ impl DetectionRecord {
             layer: layer_name(d.profile),
             sample_rate: source_rate,
             speed: (found.speed != 1.0).then(|| round(found.speed, 3)),
+            fingerprint_checked: None,
+            fingerprint_mismatched: None,
+        }
+    }
+
+    /// A transplanted burst: `"kind":"transplant"`, never an airing.
+    pub fn transplant(t: &Transplanted, source_rate: u32, place: Place) -> DetectionRecord {
+        DetectionRecord {
+            kind: "transplant",
+            fingerprint_checked: Some(t.check.checked),
+            fingerprint_mismatched: Some(t.check.mismatched),
+            ..DetectionRecord::new(&t.found, source_rate, place)
         }
     }
 }
@@ -212,6 +232,9 @@ impl Printer {
                 Report::Colliding(c) => {
                     serde_json::to_string(&CollisionRecord::new(c, source_rate, place))
                 }
+                Report::Transplanted(t) => {
+                    serde_json::to_string(&DetectionRecord::transplant(t, source_rate, place))
+                }
             };
             return Some(line.expect("a record always serialises"));
         }
@@ -225,6 +248,7 @@ impl Printer {
             Report::Found(f) => table_row(f, last),
             Report::Verdict(v) => verdict_row(v, last),
             Report::Colliding(c) => colliding_row(c, last),
+            Report::Transplanted(t) => transplanted_row(t, last),
         });
         Some(s)
     }
@@ -272,6 +296,17 @@ pub fn colliding_row(c: &Colliding, last: &str) -> String {
         "-",
         c.collision.profile.name()
     )
+}
+
+/// A transplanted burst in the table: its row, the ID marked as lifted.
+pub fn transplanted_row(t: &Transplanted, last: &str) -> String {
+    let note = format!(
+        "TRANSPLANTED: {} of {} fingerprint bits disagree{}{last}",
+        t.check.mismatched,
+        t.check.checked,
+        if last.is_empty() { "" } else { "  " }
+    );
+    table_row(&t.found, &note)
 }
 
 /// A verdict in the table: COUNTER says present or absent, SNR_DB holds z.

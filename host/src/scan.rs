@@ -102,6 +102,9 @@ pub enum Report {
     Verdict(Verdict),
     /// Marks there but unreadable: differently marked copies mixed.
     Colliding(Colliding),
+    /// An ultrasonic burst read, lifted from another programme: never an
+    /// airing of its ID.
+    Transplanted(Transplanted),
 }
 
 impl Report {
@@ -111,6 +114,7 @@ impl Report {
             Report::Found(f) => f.start_s,
             Report::Verdict(v) => v.start_s,
             Report::Colliding(c) => c.start_s,
+            Report::Transplanted(t) => t.found.start_s,
         }
     }
 }
@@ -124,6 +128,14 @@ pub struct Colliding {
     pub end_s: f64,
     /// Start as a frame index at the source's rate.
     pub start_frame: u64,
+}
+
+/// A burst whose programme fingerprint is another programme's (see
+/// [`Transplant`](dsp_core::Transplant)), with its times as found.
+#[derive(Debug, Clone, Copy)]
+pub struct Transplanted {
+    pub found: Found,
+    pub check: dsp_core::binding::BindCheck,
 }
 
 /// One window's presence (or absence) of a known ID, on the source's clock.
@@ -526,22 +538,27 @@ pub fn start_live(
 /// the lane's: resampled lanes are time-aligned, so only the unit changes).
 /// A lane at `speed` ≠ 1 reports marks read only, at the copy's times.
 fn report(e: &Event, engine_rate: u32, source_rate: u32, speed: f64) -> Option<Report> {
-    if speed != 1.0 && !matches!(e, Event::Detection(_)) {
+    if speed != 1.0 && !matches!(e, Event::Detection(_) | Event::Transplant(_)) {
         return None;
     }
     let seconds = |sample: u64| sample as f64 / engine_rate as f64 / speed;
     let frame = |s: f64| (s * source_rate as f64).round() as u64;
-    Some(match *e {
-        Event::Detection(d) => {
-            let start_s = seconds(d.start_sample);
-            Report::Found(Found {
-                detection: d,
-                start_s,
-                end_s: start_s + mark_seconds(&d, engine_rate) / speed,
-                start_frame: frame(start_s),
-                speed,
-            })
+    let found = |d: Detection| {
+        let start_s = seconds(d.start_sample);
+        Found {
+            detection: d,
+            start_s,
+            end_s: start_s + mark_seconds(&d, engine_rate) / speed,
+            start_frame: frame(start_s),
+            speed,
         }
+    };
+    Some(match *e {
+        Event::Detection(d) => Report::Found(found(d)),
+        Event::Transplant(t) => Report::Transplanted(Transplanted {
+            found: found(t.detection),
+            check: t.check,
+        }),
         Event::Presence(p) => {
             let start_s = seconds(p.start_sample);
             Report::Verdict(Verdict {

@@ -73,6 +73,12 @@ fn event_line(e: &Event) -> String {
         Event::Detection(d) => detection_line(d),
         Event::Presence(p) => presence_line(p),
         Event::Collision(c) => collision_line(c),
+        Event::Transplant(t) => format!(
+            "transplant {} of {} bits {}",
+            t.check.mismatched,
+            t.check.checked,
+            detection_line(&t.detection)
+        ),
     }
 }
 

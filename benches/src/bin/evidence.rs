@@ -364,6 +364,15 @@ fn programme(args: &Args) -> Result<bool, String> {
     if let Err(e) = &speed_search {
         eprintln!("speed search: {e}");
     }
+    let binding = if args.quick {
+        real::BindingEvidence::default()
+    } else {
+        eprintln!(
+            "binding: genuine bursts through {} chains, lifted bands",
+            real::BIND_CHAINS.len()
+        );
+        real::binding(&clips)
+    };
     eprintln!("quality (ViSQOL: {})", args.visqol.is_some());
     let (quality, visqol_error) = if args.quick {
         real::quality(&clips, &args.cache.join("visqol"), None)
@@ -384,6 +393,7 @@ fn programme(args: &Args) -> Result<bool, String> {
         confirmation,
         splices,
         speed_search,
+        binding,
     };
     let machine = machine::describe();
     let date = report::today();

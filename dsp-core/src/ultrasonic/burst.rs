@@ -7,7 +7,7 @@
 //! uses variant `k mod 4` (see `key.rs`). Bit 0 is sent as +1, bit 1 as −1.
 
 use crate::fec::{encode, interleaved_position};
-use crate::frame::{seal_b, SealedA};
+use crate::frame::{seal_b_bound, SealedA};
 use crate::key::{KeySchedule, VARIANTS};
 use crate::layout::{
     known_bit_index, FrameClass, SymbolRole, B_CODED, MAX_BURST_SYMBOLS, MAX_DATA_SYMBOLS,
@@ -24,12 +24,13 @@ pub(crate) struct BurstBits {
 }
 
 impl BurstBits {
-    pub fn build(ks: &KeySchedule, sealed: &SealedA, counter: u16) -> BurstBits {
+    /// Burst `counter` of `sealed`, bound to the programme's `fingerprint`.
+    pub fn build(ks: &KeySchedule, sealed: &SealedA, counter: u16, fingerprint: u8) -> BurstBits {
         let class = sealed.class;
         let variant = counter as usize % VARIANTS;
         let mut data = [0u64; DATA_WORDS];
         let mut put = |j: usize, bit: u8| data[j / 64] |= (bit as u64) << (j % 64);
-        let b = seal_b(ks, &sealed.mac, counter);
+        let b = seal_b_bound(ks, &sealed.mac, counter, fingerprint);
         encode(&b, |i, c| put(interleaved_position(i, B_CODED), c));
         let n_a = class.a_coded();
         encode(sealed.as_bytes(), |i, c| {

@@ -24,6 +24,7 @@
 use super::burst::{precoded, BurstBits};
 use super::limiter::{Limiter, MAX_LOOKAHEAD};
 use super::modulator::{envelope, ramp_step, sincos_quarter, PhaseTrack};
+use crate::binding::Binder;
 use crate::config::{
     check_channels, EmbedConfig, Phy, Schedule, MAX_CHANNELS, MAX_INTERVAL_MS, MAX_LEVEL_DBFS,
     MIN_INTERVAL_MS, MIN_LEVEL_DBFS,
@@ -221,6 +222,8 @@ pub struct Embedder {
     /// The delay line: `lookahead` frames of the input, as raw sample bits.
     delay: [u32; MAX_LOOKAHEAD * MAX_CHANNELS as usize],
     delay_pos: usize,
+    /// The programme's fingerprint before each burst (`binding.rs`).
+    binder: Binder,
 }
 
 impl Embedder {
@@ -247,6 +250,7 @@ impl Embedder {
             limiter: Limiter::unconfigured(),
             delay: [0; MAX_LOOKAHEAD * MAX_CHANNELS as usize],
             delay_pos: 0,
+            binder: Binder::zeroed(),
         }
     }
 
@@ -273,6 +277,7 @@ impl Embedder {
         self.stats = EmbedStats::default();
         self.delay.fill(0);
         self.delay_pos = 0;
+        self.binder = Binder::new(config.sample_rate);
         Ok(())
     }
 
@@ -356,6 +361,7 @@ impl Embedder {
         let lookahead = self.latency();
         if self.expected_now != Some(now) {
             self.jump_to(now.saturating_sub(lookahead));
+            self.binder.reset();
         }
         let total = frames.len() / ch;
         self.expected_now = Some(now + total as u64);
@@ -365,6 +371,10 @@ impl Embedder {
             let t0 = now + done as u64;
             let chunk = &mut frames[done * ch..(done + n) * ch];
             let mut gains = [1.0f32; CHUNK];
+            let (plan, anchor) = (&self.plan, self.anchor);
+            self.binder.push(t0, chunk, ch, self.next_burst, |k| {
+                plan.burst_start(anchor, k)
+            });
             self.delay(chunk, &mut gains[..n]);
             // Output frames before the stream's first sample stay silent.
             let before = (lookahead.saturating_sub(t0) as usize).min(n);
@@ -550,7 +560,13 @@ impl Embedder {
     fn begin_burst(&mut self, start: u64, audible: bool) {
         let plan = &self.plan;
         let audible = audible && self.end.is_none_or(|end| start + plan.burst_len <= end);
-        let bits = BurstBits::build(&plan.keys, &plan.sealed, self.next_burst as u16);
+        let fingerprint = self.binder.bits(start);
+        let bits = BurstBits::build(
+            &plan.keys,
+            &plan.sealed,
+            self.next_burst as u16,
+            fingerprint,
+        );
         let track = PhaseTrack::start(|k| precoded(|i| bits.symbol(i), k));
         let (sin_x, cos_x) = sincos_quarter(0.0);
         self.burst = Some(Burst {

@@ -53,7 +53,9 @@
 //! 171/133 octal, zero tail), interleaved by `i → 37·i mod n`, then XORed
 //! with a keyed scrambling sequence (`frame.rs`, `burst.rs`):
 //!
-//! * block B, first: 16-bit burst counter (encrypted) and a 16-bit keyed
+//! * block B, first: 16-bit burst counter (encrypted), 8 bits of the
+//!   programme's fingerprint before the burst (padded; `binding.rs`: a band
+//!   lifted onto another programme reads as transplanted) and an 8-bit keyed
 //!   check bound to the ID's MAC; 76 coded bits;
 //! * block A: header (version, ID length), the ID zero-padded to 8 or 20
 //!   bytes, and a 32-bit SipHash MAC that is also the IV of the encryption
@@ -81,7 +83,9 @@
 //!    ciphertext = plaintext XOR PRF(0x05, MAC ‖ i) (i = 0, 1, 2; each output
 //!    as 8 little-endian bytes); block A = ciphertext ‖ MAC (13 or 25 bytes).
 //! 2. **Block B**: counter `c` (u16, burst index mod 2^16) XOR low 16 bits of
-//!    PRF(0x06, MAC), then low 16 bits of PRF(0x07, MAC ‖ c as u16 LE); both LE.
+//!    PRF(0x06, MAC) as u16 LE; then `bind` = the programme fingerprint
+//!    ([`binding`](crate::binding)) XOR low 8 bits of PRF(0x08, MAC ‖ c LE);
+//!    then low 8 bits of PRF(0x09, MAC ‖ c LE ‖ bind).
 //! 3. **Code** each block separately (`fec.rs`): bytes MSB first, then six zero
 //!    bits; K = 7 encoder with register `(s << 1 | u) & 0x7F` (u = newest bit in
 //!    bit 0), outputs parity(reg & 0o171) then parity(reg & 0o133).

@@ -7,7 +7,8 @@
 //!   [`crate::airing`]): `stream_up`/`stream_down` (a stream's outages, from
 //!   [`crate::stream`]), `silence`/`sound` and `mark_missing`/`mark_back`
 //!   ([`watch`]), `colliding` (marks there but unreadable: differently
-//!   marked copies mixed). Each is one JSON line in the local log. Nothing but IDs,
+//!   marked copies mixed), `transplanted` (an ultrasonic burst whose
+//!   programme fingerprint is another programme's: never an airing). Each is one JSON line in the local log. Nothing but IDs,
 //!   times, stream names and levels is in them: no audio, no URL, no error
 //!   text (which can hold credentials).
 //! * **Where it goes** ([`Output`]): the JSON-lines log (stdout or `--log`),

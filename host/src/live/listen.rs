@@ -45,7 +45,7 @@ pub fn run(args: &ListenArgs) -> Result<Outcome> {
     let tally = |r: &Report, count: &mut u64, confirmed: &mut u64| match r {
         Report::Found(_) => *count += 1,
         Report::Verdict(v) => *confirmed += v.presence.present as u64,
-        Report::Colliding(_) => {}
+        Report::Colliding(_) | Report::Transplanted(_) => {}
     };
     run_input(args.host.choice, args.device.as_deref(), &stop, |event| {
         match event {

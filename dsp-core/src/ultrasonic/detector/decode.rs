@@ -5,7 +5,7 @@
 //! kept for soft combining (`combine`) and retried with later ones.
 
 use crate::fec::interleaved_position;
-use crate::frame::{open_a, open_b, BlockA, BlockB, B_BYTES};
+use crate::frame::{open_a, open_b_bound, BlockA, BlockB, B_BYTES};
 use crate::key::VARIANTS;
 use crate::layout::{FrameClass, B_CODED};
 use crate::math::power_to_db;
@@ -15,7 +15,7 @@ use super::demod::Estimate;
 use super::preamble::SyncHit;
 use super::Detector;
 use crate::config::Id;
-use crate::event::{Collision, Detection, Event};
+use crate::event::{Collision, Detection, Event, Transplant};
 
 /// Pilot quality gate on A²/σ² per symbol. Noise and sidelobe candidates
 /// reach ~0.25 after the timing and frequency search; a burst at −12 dB in-band
@@ -97,12 +97,12 @@ impl Detector {
             }
             self.scratch[..n_a].copy_from_slice(&a[..n_a]);
             if let Some((id, mac, corrected)) = self.decode_a(class, n_a) {
-                let (counter, corrected_b) = self.decode_b(&mac, est.variant);
+                let (block_b, corrected_b) = self.decode_b(&mac, est.variant);
                 let r = self.reception(&est);
                 let det = Detection {
                     profile: self.config.profiles.ultrasonic().unwrap_or_default(),
                     id,
-                    counter,
+                    counter: block_b.map(|b| b.0),
                     start_sample: r.start_sample,
                     snr_db: r.snr_db,
                     corrected_bits: corrected + corrected_b,
@@ -110,7 +110,7 @@ impl Detector {
                     clock_ppm: r.clock_ppm,
                 };
                 self.history.clear();
-                self.emit(det, on_event);
+                self.emit(det, block_b.map(|b| b.1), on_event);
                 return;
             }
         }
@@ -127,10 +127,11 @@ impl Detector {
                         break;
                     }
                     for class in [FrameClass::Long, FrameClass::Short] {
-                        if let Some(det) = self.try_combined(class, which, &est, own) {
+                        if let Some((det, fingerprint)) = self.try_combined(class, which, &est, own)
+                        {
                             self.stats.combined += 1;
                             self.history.clear();
-                            self.emit(det, on_event);
+                            self.emit(det, fingerprint, on_event);
                             return;
                         }
                     }
@@ -189,7 +190,7 @@ impl Detector {
         which: Selection,
         est: &Estimate,
         own: Reception,
-    ) -> Option<Detection> {
+    ) -> Option<(Detection, Option<u8>)> {
         let n_a = class.a_coded();
         let own_llr = match class {
             FrameClass::Short => &self.short_a[..],
@@ -217,21 +218,22 @@ impl Detector {
         }
         let reception = newest?;
         // The counter comes from this burst's own block B, if it holds.
-        let counter = if own_real {
+        let block_b = if own_real {
             self.decode_b_for(est, &mac).0
         } else {
             None
         };
-        Some(Detection {
+        let det = Detection {
             profile: self.config.profiles.ultrasonic().unwrap_or_default(),
             id,
-            counter,
+            counter: block_b.map(|b| b.0),
             start_sample: reception.start_sample,
             snr_db: reception.snr_db,
             corrected_bits: corrected,
             bursts_combined: bursts,
             clock_ppm: reception.clock_ppm,
-        })
+        };
+        Some((det, block_b.map(|b| b.1)))
     }
 
     /// Viterbi + MAC on `scratch[..n_a]`.
@@ -256,9 +258,10 @@ impl Detector {
         }
     }
 
-    /// Block B from `soft` for a verified MAC. The counter must also agree
-    /// with the variant the pilots showed (counter mod 4).
-    fn decode_b(&mut self, mac: &[u8; 4], variant: usize) -> (Option<u16>, u16) {
+    /// Block B from `soft` for a verified MAC: counter and programme
+    /// fingerprint. The counter must also agree with the variant the pilots
+    /// showed (counter mod 4).
+    fn decode_b(&mut self, mac: &[u8; 4], variant: usize) -> (Option<(u16, u8)>, u16) {
         let mut llr = [0.0f32; B_CODED];
         for (i, v) in llr.iter_mut().enumerate() {
             *v = self.soft[interleaved_position(i, B_CODED)];
@@ -267,16 +270,16 @@ impl Detector {
         let Some(d) = self.viterbi.decode(&llr, &mut bytes) else {
             return (None, 0);
         };
-        match open_b(&self.keys, mac, &BlockB::new_unchecked(&bytes[..])) {
-            Ok(counter) if counter as usize % VARIANTS == variant => {
-                (Some(counter), d.corrected_bits)
+        match open_b_bound(&self.keys, mac, &BlockB::new_unchecked(&bytes[..])) {
+            Ok((counter, fingerprint)) if counter as usize % VARIANTS == variant => {
+                (Some((counter, fingerprint)), d.corrected_bits)
             }
             _ => (None, 0),
         }
     }
 
     /// Block B of the current burst after a combined decode.
-    fn decode_b_for(&mut self, est: &Estimate, mac: &[u8; 4]) -> (Option<u16>, u16) {
+    fn decode_b_for(&mut self, est: &Estimate, mac: &[u8; 4]) -> (Option<(u16, u8)>, u16) {
         self.soft_bits(est, B_CODED);
         self.decode_b(mac, est.variant)
     }
@@ -295,7 +298,10 @@ impl Detector {
         }
     }
 
-    fn emit(&mut self, det: Detection, on_event: &mut impl FnMut(&Event)) {
+    /// Report `det`, checked against the programme before it when its block
+    /// B gave the burst's `fingerprint`: a burst whose fingerprint is not
+    /// the programme's is a [`Transplant`], never a detection.
+    fn emit(&mut self, det: Detection, fingerprint: Option<u8>, on_event: &mut impl FnMut(&Event)) {
         let tolerance = self.phy.sample_rate as u64 / 100;
         if let Some((id, at)) = self.last {
             if id == det.id && at.abs_diff(det.start_sample) < tolerance {
@@ -305,7 +311,22 @@ impl Detector {
         self.last = Some((det.id, det.start_sample));
         // A burst read ends any run of unreadable ones.
         self.collision = None;
-        self.stats.detections += 1;
-        on_event(&Event::Detection(det));
+        let check = fingerprint.and_then(|f| {
+            self.listener
+                .check(f, det.start_sample.checked_sub(self.origin)?)
+        });
+        match check {
+            Some(check) if check.transplanted() => {
+                self.stats.transplants += 1;
+                on_event(&Event::Transplant(Transplant {
+                    detection: det,
+                    check,
+                }));
+            }
+            _ => {
+                self.stats.detections += 1;
+                on_event(&Event::Detection(det));
+            }
+        }
     }
 }

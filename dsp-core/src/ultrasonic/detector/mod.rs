@@ -37,6 +37,7 @@ use core::fmt;
 
 use heapless::Vec;
 
+use crate::binding::Listener;
 use crate::config::{
     check_channels, DetectConfig, Id, Phy, Profile, Profiles, MAX_SYNC_THRESHOLD,
     MIN_SYNC_THRESHOLD,
@@ -82,6 +83,9 @@ pub struct DetectorStats {
     /// Bursts whose pilots were strong but whose data did not authenticate
     /// (see [`Collision`]).
     pub unreadable: u64,
+    /// Bursts read whose programme fingerprint is another programme's (see
+    /// [`Transplant`](crate::Transplant)); not counted in `detections`.
+    pub transplants: u64,
 }
 
 /// Streaming watermark detector. See the module docs.
@@ -111,6 +115,8 @@ pub struct Detector {
     last: Option<(Id, u64)>,
     /// The run of strong but unreadable bursts under way, if any.
     collision: Option<Collision>,
+    /// Band energies of the programme, for the bursts' fingerprints.
+    listener: Listener,
     stats: DetectorStats,
 }
 
@@ -162,6 +168,7 @@ impl Detector {
             expected_now: None,
             last: None,
             collision: None,
+            listener: Listener::zeroed(),
             stats: DetectorStats {
                 frames: 0,
                 sync_hits: 0,
@@ -170,6 +177,7 @@ impl Detector {
                 detections: 0,
                 combined: 0,
                 unreadable: 0,
+                transplants: 0,
             },
         }
     }
@@ -201,6 +209,7 @@ impl Detector {
         self.front.configure(&phy);
         self.preamble.configure(&phy, &self.keys, t);
         self.demod.configure(&phy);
+        self.listener.configure(config.sample_rate);
         self.history.clear();
         self.stats = DetectorStats::default();
         self.last = None;
@@ -260,6 +269,7 @@ impl Detector {
         for block in frames.chunks(ch * MIX_BLOCK) {
             let mixed = &mut mixed[..block.len() / ch];
             self.mix_block(block, mixed);
+            self.listener.push(mixed);
             let n = self.front.push_block(mixed, &mut baseband);
             for &y in &baseband[..n] {
                 if self.preamble.stage(y) {
@@ -309,6 +319,7 @@ impl Detector {
     fn restart(&mut self, now: u64) {
         self.origin = now;
         self.collision = None;
+        self.listener.reset();
         self.front.reset();
         self.ring.reset();
         self.preamble.reset();
