@@ -394,8 +394,10 @@ pub struct SpliceRow {
 }
 
 /// Chains through which genuine ultrasonic bursts must stay bound to their
-/// programme (every chain the layer survives).
-pub const BIND_CHAINS: [Treatment; 10] = [
+/// programme (every chain the layer survives; the voice-over is the known
+/// limit: louder than the programme, it changes the fingerprint as a
+/// transplant does).
+pub const BIND_CHAINS: [Treatment; 11] = [
     Treatment::None,
     Treatment::Flac,
     Treatment::Aac(256),
@@ -406,6 +408,7 @@ pub const BIND_CHAINS: [Treatment; 10] = [
     Treatment::GainDb(10.0),
     Treatment::Loudnorm,
     Treatment::ProgrammeNoise(10.0),
+    Treatment::VoiceOver,
 ];
 
 /// Chains a lifted band goes through after it is mixed onto another clip.
@@ -453,7 +456,8 @@ fn bind_count(dc: &dsp_core::DetectConfig, z: &[f32]) -> BindCount {
 /// unmarked clips, through each of [`LIFT_CHAINS`].
 pub fn binding(clips: &[Clip]) -> BindingEvidence {
     let cfg = embed_config(Profile::Ultrasonic, RATE, 1, contract_id());
-    let dc = detect_config_for(&cfg);
+    let mut dc = detect_config_for(&cfg);
+    dc.check_binding = true;
     let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
     let jobs: Vec<usize> = (0..clips.len()).collect();
     let rows = par::map(&jobs, |_, &clip| {

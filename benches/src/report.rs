@@ -879,8 +879,11 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
     let _ = writeln!(
         w,
         "Each ultrasonic burst carries 8 bits of its programme's band energies in the 245 ms before it \
-         (`dsp_core::binding`); the detector compares the ones it hears changing and reports a burst whose \
-         bits disagree (by {:.1} dB or more, summed) as *transplanted*, never as a detection. *Genuine*: each \
+         (`dsp_core::binding`); a detector that checks them (`detect --check-binding`, \
+         `DetectConfig::check_binding`; off by default) compares the ones it hears changing and reports a burst \
+         whose bits disagree (by {:.1} dB or more, summed) as *transplanted*, never as a detection. A voice-over \
+         louder than the programme changes the fingerprint just as a transplant does: that row is why the \
+         check is not on by default. *Genuine*: each \
          marked clip through the chain (the chain table's audio). *Lifted*: the band above 19.5 kHz of each \
          marked clip (what a high-pass takes) mixed onto two other, unmarked clips ({} pairs), then through the \
          chain. Command: `{}`.\n",

@@ -54,7 +54,8 @@
 // `HmDetection::kind`: an ultrasonic burst read and authenticated whose
 // programme fingerprint is another programme's: its band was lifted from
 // another recording (fields as for a detection, `z` holds the fingerprint
-// bits that disagree). Never an airing of the ID.
+// bits that disagree). Never an airing of the ID. Only with
+// `HmDetectConfig::check_binding`.
 #define HM_EVENT_TRANSPLANT 3
 
 // Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
@@ -138,6 +139,9 @@ typedef struct HmDetectConfig {
   float sync_threshold;
   // Combine repeated bursts of one ID when single bursts fail (default true).
   bool soft_combining;
+  // Report ultrasonic bursts lifted from another programme as
+  // `HM_EVENT_TRANSPLANT` (default false: a loud voice-over reads the same).
+  bool check_binding;
 } HmDetectConfig;
 
 // Storage for one embedder. Opaque: only `hm_embedder_*` touch it.

@@ -61,7 +61,8 @@ pub const HM_EVENT_COLLISION: u8 = 2;
 /// `HmDetection::kind`: an ultrasonic burst read and authenticated whose
 /// programme fingerprint is another programme's: its band was lifted from
 /// another recording (fields as for a detection, `z` holds the fingerprint
-/// bits that disagree). Never an airing of the ID.
+/// bits that disagree). Never an airing of the ID. Only with
+/// `HmDetectConfig::check_binding`.
 pub const HM_EVENT_TRANSPLANT: u8 = 3;
 /// Storage for an embedder, in 8-byte words (36 KiB: both layers, and the
 /// ultrasonic limiter's 2 ms delay line).
@@ -215,6 +216,9 @@ pub struct HmDetectConfig {
     pub sync_threshold: f32,
     /// Combine repeated bursts of one ID when single bursts fail (default true).
     pub soft_combining: bool,
+    /// Report ultrasonic bursts lifted from another programme as
+    /// `HM_EVENT_TRANSPLANT` (default false: a loud voice-over reads the same).
+    pub check_binding: bool,
 }
 
 /// An event: one mark found and authenticated (`HM_EVENT_DETECTION`), a
@@ -354,6 +358,7 @@ fn detect_config(c: &HmDetectConfig) -> Result<DetectConfig, HmStatus> {
     cfg.profiles = profiles(c.profiles)?;
     cfg.sync_threshold = c.sync_threshold;
     cfg.soft_combining = c.soft_combining;
+    cfg.check_binding = c.check_binding;
     Ok(cfg)
 }
 
@@ -466,6 +471,7 @@ pub unsafe extern "C" fn hm_detect_config_default(config: *mut HmDetectConfig) -
         key: [0; HM_KEY_LEN],
         sync_threshold: dsp_core::DEFAULT_SYNC_THRESHOLD,
         soft_combining: true,
+        check_binding: false,
     };
     HmStatus::Ok
 }

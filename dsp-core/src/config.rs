@@ -715,10 +715,18 @@ pub struct DetectConfig {
     pub sync_threshold: f32,
     /// Combine repeated bursts of the same ID when single bursts fail.
     pub soft_combining: bool,
+    /// Check each ultrasonic burst's programme fingerprint
+    /// ([`binding`](crate::binding)) and report a burst lifted from another
+    /// programme as [`Transplant`](crate::Transplant), not as a detection.
+    /// Off by default: a voice-over louder than the programme changes the
+    /// fingerprint exactly as a transplant does, so a genuine airing with a
+    /// presenter over it would read as transplanted.
+    pub check_binding: bool,
 }
 
 impl DetectConfig {
-    /// Defaults: 48 kHz stereo, all channels, `ultrasonic`, combining on.
+    /// Defaults: 48 kHz stereo, all channels, `ultrasonic`, combining on,
+    /// binding not checked.
     pub fn new(key: Key) -> DetectConfig {
         DetectConfig {
             sample_rate: 48_000,
@@ -728,6 +736,7 @@ impl DetectConfig {
             key,
             sync_threshold: DEFAULT_SYNC_THRESHOLD,
             soft_combining: true,
+            check_binding: false,
         }
     }
 }

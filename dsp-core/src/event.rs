@@ -121,7 +121,8 @@ impl fmt::Display for Collision {
 /// An ultrasonic burst read and authenticated, whose programme fingerprint
 /// (`binding.rs`) is not the programme it was heard in: its band was lifted
 /// from another recording and mixed onto this one. It names the ID and the
-/// times, but it is never an airing of the ID.
+/// times, but it is never an airing of the ID. Only reported when
+/// [`DetectConfig::check_binding`](crate::DetectConfig) is on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transplant {

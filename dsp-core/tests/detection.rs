@@ -650,16 +650,19 @@ proptest! {
     }
 }
 
-/// The ultrasonic band of a marked programme, lifted and mixed onto another
-/// programme, is reported there as transplanted (its bursts' programme
-/// fingerprints are the first programme's), never as a detection; the
-/// marked programme itself reports every burst, none transplanted.
+/// With the binding checked, the ultrasonic band of a marked programme,
+/// lifted and mixed onto another programme, is reported there as
+/// transplanted (its bursts' programme fingerprints are the first
+/// programme's), never as a detection; the marked programme itself reports
+/// every burst, none transplanted. Unchecked (the default), both read as
+/// detections.
 #[test]
 fn a_band_lifted_onto_another_programme_is_reported_as_transplanted() {
     let rate = 48_000;
     let n = rate as usize * 21;
     let cfg = embed_config(Profile::Ultrasonic, rate, 1, contract_id());
-    let dc = detect_config_for(&cfg);
+    let mut dc = detect_config_for(&cfg);
+    dc.check_binding = true;
     let count = |x: &[f32]| {
         let events = detect_events(&dc, x, 4096);
         let found = events.iter().filter(|e| e.detection().is_some()).count();
@@ -683,6 +686,8 @@ fn a_band_lifted_onto_another_programme_is_reported_as_transplanted() {
             .zip(&other)
             .map(|((m, p), o)| o + (m - p))
             .collect();
+        let unchecked = detect_events(&detect_config_for(&cfg), &framed, 4096);
+        assert!(!unchecked.iter().any(|e| matches!(e, Event::Transplant(_))));
         let (found, lifted) = count(&framed);
         assert!(
             lifted * 3 >= starts.len() && found + lifted <= starts.len(),

@@ -408,6 +408,12 @@ pub struct SearchArg {
     /// steps; they report marks read, not presence.
     #[arg(long)]
     pub speed_search: bool,
+    /// Check each ultrasonic burst against the programme it is heard in and
+    /// report bursts whose band was lifted from another programme as
+    /// TRANSPLANTED ("kind":"transplant"), never as an airing. Off by
+    /// default: a voice-over louder than the programme reads the same.
+    #[arg(long)]
+    pub check_binding: bool,
 }
 
 impl SearchArg {

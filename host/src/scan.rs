@@ -39,6 +39,9 @@ pub struct Search {
     pub expected: Vec<Id>,
     /// Playback speeds searched besides 1 (`--speed-search`).
     pub speeds: Vec<f64>,
+    /// Report ultrasonic bursts lifted from another programme as
+    /// transplanted (`--check-binding`).
+    pub check_binding: bool,
 }
 
 /// `--speed-search`: speeds from −2 % to +2 % in steps of 0.4 %. Each
@@ -79,6 +82,7 @@ impl Search {
             } else {
                 Vec::new()
             },
+            check_binding: args.check_binding,
         })
     }
 
@@ -89,6 +93,7 @@ impl Search {
             profiles: profiles.to_vec(),
             expected: Vec::new(),
             speeds: Vec::new(),
+            check_binding: false,
         }
     }
 }
@@ -467,6 +472,7 @@ impl Engine {
         config.sample_rate = rate;
         config.channels = 1;
         config.profiles = Profiles::only(profile);
+        config.check_binding = search.check_binding;
         // Built and configured on the heap: both layers take ~130 KiB, more
         // than a few moves through a small (test or worker) thread stack allow.
         let mut detector = Box::new(Detector::unconfigured());

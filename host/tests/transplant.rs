@@ -1,7 +1,8 @@
-//! Transplanted marks: the ultrasonic band of a marked programme, lifted
-//! with a high-pass (sox) and mixed onto another programme, is reported
-//! there as transplanted (`"kind":"transplant"`, a summary that says so),
-//! never as an airing of its ID; the marked programme itself is clean.
+//! Transplanted marks: with `--check-binding`, the ultrasonic band of a
+//! marked programme, lifted with a high-pass (sox) and mixed onto another
+//! programme, is reported there as transplanted (`"kind":"transplant"`, a
+//! summary that says so), never as an airing of its ID; the marked
+//! programme itself is clean.
 
 mod common;
 use common::*;
@@ -15,7 +16,7 @@ fn a_lifted_band_mixed_onto_other_programme_is_reported_as_transplanted() {
     music_wav(&programme, 48_000, 1, 20.0, 31);
     let marked = d.join("marked.wav");
     embed(&programme, &marked, &key, &[]);
-    let (code, genuine, err) = detect_json(&marked, &key, &[]);
+    let (code, genuine, err) = detect_json(&marked, &key, &["--check-binding"]);
     assert_eq!(code, 0, "{err}");
     let bursts = genuine.iter().filter(|e| e["kind"] == "detection").count();
     assert!(bursts >= 9, "{bursts} bursts in 20 s: {genuine:?}");
@@ -67,7 +68,12 @@ fn a_lifted_band_mixed_onto_other_programme_is_reported_as_transplanted() {
             s(&framed),
         ],
     );
-    let (code, events, err) = detect_json(&framed, &key, &[]);
+    let (_, unchecked, _) = detect_json(&framed, &key, &[]);
+    assert!(
+        unchecked.iter().all(|e| e["kind"] != "transplant"),
+        "checked only when asked: {unchecked:?}"
+    );
+    let (code, events, err) = detect_json(&framed, &key, &["--check-binding"]);
     assert_eq!(code, 0, "{err}");
     let transplants: Vec<_> = events
         .iter()

@@ -349,6 +349,7 @@ impl Detector {
                 key: crate::config::Key::from_bytes([0; 16]),
                 sync_threshold: 0.0,
                 soft_combining: false,
+                check_binding: false,
             },
             mask: 0,
             mix_gain: 0.0,

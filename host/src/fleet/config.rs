@@ -208,6 +208,7 @@ pub fn plan(args: &MonitorArgs) -> Result<Plan> {
                 .map_err(|e| at(p.span(), format!("profile: {e}")))?,
             expect: None,
             speed_search: false,
+            check_binding: false,
         }
         .profiles(),
         None => args.search.profiles(),

@@ -299,8 +299,9 @@ impl Detector {
     }
 
     /// Report `det`, checked against the programme before it when its block
-    /// B gave the burst's `fingerprint`: a burst whose fingerprint is not
-    /// the programme's is a [`Transplant`], never a detection.
+    /// B gave the burst's `fingerprint` and the configuration asks: a burst
+    /// whose fingerprint is not the programme's is a [`Transplant`], never a
+    /// detection.
     fn emit(&mut self, det: Detection, fingerprint: Option<u8>, on_event: &mut impl FnMut(&Event)) {
         let tolerance = self.phy.sample_rate as u64 / 100;
         if let Some((id, at)) = self.last {
@@ -311,10 +312,12 @@ impl Detector {
         self.last = Some((det.id, det.start_sample));
         // A burst read ends any run of unreadable ones.
         self.collision = None;
-        let check = fingerprint.and_then(|f| {
-            self.listener
-                .check(f, det.start_sample.checked_sub(self.origin)?)
-        });
+        let check = fingerprint
+            .filter(|_| self.config.check_binding)
+            .and_then(|f| {
+                self.listener
+                    .check(f, det.start_sample.checked_sub(self.origin)?)
+            });
         match check {
             Some(check) if check.transplanted() => {
                 self.stats.transplants += 1;

@@ -146,6 +146,7 @@ impl Detector {
                 key: crate::config::Key::from_bytes([0; 16]),
                 sync_threshold: 0.0,
                 soft_combining: false,
+                check_binding: false,
             },
             phy: Phy::UNCONFIGURED,
             mask: 0,
@@ -269,7 +270,9 @@ impl Detector {
         for block in frames.chunks(ch * MIX_BLOCK) {
             let mixed = &mut mixed[..block.len() / ch];
             self.mix_block(block, mixed);
-            self.listener.push(mixed);
+            if self.config.check_binding {
+                self.listener.push(mixed);
+            }
             let n = self.front.push_block(mixed, &mut baseband);
             for &y in &baseband[..n] {
                 if self.preamble.stage(y) {
