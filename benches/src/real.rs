@@ -191,6 +191,21 @@ fn marked(profile: Profile, x: &[f32]) -> (Vec<f32>, Vec<score::Mark>, dsp_core:
     (y, sent, cfg)
 }
 
+/// The noise seed of chain `k` (of the list run) on `clip`.
+fn chain_seed(clip: usize, k: usize) -> u64 {
+    9000 + 100 * clip as u64 + k as u64
+}
+
+/// The seed chain `t` gets in the full table ([`CHAINS`]), so other
+/// measurements treat the table's own audio.
+fn table_seed(clip: usize, t: Treatment) -> u64 {
+    let k = CHAINS
+        .iter()
+        .position(|&c| c == t)
+        .expect("a chain of the table");
+    chain_seed(clip, k)
+}
+
 /// Every clip × profile through every chain, two jobs at a time.
 pub fn chains(
     clips: &[Clip],
@@ -209,7 +224,7 @@ pub fn chains(
             .iter()
             .enumerate()
             .map(|(k, &treatment)| {
-                let seed = 9000 + 100 * clip as u64 + k as u64;
+                let seed = chain_seed(clip, k);
                 let (score, error) = match treatment.apply(&y, RATE, &band, seed) {
                     Ok((z, map)) => {
                         let found = reports(&detect(&dc, &z));
@@ -466,13 +481,8 @@ pub fn binding(clips: &[Clip]) -> BindingEvidence {
         let genuine: Vec<BindCount> = BIND_CHAINS
             .iter()
             .map(|&t| {
-                let k = CHAINS
-                    .iter()
-                    .position(|&c| c == t)
-                    .expect("a chain of the table");
-                let seed = 9000 + 100 * clip as u64 + k as u64;
                 let (z, _) = t
-                    .apply(&y, RATE, &band, seed)
+                    .apply(&y, RATE, &band, table_seed(clip, t))
                     .unwrap_or_else(|e| panic!("{}: {e}", t.name()));
                 bind_count(&dc, &z)
             })
@@ -542,12 +552,8 @@ pub fn speed_search(
 ) -> Result<Vec<SpeedCell>, String> {
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let key = scratch.join("test.key");
-    let hex: String = dsp_core::Key::PUBLIC_TEST
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(&key, format!("{hex}\n")).map_err(|e| format!("{}: {e}", key.display()))?;
+    testkit::harness::write_key_file(&key, &dsp_core::Key::PUBLIC_TEST)
+        .map_err(|e| format!("{}: {e}", key.display()))?;
     let jobs: Vec<(usize, Treatment)> = (0..clips.len())
         .flat_map(|c| SPEED_CHAINS.iter().map(move |&t| (c, t)))
         .collect();
@@ -555,18 +561,10 @@ pub fn speed_search(
         &jobs,
         |_, &(clip, treatment)| -> Result<SpeedCell, String> {
             let (y, sent, _) = marked(Profile::Robust, &clips[clip].samples);
-            let k = CHAINS
-                .iter()
-                .position(|&c| c == treatment)
-                .expect("a chain of the table");
-            let seed = 9000 + 100 * clip as u64 + k as u64;
+            let seed = table_seed(clip, treatment);
             let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);
             let (z, map) = treatment.apply(&y, RATE, &band, seed)?;
-            let wav = scratch.join(format!(
-                "{}-speed{:+}.wav",
-                clips[clip].spec.name,
-                treatment_speed(treatment)
-            ));
+            let wav = scratch.join(format!("{}-{seed}.wav", clips[clip].spec.name));
             testkit::wav::write_24(&wav, &z, RATE, 1)
                 .map_err(|e| format!("{}: {e}", wav.display()))?;
             let out = Command::new(hushmark)
@@ -594,13 +592,6 @@ pub fn speed_search(
         },
     );
     cells.into_iter().collect()
-}
-
-fn treatment_speed(t: Treatment) -> f64 {
-    match t {
-        Treatment::Speed(pc) => pc,
-        _ => 0.0,
-    }
 }
 
 /// The detections of `hushmark detect --json` output as reports.

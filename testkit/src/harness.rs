@@ -317,3 +317,15 @@ pub fn scan(
     }
     scan
 }
+
+/// `key` as a key file for the CLI at `path`: a comment, the hex, mode 0600.
+pub fn write_key_file(path: &std::path::Path, key: &Key) -> std::io::Result<()> {
+    let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(path, format!("# test key\n{hex}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}

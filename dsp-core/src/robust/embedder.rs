@@ -44,7 +44,7 @@ use super::rate::{
     fir, ANALYSIS_DELAY, DECIMATION, DECIMATION_TAPS, DELAY, PHASE_TAPS, POLYPHASE, RATIO,
 };
 const _: () = assert!(GUARD_BLOCK % RATIO == 0);
-use super::spectrum::{fft, ifft_unscaled, UNIT, WINDOW};
+use super::spectrum::{fft, ifft_unscaled, unpack_pair, UNIT, WINDOW};
 use super::{BINS, FIRST_BIN, FRAME, HOP, MAX_CHANNELS, PHASE_CYCLE, SLOTS, STREAM_RATE};
 
 /// Stream samples between output and input (35.44 ms at 48 kHz): the
@@ -505,15 +505,11 @@ impl Embedder {
             }
         }
         fft(&mut z);
-        // Separate the channels: X_L = (Z_k + conj Z_{N−k}) / 2, X_R = (Z_k − conj Z_{N−k}) / 2j.
+        // Separate the channels.
         let mut spec = [[Complex32::new(0.0, 0.0); 257]; MAX_CHANNELS as usize];
-        for k2 in 0..=FRAME / 2 {
-            let a = z[k2];
-            let b = z[(FRAME - k2) % FRAME].conj();
-            spec[0][k2] = Complex32::new(0.5 * (a.re + b.re), 0.5 * (a.im + b.im));
-            if self.channels == 2 {
-                spec[1][k2] = Complex32::new(0.5 * (a.im - b.im), -0.5 * (a.re - b.re));
-            }
+        let [left, right] = &mut spec;
+        for (k2, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            (*l, *r) = unpack_pair(&z, k2);
         }
         // Masked amplitudes per channel.
         let mut amp = [[0.0f32; BINS]; MAX_CHANNELS as usize];

@@ -181,7 +181,7 @@ const FIRST_MASK_BAND: usize = 3;
 /// call per frame of `each`, no state kept.
 pub fn measure(original: &[f32], marked: &[f32], start: u64, mut each: impl FnMut(&MaskFrame)) {
     use super::rate::{ANALYSIS, ANALYSIS_DELAY, RATIO};
-    use super::spectrum::{fft, WINDOW};
+    use super::spectrum::{fft, unpack_pair, WINDOW};
     use super::{FRAME, HOP};
     use microfft::Complex32;
 
@@ -214,9 +214,8 @@ pub fn measure(original: &[f32], marked: &[f32], start: u64, mut each: impl FnMu
         let mut power = [0.0f32; 257];
         let mut mark = [0.0f32; 257];
         for (i, (p, m)) in power.iter_mut().zip(mark.iter_mut()).enumerate() {
-            let (a, b) = (z[i], z[(FRAME - i) % FRAME].conj());
-            *p = (0.25 * ((a.re + b.re) * (a.re + b.re) + (a.im + b.im) * (a.im + b.im))).max(0.0);
-            *m = (0.25 * ((a.im - b.im) * (a.im - b.im) + (a.re - b.re) * (a.re - b.re))).max(0.0);
+            let (x, d) = unpack_pair(&z, i);
+            (*p, *m) = (x.norm_sqr(), d.norm_sqr());
         }
         let used = model.band_thresholds(&power);
         let mut out = MaskFrame {

@@ -23,6 +23,19 @@ const fn window() -> [f32; FRAME] {
     w
 }
 
+/// Bin `k` of two real frames transformed at once (the first as the real
+/// part, the second as the imaginary part of one FFT):
+/// X = (Z_k + conj Z_{N−k}) / 2, Y = (Z_k − conj Z_{N−k}) / 2j.
+#[inline]
+pub(crate) fn unpack_pair(z: &[Complex32; FRAME], k: usize) -> (Complex32, Complex32) {
+    let a = z[k];
+    let b = z[(FRAME - k) % FRAME].conj();
+    (
+        Complex32::new(0.5 * (a.re + b.re), 0.5 * (a.im + b.im)),
+        Complex32::new(0.5 * (a.im - b.im), -0.5 * (a.re - b.re)),
+    )
+}
+
 /// cos and sin of `p / 256` turns.
 pub(crate) static UNIT: [(f32, f32); 256] = unit_circle();
 

@@ -65,17 +65,7 @@ pub fn tmp() -> tempfile::TempDir {
 /// The public test key as a key file (mode 0600) in `dir`.
 pub fn key_file(dir: &Path) -> PathBuf {
     let p = dir.join("test.key");
-    let hex: String = dsp_core::Key::PUBLIC_TEST
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(&p, format!("# test key\n{hex}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    testkit::harness::write_key_file(&p, &dsp_core::Key::PUBLIC_TEST).unwrap();
     p
 }
 
