@@ -55,7 +55,8 @@
 //!   layers are sent) is what would make it a default.
 //!
 //! The embedder runs the filters only in the 255 ms before each burst (10 ms
-//! of them to settle); the detector runs them on every sample.
+//! of them to settle, from rest: the same samples whatever the blocks);
+//! the detector runs them on every sample.
 
 /// Bands of the fingerprint.
 pub(crate) const BANDS: usize = 4;
@@ -127,12 +128,26 @@ impl Biquad {
         }
     }
 
-    #[inline(always)]
+    #[cfg(test)]
     fn step(&mut self, x: f32) -> f32 {
         let y = self.b[0] * x + self.s[0];
         self.s[0] = self.b[1] * x - self.a[0] * y + self.s[1];
         self.s[1] = self.b[2] * x - self.a[1] * y;
         y
+    }
+
+    /// `step` over a block in place, coefficients and state in registers:
+    /// the same arithmetic, sample for sample.
+    #[inline(never)]
+    fn run(&mut self, block: &mut [f32]) {
+        let ([b0, b1, b2], [a1, a2], [mut s0, mut s1]) = (self.b, self.a, self.s);
+        for x in block {
+            let y = b0 * *x + s0;
+            s0 = b1 * *x - a1 * y + s1;
+            s1 = b2 * *x - a2 * y;
+            *x = y;
+        }
+        self.s = [s0, s1];
     }
 }
 
@@ -196,7 +211,7 @@ impl Bands {
 
     /// Each band's output power for input `x`, on every `step`-th sample
     /// (weighted by `step`, so sums over time keep the stream rate's scale).
-    #[inline]
+    #[cfg(test)]
     pub fn push(&mut self, x: f32) -> Option<[f32; BANDS]> {
         let x = self.guard.iter_mut().fold(x, |x, s| s.step(x));
         self.phase += 1;
@@ -211,7 +226,56 @@ impl Bands {
         }
         Some(out)
     }
+
+    /// [`push`](Bands::push) of every sample of `block` (at most
+    /// [`BLOCK`] long; filtered in place), section by section with
+    /// coefficients and state in registers: the same arithmetic, bit for
+    /// bit. Writes each sample that gives powers, in order, with its index
+    /// in the block, to `out`; returns how many.
+    #[inline(never)]
+    pub fn push_block(&mut self, block: &mut [f32], out: &mut Powers) -> usize {
+        let len = block.len().min(BLOCK);
+        let block = &mut block[..len];
+        for s in self.guard.iter_mut() {
+            s.run(block);
+        }
+        let step = self.step.max(1) as usize;
+        // The first sample that completes a step, then every step-th.
+        let first = step - 1 - (self.phase as usize).min(step - 1);
+        let mut slow = [[0.0f32; BLOCK]; BANDS];
+        let mut n = 0;
+        for &x in block.iter().skip(first).step_by(step) {
+            for band in slow.iter_mut() {
+                band[n] = x;
+            }
+            n += 1;
+        }
+        self.phase = ((self.phase as usize + block.len()) % step) as u32;
+        let weight = step as f32;
+        for (band, [hp, lp]) in slow.iter_mut().zip(self.stages.iter_mut()) {
+            hp.run(&mut band[..n]);
+            lp.run(&mut band[..n]);
+            for y in &mut band[..n] {
+                *y = weight * *y * *y;
+            }
+        }
+        for (k, (o, i)) in out
+            .iter_mut()
+            .zip((first..).step_by(step))
+            .take(n)
+            .enumerate()
+        {
+            *o = (i, core::array::from_fn(|b| slow[b][k]));
+        }
+        n
+    }
 }
+
+/// What [`Bands::push_block`] gives: sample index in the block, powers.
+pub(crate) type Powers = [(usize, [f32; BANDS]); BLOCK];
+
+/// Longest block [`Bands::push_block`] takes.
+pub(crate) const BLOCK: usize = 64;
 
 /// The fingerprint bits from window energies. No floor here: the level the
 /// detector hears depends on gains and channels, so the embedder gives the
@@ -314,6 +378,8 @@ pub(crate) struct Binder {
     settle: u64,
     /// Bursts being measured (start) and their window energies.
     targets: [(Option<u64>, [[f32; BANDS]; WINDOWS]); TARGETS],
+    /// The sample after the last one the filters took.
+    next_fed: u64,
 }
 
 impl Binder {
@@ -324,6 +390,7 @@ impl Binder {
             window: 0,
             settle: 0,
             targets: [(None, [[0.0; BANDS]; WINDOWS]); TARGETS],
+            next_fed: u64::MAX,
         }
     }
 
@@ -379,41 +446,79 @@ impl Binder {
                 self.targets[slot] = (Some(s), [[0.0; BANDS]; WINDOWS]);
             }
         }
-        let from = open[0].saturating_sub(self.lead + self.settle);
-        let scale = 1.0 / channels as f32;
-        for (i, frame) in frames.chunks_exact(channels).enumerate() {
-            let t = t0 + i as u64;
-            if t < from {
+        // Exactly the samples inside some open burst's span (settling and
+        // windows), whatever the blocks: spans in schedule order, merged where
+        // they meet; the filters start afresh where one begins after a gap.
+        let (lead, settle, window) = (self.lead, self.settle, self.window);
+        let span = |s: u64| {
+            (
+                s.saturating_sub(lead + settle),
+                s.saturating_sub(lead) + WINDOWS as u64 * window,
+            )
+        };
+        let mut i = 0;
+        while i < count {
+            let (from, mut until) = span(open[i]);
+            i += 1;
+            while i < count && span(open[i]).0 <= until {
+                until = until.max(span(open[i]).1);
+                i += 1;
+            }
+            let (from, until) = (from.max(t0), until.min(end));
+            if from >= until {
                 continue;
             }
-            let mut sum = 0.0f32;
-            for x in frame {
-                let v = x.to_unit();
-                if v.is_finite() {
-                    sum += v.clamp(-1.0, 1.0);
-                }
+            if from != self.next_fed {
+                self.bands.reset();
             }
-            self.take(t, sum * scale);
+            self.next_fed = until;
+            let part = &frames[(from - t0) as usize * channels..(until - t0) as usize * channels];
+            self.feed(from, part, channels);
         }
     }
 
-    /// One mono input sample at time `t` into the open targets' windows.
+    /// The channels' mean of `frames` from time `t0`, a block at a time.
+    fn feed<S: crate::sample::Sample>(&mut self, t0: u64, frames: &[S], channels: usize) {
+        let scale = 1.0 / channels as f32;
+        for (k, part) in frames.chunks(BLOCK * channels).enumerate() {
+            let mut mono = [0.0f32; BLOCK];
+            for (m, frame) in mono.iter_mut().zip(part.chunks_exact(channels)) {
+                let mut sum = 0.0f32;
+                for x in frame {
+                    let v = x.to_unit();
+                    if v.is_finite() {
+                        sum += v.clamp(-1.0, 1.0);
+                    }
+                }
+                *m = sum * scale;
+            }
+            let len = part.len() / channels;
+            self.take(t0 + (k * BLOCK) as u64, &mut mono[..len]);
+        }
+    }
+
+    /// Mono input samples from time `t0` into the open targets' windows.
     // Out of line: one copy for every sample type (flash on an MCU).
     #[inline(never)]
-    fn take(&mut self, t: u64, x: f32) {
-        let Some(p) = self.bands.push(x) else { return };
-        for (target, energy) in self.targets.iter_mut() {
-            let Some(s) = *target else { continue };
-            let Some(first) = s.checked_sub(self.lead) else {
-                continue;
-            };
-            if t < first || t >= first + WINDOWS as u64 * self.window {
-                continue;
-            }
-            // Which window, by comparison (no 64-bit divide per sample).
-            let j = (t >= first + self.window) as usize + (t >= first + 2 * self.window) as usize;
-            for (e, p) in energy[j].iter_mut().zip(p) {
-                *e += p;
+    fn take(&mut self, t0: u64, mono: &mut [f32]) {
+        let (lead, window) = (self.lead, self.window);
+        let mut powers = [(0, [0.0; BANDS]); BLOCK];
+        let n = self.bands.push_block(mono, &mut powers);
+        for &(i, p) in &powers[..n] {
+            let t = t0 + i as u64;
+            for (target, energy) in self.targets.iter_mut() {
+                let Some(s) = *target else { continue };
+                let Some(first) = s.checked_sub(lead) else {
+                    continue;
+                };
+                if t < first || t >= first + WINDOWS as u64 * window {
+                    continue;
+                }
+                // Which window, by comparison (no 64-bit divide per sample).
+                let j = (t >= first + window) as usize + (t >= first + 2 * window) as usize;
+                for (e, p) in energy[j].iter_mut().zip(p) {
+                    *e += p;
+                }
             }
         }
     }
@@ -430,6 +535,7 @@ impl Binder {
     /// Forget the windows (a jump in time).
     pub fn reset(&mut self) {
         self.targets = [(None, [[0.0; BANDS]; WINDOWS]); TARGETS];
+        self.next_fed = u64::MAX;
     }
 }
 
@@ -492,24 +598,36 @@ impl Listener {
     pub fn push(&mut self, mixed: &[f32]) {
         // Counters, not divisions: a 64-bit divide per sample is dear on
         // Cortex-M.
-        for &x in mixed {
-            if let Some(p) = self.bands.push(x) {
-                for (a, p) in self.acc.iter_mut().zip(p) {
-                    *a += p;
+        for part in mixed.chunks(BLOCK) {
+            let mut block = [0.0f32; BLOCK];
+            let block = &mut block[..part.len()];
+            block.copy_from_slice(part);
+            // Powers in order, each with its sample; then ticks by runs.
+            let mut powers = [(0, [0.0; BANDS]); BLOCK];
+            let n = self.bands.push_block(block, &mut powers);
+            let (mut pos, mut next) = (0, 0);
+            while pos < part.len() {
+                let run = (self.left as usize).min(part.len() - pos);
+                while next < n && powers[next].0 < pos + run {
+                    for (a, p) in self.acc.iter_mut().zip(powers[next].1) {
+                        *a += p;
+                    }
+                    next += 1;
                 }
-            }
-            self.left -= 1;
-            if self.left == 0 {
-                self.left = self.tick.max(1);
-                for (t, &a) in self.ticks[self.slot as usize].iter_mut().zip(&self.acc) {
-                    *t = to_log(a);
+                pos += run;
+                self.left -= run as u32;
+                if self.left == 0 {
+                    self.left = self.tick.max(1);
+                    for (t, &a) in self.ticks[self.slot as usize].iter_mut().zip(&self.acc) {
+                        *t = to_log(a);
+                    }
+                    self.slot = if self.slot + 1 == TICKS as u32 {
+                        0
+                    } else {
+                        self.slot + 1
+                    };
+                    self.acc = [0.0; BANDS];
                 }
-                self.slot = if self.slot + 1 == TICKS as u32 {
-                    0
-                } else {
-                    self.slot + 1
-                };
-                self.acc = [0.0; BANDS];
             }
         }
         self.samples += mixed.len() as u64;
@@ -598,6 +716,33 @@ mod tests {
                     .sum()
             })
             .collect()
+    }
+
+    #[test]
+    fn blocks_give_the_powers_of_sample_by_sample_filtering_bit_for_bit() {
+        for rate in [44_100, 48_000, 96_000] {
+            let x = stepping_tones(rate, 8_000, rate as u64);
+            let (mut one, mut blocks) = (Bands::new(rate), Bands::new(rate));
+            let want: std::vec::Vec<(usize, [f32; BANDS])> = x
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &v)| one.push(v).map(|p| (i, p)))
+                .collect();
+            let mut got = std::vec::Vec::new();
+            let mut at = 0;
+            for len in [1usize, 7, 64, 2, 33].iter().cycle() {
+                if at >= x.len() {
+                    break;
+                }
+                let mut part = x[at..(at + len).min(x.len())].to_vec();
+                let mut powers = [(0, [0.0; BANDS]); BLOCK];
+                let n = blocks.push_block(&mut part, &mut powers);
+                got.extend(powers[..n].iter().map(|&(i, p)| (at + i, p)));
+                at += part.len();
+            }
+            assert!(want.len() > 1_000, "{rate}");
+            assert_eq!(got, want, "{rate}");
+        }
     }
 
     #[test]

@@ -375,7 +375,8 @@ impl Embedder {
             self.binder.push(t0, chunk, ch, self.next_burst, |k| {
                 plan.burst_start(anchor, k)
             });
-            self.delay(chunk, &mut gains[..n]);
+            let gains_matter = self.gains_matter(t0, n);
+            self.delay(chunk, &mut gains[..n], gains_matter);
             // Output frames before the stream's first sample stay silent.
             let before = (lookahead.saturating_sub(t0) as usize).min(n);
             if before < n {
@@ -390,9 +391,22 @@ impl Embedder {
         Ok(())
     }
 
+    /// Whether the limiter's gains for input frames `t0 .. t0 + n` can
+    /// reach a burst: one under way, a change pending, or the next start
+    /// within the limiter's memory of them. Between bursts the programme is
+    /// not read at all (half the time on the default schedule).
+    fn gains_matter(&self, t0: u64, n: usize) -> bool {
+        if self.burst.is_some() || self.pending.is_some() {
+            return true;
+        }
+        let start = self.plan.burst_start(self.anchor, self.next_burst);
+        t0 + n as u64 + self.limiter.memory() >= start
+    }
+
     /// Delay `frames` through the line, and take the limiter's gain for
-    /// each output frame from the input frame that entered.
-    fn delay<S: Sample>(&mut self, frames: &mut [S], gains: &mut [f32]) {
+    /// each output frame from the input frame that entered (all 1 and the
+    /// limiter at rest when no burst can use them).
+    fn delay<S: Sample>(&mut self, frames: &mut [S], gains: &mut [f32], gains_matter: bool) {
         let plan = &self.plan;
         let ch = plan.config.channels as usize;
         let marked = |c: usize| plan.every_channel || plan.mask & (1 << c) != 0;
@@ -408,12 +422,20 @@ impl Embedder {
         // With the limiter at rest and room everywhere, each push would give
         // 1 and change nothing: one look at the chunk's peak does it all
         // (taken only at rest, so loud passages read each frame once).
-        let untouched = self.limiter.at_rest() && {
-            let peak = frames
-                .chunks_exact(ch)
-                .fold(0.0f32, |p, f| max_f32(p, frame_peak(f)));
-            self.limiter.allowed(peak) == Limiter::FULL
-        };
+        if !gains_matter {
+            self.limiter.rest();
+        }
+        let untouched = !gains_matter
+            || self.limiter.at_rest() && {
+                let peak = if plan.every_channel {
+                    S::peak(frames)
+                } else {
+                    frames
+                        .chunks_exact(ch)
+                        .fold(0.0f32, |p, f| max_f32(p, frame_peak(f)))
+                };
+                self.limiter.allowed(peak) == Limiter::FULL
+            };
         if untouched {
             gains.fill(1.0);
         } else {

@@ -151,6 +151,20 @@ impl Limiter {
         self.lookahead as usize
     }
 
+    /// How far back the gain remembers: the gain for output t depends only
+    /// on the inputs from t − memory on, so a limiter put at rest that
+    /// many inputs before a burst gives the burst the same gains.
+    pub(crate) fn memory(&self) -> u64 {
+        self.steady_after as u64
+    }
+
+    /// Forget everything pushed: the state after an endless run of full room.
+    pub(crate) fn rest(&mut self) {
+        if !self.at_rest() {
+            self.make_steady();
+        }
+    }
+
     /// The state after an endless run of full room.
     fn make_steady(&mut self) {
         let b = self.box_len as usize;
@@ -332,6 +346,41 @@ mod tests {
             .fold(0.0, f32::max);
         // A quadratic B-spline over 97 samples: at most ~3 % of full scale a step.
         assert!(steepest < 0.04, "{steepest}");
+    }
+
+    #[test]
+    fn a_limiter_put_at_rest_its_memory_ahead_gives_the_same_gains() {
+        // The embedder skips the programme between bursts: inputs skipped
+        // mid-loud-passage, then `rest`, then the inputs from `memory`
+        // before the burst on, must give the burst the gains of a limiter
+        // that read everything.
+        let mut seed = 5u32;
+        let allowed: Vec<u32> = (0..4_000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 20) % (FULL + 1)
+            })
+            .collect();
+        let mut whole = Limiter::new(48_000, 0.05);
+        let gains: Vec<f32> = allowed.iter().map(|&a| whole.push(a)).collect();
+        let mut skipping = Limiter::new(48_000, 0.05);
+        let memory = skipping.memory() as usize;
+        let (stop, resume) = (1_000, 2_500);
+        for &a in &allowed[..stop] {
+            skipping.push(a);
+        }
+        assert!(!skipping.at_rest());
+        skipping.rest();
+        assert!(skipping.at_rest());
+        let mut compared = 0;
+        for (t, &a) in allowed.iter().enumerate().skip(resume) {
+            let g = skipping.push(a);
+            if t >= resume + memory {
+                assert_eq!(g, gains[t], "t {t}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 1_000 && gains[resume + memory..].iter().any(|&g| g < 0.5));
     }
 
     #[test]
