@@ -177,8 +177,10 @@ pub struct RealEvidence {
     pub splices: Vec<SpliceRow>,
     /// [`speed_search`]'s cells, or why it did not run.
     pub speed_search: Result<Vec<SpeedCell>, String>,
-    /// Ultrasonic bursts bound to their programme, and lifted ones.
+    /// Ultrasonic bursts bound to their programme, and lifted ones: the
+    /// ultrasonic layer alone, and with the robust layer vouching.
     pub binding: BindingEvidence,
+    pub binding_both: BindingEvidence,
 }
 
 /// The clip marked with `profile`'s default settings and the contract ID,
@@ -198,7 +200,7 @@ fn chain_seed(clip: usize, k: usize) -> u64 {
 
 /// The seed chain `t` gets in the full table ([`CHAINS`]), so other
 /// measurements treat the table's own audio.
-fn table_seed(clip: usize, t: Treatment) -> u64 {
+pub fn table_seed(clip: usize, t: Treatment) -> u64 {
     let k = CHAINS
         .iter()
         .position(|&c| c == t)
@@ -453,11 +455,13 @@ pub struct BindingEvidence {
     pub pairs: usize,
 }
 
+/// Ultrasonic bursts only: with both layers the robust layer's periods are
+/// not bursts.
 fn bind_count(dc: &dsp_core::DetectConfig, z: &[f32]) -> BindCount {
     let mut c = BindCount::default();
     for e in testkit::harness::detect_events(dc, z, 4096) {
         match e {
-            Event::Detection(_) => c.detections += 1,
+            Event::Detection(d) if d.profile != Profile::Robust => c.detections += 1,
             Event::Transplant(_) => c.transplants += 1,
             _ => {}
         }
@@ -465,12 +469,13 @@ fn bind_count(dc: &dsp_core::DetectConfig, z: &[f32]) -> BindCount {
     c
 }
 
-/// Each clip marked with the ultrasonic layer, through each of
-/// [`BIND_CHAINS`] (the chain table's seeds); and the band above 19.5 kHz
-/// of each marked clip (what a high-pass lifts) mixed onto two other
-/// unmarked clips, through each of [`LIFT_CHAINS`].
-pub fn binding(clips: &[Clip]) -> BindingEvidence {
-    let cfg = embed_config(Profile::Ultrasonic, RATE, 1, contract_id());
+/// Each clip marked with `profiles` (the ultrasonic layer, alone or with
+/// the robust one, whose presence then vouches for a burst's programme),
+/// through each of [`BIND_CHAINS`] (the chain table's seeds); and the band
+/// above 19.5 kHz of each marked clip (what a high-pass lifts) mixed onto
+/// two other unmarked clips, through each of [`LIFT_CHAINS`].
+pub fn binding(clips: &[Clip], profiles: dsp_core::Profiles) -> BindingEvidence {
+    let cfg = embed_config(profiles, RATE, 1, contract_id());
     let mut dc = detect_config_for(&cfg);
     dc.check_binding = true;
     let band = testkit::harness::in_band(Profile::Ultrasonic, RATE);

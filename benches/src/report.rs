@@ -879,33 +879,41 @@ pub fn render_real(ev: &crate::real::RealEvidence, run: &RealRun) -> (String, St
     let _ = writeln!(
         w,
         "Each ultrasonic burst carries 8 bits of its programme's band energies in the 245 ms before it \
-         (`dsp_core::binding`); a detector that checks them (`detect --check-binding`, \
-         `DetectConfig::check_binding`; off by default) compares the ones it hears changing and reports a burst \
-         whose bits disagree (by {:.1} dB or more, summed) as *transplanted*, never as a detection. A voice-over \
-         louder than the programme changes the fingerprint just as a transplant does: that row is why the \
-         check is not on by default. *Genuine*: each \
-         marked clip through the chain (the chain table's audio). *Lifted*: the band above 19.5 kHz of each \
-         marked clip (what a high-pass takes) mixed onto two other, unmarked clips ({} pairs), then through the \
-         chain. Command: `{}`.\n",
+         (`dsp_core::binding`); a detector that checks them (`DetectConfig::check_binding`; `detect` checks by \
+         default when it searches both layers, `--check-binding` for the ultrasonic layer alone) compares the \
+         ones it hears changing and reports a burst whose bits disagree (by {:.1} dB or more, summed) as \
+         *transplanted*, never as a detection. A voice-over louder than the programme changes the fingerprint \
+         just as a transplant does: alone, the ultrasonic layer flags those genuine bursts, which is why it does \
+         not check by default. With both layers, a disagreeing burst waits for the robust layer \
+         (`dsp_core::vouch`): the robust mark of the same ID within {} s vouches for its programme, and a lifted \
+         band finds none. *Genuine*: each marked clip through the chain (the chain table's audio). *Lifted*: the \
+         band above 19.5 kHz of each marked clip (what a high-pass takes) mixed onto two other, unmarked clips \
+         ({} pairs), then through the chain. Command: `{}`.\n",
         dsp_core::binding::MISMATCH_DB,
+        dsp_core::vouch::VOUCH_S,
         b.pairs,
         run.command
     );
     table_head(
         w,
-        &["bursts", "chain"],
+        &["marked with", "bursts", "chain"],
         &["detections", "transplants", "flagged"],
     );
-    for (what, rows) in [("genuine", &b.genuine), ("lifted", &b.lifted)] {
-        for (t, c) in rows {
-            let _ = writeln!(
-                w,
-                "| {what} | {} | {} | {} | {} |",
-                t.name(),
-                c.detections,
-                c.transplants,
-                pct(c.transplants, c.detections + c.transplants)
-            );
+    for (layers, b) in [
+        ("ultrasonic", &ev.binding),
+        ("ultrasonic+robust", &ev.binding_both),
+    ] {
+        for (what, rows) in [("genuine", &b.genuine), ("lifted", &b.lifted)] {
+            for (t, c) in rows {
+                let _ = writeln!(
+                    w,
+                    "| {layers} | {what} | {} | {} | {} | {} |",
+                    t.name(),
+                    c.detections,
+                    c.transplants,
+                    pct(c.transplants, c.detections + c.transplants)
+                );
+            }
         }
     }
     let _ = writeln!(w);

@@ -45,14 +45,14 @@
 //!   them to tell, which is this design's limit (8 bits, 240 ms). Synthetic
 //!   silence, tones and pink noise under loud pink noise: 1 of 1 440
 //!   genuine bursts flagged.
-//! * **Off by default** ([`DetectConfig::check_binding`](crate::DetectConfig)):
-//!   a voice-over louder than the programme (the suite's: programme −10 dB
-//!   under speech) changes the band energies exactly as a transplant does,
-//!   and two thirds of such genuine bursts read as transplanted. A monitor
-//!   of streams that carry no voice-over (pirate re-streams of a box's
-//!   output) turns it on; a check that tells a ducked programme under a
-//!   voice from an absent one (the robust layer's own presence, where both
-//!   layers are sent) is what would make it a default.
+//! * **Off by default for the ultrasonic layer alone**
+//!   ([`DetectConfig::check_binding`](crate::DetectConfig)): a voice-over
+//!   louder than the programme (the suite's: programme −10 dB under speech)
+//!   changes the band energies exactly as a transplant does, and two thirds
+//!   of such genuine bursts read as transplanted. Where both layers are
+//!   searched the robust layer tells a ducked programme under a voice from
+//!   an absent one ([`vouch`](crate::vouch): 0 of 150 such bursts flagged),
+//!   so the host checks by default there.
 //!
 //! The embedder runs the filters only in the 255 ms before each burst (10 ms
 //! of them to settle, from rest: the same samples whatever the blocks);

@@ -718,9 +718,11 @@ pub struct DetectConfig {
     /// Check each ultrasonic burst's programme fingerprint
     /// ([`binding`](crate::binding)) and report a burst lifted from another
     /// programme as [`Transplant`](crate::Transplant), not as a detection.
-    /// Off by default: a voice-over louder than the programme changes the
-    /// fingerprint exactly as a transplant does, so a genuine airing with a
-    /// presenter over it would read as transplanted.
+    /// Off by default: alone, a voice-over louder than the programme changes
+    /// the fingerprint exactly as a transplant does, so a genuine airing with
+    /// a presenter over it would read as transplanted. With the robust layer
+    /// searched too, a disagreeing burst waits for it to vouch for the
+    /// programme ([`vouch`](crate::vouch)), which tells the two apart.
     pub check_binding: bool,
 }
 

@@ -10,11 +10,17 @@
 //! * **Detecting both layers.** Both detectors read every frame and report
 //!   through one callback; each [`Detection`](crate::Detection) names its
 //!   profile.
+//! * **The robust layer vouches for a burst's programme.** With
+//!   [`check_binding`](DetectConfig::check_binding) on, an ultrasonic burst
+//!   whose programme fingerprint disagrees waits for the robust layer's word
+//!   on its ID ([`vouch`](crate::vouch)) before it is reported as a
+//!   detection or a transplant.
 
 use crate::config::{DetectConfig, EmbedConfig};
 use crate::error::{ConfigError, ProcessError};
-use crate::event::Event;
+use crate::event::{Event, Transplant};
 use crate::sample::Sample;
+use crate::vouch::Vouching;
 use crate::{robust, ultrasonic};
 
 /// Embeds the layers an [`EmbedConfig`] asks for. Can be built in place
@@ -157,6 +163,10 @@ pub struct Detector {
     robust: robust::Detector,
     run_ultrasonic: bool,
     run_robust: bool,
+    /// Both layers run and bindings are checked: bursts wait for the robust
+    /// layer's word.
+    vouching: bool,
+    held: Vouching<Transplant>,
 }
 
 impl Detector {
@@ -167,6 +177,8 @@ impl Detector {
             robust: robust::Detector::unconfigured(),
             run_ultrasonic: false,
             run_robust: false,
+            vouching: false,
+            held: Vouching::new(),
         }
     }
 
@@ -196,6 +208,9 @@ impl Detector {
         }
         self.run_ultrasonic = u;
         self.run_robust = r;
+        self.vouching = u && r && config.check_binding;
+        self.held
+            .configure(robust::STREAM_RATE, self.robust.latency_samples());
         Ok(())
     }
 
@@ -215,11 +230,22 @@ impl Detector {
     }
 
     /// Worst-case samples between the end of a mark and its report, over
-    /// the layers that run.
+    /// the layers that run (a held burst's included).
     pub fn latency_samples(&self) -> u64 {
         let u = self.ultrasonic().map_or(0, |u| u.latency_samples());
         let r = self.robust().map_or(0, |r| r.latency_samples());
-        u.max(r)
+        u.max(r).max(self.hold_samples())
+    }
+
+    /// How long after its end a burst whose fingerprint disagreed can be
+    /// held for the robust layer's word ([`vouch`](crate::vouch); 0 unless
+    /// both layers run and bindings are checked).
+    pub fn hold_samples(&self) -> u64 {
+        if self.vouching {
+            self.held.hold_samples()
+        } else {
+            0
+        }
     }
 
     /// Consume interleaved frames; `now` is the sample index of the first.
@@ -234,23 +260,106 @@ impl Detector {
         if !self.run_ultrasonic && !self.run_robust {
             return Err(ProcessError::Unconfigured);
         }
-        if self.run_ultrasonic {
-            self.ultrasonic.process(now, frames, &mut on_event)?;
+        if !self.vouching {
+            if self.run_ultrasonic {
+                self.ultrasonic.process(now, frames, &mut on_event)?;
+            }
+            if self.run_robust {
+                self.robust.process(now, frames, &mut on_event)?;
+            }
+            return Ok(());
         }
-        if self.run_robust {
-            self.robust.process(now, frames, &mut on_event)?;
-        }
+        let ch = self.ultrasonic.config().channels as usize;
+        let end = now + (frames.len() / ch.max(1)) as u64;
+        self.run_both(
+            |u, e| u.process(now, frames, e),
+            |r, e| r.process(now, frames, e),
+            &mut on_event,
+        )?;
+        self.release(Some(end), &mut on_event);
         Ok(())
     }
 
-    /// End of stream: every layer decodes what it still holds.
+    /// End of stream: every layer decodes what it still holds, and held
+    /// bursts get their verdict.
     pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
-        if self.run_ultrasonic {
-            self.ultrasonic.finish(&mut on_event);
+        if !self.vouching {
+            if self.run_ultrasonic {
+                self.ultrasonic.finish(&mut on_event);
+            }
+            if self.run_robust {
+                self.robust.finish(&mut on_event);
+            }
+            return;
         }
-        if self.run_robust {
-            self.robust.finish(&mut on_event);
+        let _ = self.run_both(
+            |u, e| {
+                u.finish(e);
+                Ok(())
+            },
+            |r, e| {
+                r.finish(e);
+                Ok(())
+            },
+            &mut on_event,
+        );
+        self.release(None, &mut on_event);
+    }
+
+    /// Both layers, vouching: the ultrasonic layer's disagreeing bursts are
+    /// held (the robust detector told to confirm their ID); the robust
+    /// layer's reports of an ID's presence vouch for held bursts near them.
+    fn run_both(
+        &mut self,
+        ultrasonic: impl FnOnce(
+            &mut ultrasonic::Detector,
+            &mut dyn FnMut(&Event),
+        ) -> Result<(), ProcessError>,
+        robust: impl FnOnce(&mut robust::Detector, &mut dyn FnMut(&Event)) -> Result<(), ProcessError>,
+        on_event: &mut impl FnMut(&Event),
+    ) -> Result<(), ProcessError> {
+        let phy = *self.ultrasonic.phy();
+        let (u, r, held) = (&mut self.ultrasonic, &mut self.robust, &mut self.held);
+        let result = ultrasonic(u, &mut |e| match e {
+            Event::Transplant(t) => {
+                let d = &t.detection;
+                let end = d.start_sample + phy.burst_samples(d.id.class());
+                if let Some(old) = held.hold(*t, d.id, d.start_sample, end) {
+                    on_event(&Event::Transplant(old));
+                }
+            }
+            other => on_event(other),
+        });
+        // A full list of known IDs leaves the robust layer's own decodes
+        // to vouch.
+        for id in held.held_ids() {
+            let _ = r.expect(id);
         }
+        result?;
+        robust(r, &mut |e| {
+            match e {
+                Event::Detection(d) => held.vouch(
+                    d.id,
+                    d.start_sample,
+                    d.start_sample + robust::period_samples(d.id.class()),
+                ),
+                Event::Presence(p) if p.present => held.vouch(p.id, p.start_sample, p.end_sample),
+                _ => {}
+            }
+            on_event(e);
+        })
+    }
+
+    /// Report the held bursts whose wait is over at stream sample `now`
+    /// (all of them at the end of the stream, `None`).
+    fn release(&mut self, now: Option<u64>, on_event: &mut impl FnMut(&Event)) {
+        self.held.release(now, |t, vouched| {
+            on_event(&if vouched {
+                Event::Detection(t.detection)
+            } else {
+                Event::Transplant(t)
+            })
+        });
     }
 }
 

@@ -75,6 +75,7 @@ pub mod layout;
 pub mod robust;
 pub mod sample;
 pub mod ultrasonic;
+pub mod vouch;
 
 mod engine;
 mod event;

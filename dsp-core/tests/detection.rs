@@ -3,7 +3,8 @@
 
 use dsp_core::ultrasonic::{Detector, Embedder};
 use dsp_core::{
-    ChannelMask, DetectConfig, Detection, Event, Id, Key, Phy, ProcessError, Profile, Schedule,
+    ChannelMask, DetectConfig, Detection, Event, Id, Key, Phy, ProcessError, Profile, Profiles,
+    Schedule,
 };
 use proptest::prelude::*;
 use testkit::channel::{self, Noise};
@@ -695,4 +696,61 @@ fn a_band_lifted_onto_another_programme_is_reported_as_transplanted() {
             starts.len()
         );
     }
+}
+
+#[test]
+fn with_both_layers_the_robust_mark_vouches_for_a_burst_a_voice_over_covers() {
+    let rate = 48_000;
+    let n = rate as usize * 21;
+    let both = Profiles::only(Profile::Ultrasonic).with(Profile::Robust);
+    let cfg = embed_config(both, rate, 1, contract_id());
+    let checked = |profiles: Profiles| {
+        let mut dc = detect_config_for(&cfg);
+        dc.profiles = profiles;
+        dc.check_binding = true;
+        dc
+    };
+    // (ultrasonic detections, transplants)
+    let count = |dc: &DetectConfig, x: &[f32]| {
+        let events = detect_events(dc, x, 4096);
+        let bursts = events
+            .iter()
+            .filter(|e| matches!(e, Event::Detection(d) if d.profile == Profile::Ultrasonic))
+            .count();
+        let lifted = events
+            .iter()
+            .filter(|e| matches!(e, Event::Transplant(_)))
+            .count();
+        (bursts, lifted)
+    };
+    let programme = synth::generate(Kind::Music, rate, n, 23);
+    let voice = synth::generate(Kind::Speech, rate, n, 24);
+    let mut marked = programme.clone();
+    embed(&cfg, &mut marked);
+    let whole = whole_bursts(&cfg, n as u64);
+    // The suite's voice-over: the programme 10 dB under a presenter.
+    let over: Vec<f32> = marked
+        .iter()
+        .zip(&voice)
+        .map(|(m, v)| 0.316 * m + 0.9 * v)
+        .collect();
+    let (_, alone) = count(&checked(Profiles::only(Profile::Ultrasonic)), &over);
+    assert!(
+        alone >= 1,
+        "the ultrasonic layer alone reads the voice as transplanted"
+    );
+    assert_eq!(count(&checked(both), &over), (whole, 0), "vouched for");
+    // The band above 19.5 kHz (what a high-pass lifts), mixed onto
+    // unmarked programme, finds no robust mark there.
+    let low = channel::low_passed(&marked, rate, 19_500.0);
+    let framed: Vec<f32> = marked
+        .iter()
+        .zip(&low)
+        .zip(&voice)
+        .map(|((m, l), o)| o + (m - l))
+        .collect();
+    let (_, ultrasonic_only) = count(&checked(Profiles::only(Profile::Ultrasonic)), &framed);
+    let (found, lifted) = count(&checked(both), &framed);
+    assert!(ultrasonic_only * 3 >= whole, "{ultrasonic_only} of {whole}");
+    assert_eq!(lifted, ultrasonic_only, "{found} detections");
 }

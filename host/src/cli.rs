@@ -410,16 +410,29 @@ pub struct SearchArg {
     pub speed_search: bool,
     /// Check each ultrasonic burst against the programme it is heard in and
     /// report bursts whose band was lifted from another programme as
-    /// TRANSPLANTED ("kind":"transplant"), never as an airing. Off by
-    /// default: a voice-over louder than the programme reads the same.
-    #[arg(long)]
+    /// TRANSPLANTED ("kind":"transplant"), never as an airing. On by default
+    /// when the robust layer is searched too (it vouches for a burst whose
+    /// programme a voice-over covered); off for ultrasonic profiles alone,
+    /// where a voice-over louder than the programme reads as a transplant.
+    #[arg(long, conflicts_with = "no_check_binding")]
     pub check_binding: bool,
+    /// Never check bursts against their programme, even with both layers.
+    #[arg(long)]
+    pub no_check_binding: bool,
 }
 
 impl SearchArg {
     /// The profiles, in [`Profile::ALL`]'s order.
     pub fn profiles(&self) -> Vec<Profile> {
         self.profiles.0.clone()
+    }
+
+    /// Whether bursts are checked against their programme: asked for, or
+    /// by default where the robust layer is searched with an ultrasonic one.
+    pub fn check_binding(&self) -> bool {
+        let p = &self.profiles.0;
+        let both = p.contains(&Profile::Robust) && p.iter().any(|p| p.layer() == Layer::Ultrasonic);
+        self.check_binding || (both && !self.no_check_binding)
     }
 }
 

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 
 use anyhow::{bail, Result};
 use dsp_core::config::MAX_CHANNELS;
+use dsp_core::vouch::Vouching;
 use dsp_core::{
     robust, Collision, ConfigError, DetectConfig, Detection, Detector, Event, Id, Key, Layer, Phy,
     Presence, Profile, Profiles,
@@ -82,7 +83,7 @@ impl Search {
             } else {
                 Vec::new()
             },
-            check_binding: args.check_binding,
+            check_binding: args.check_binding(),
         })
     }
 
@@ -209,6 +210,10 @@ pub struct Scanner {
     position: u64,
     /// The latest marks read (ID, profile, start), with speed lanes only.
     read: VecDeque<(Id, Profile, f64)>,
+    /// Both layers searched, bindings checked: disagreeing bursts wait for
+    /// the robust layer's word ([`dsp_core::vouch`]), on a clock of
+    /// [`robust::STREAM_RATE`] samples.
+    vouching: Option<Box<Vouching<Transplanted>>>,
 }
 
 /// Marks remembered to drop second readings from other speed lanes.
@@ -288,6 +293,21 @@ impl Scanner {
         if lanes.is_empty() {
             return Err(first_error.unwrap_or_else(|| anyhow::anyhow!("no profile to search")));
         }
+        let main = |layer: Layer| {
+            lanes
+                .iter()
+                .any(|l| l.engine.speed == 1.0 && l.engine.profile.layer() == layer)
+        };
+        let vouching = (search.check_binding && main(Layer::Ultrasonic) && main(Layer::Robust))
+            .then(|| {
+                let mut v = Box::new(Vouching::new());
+                let latency = lanes
+                    .iter()
+                    .find_map(|l| l.engine.detector.robust())
+                    .map_or(0, |r| r.latency_samples());
+                v.configure(robust::STREAM_RATE, latency);
+                v
+            });
         Ok((
             Scanner {
                 search: search.clone(),
@@ -297,6 +317,7 @@ impl Scanner {
                 mono: Vec::new(),
                 position: 0,
                 read: VecDeque::new(),
+                vouching,
             },
             notes,
         ))
@@ -330,10 +351,13 @@ impl Scanner {
 
     /// Worst-case delay between a burst's end and its report, in seconds.
     pub fn latency_s(&self) -> f64 {
+        let hold = self.vouching.as_ref().map_or(0.0, |v| {
+            v.hold_samples() as f64 / robust::STREAM_RATE as f64 + 0.05
+        });
         self.lanes
             .iter()
             .map(|l| l.engine.detector.latency_samples() as f64 / l.engine.rate as f64 + 0.05)
-            .fold(0.0, f64::max)
+            .fold(hold, f64::max)
     }
 
     /// The profiles actually searched.
@@ -378,7 +402,57 @@ impl Scanner {
             lane.engine.feed(input, rate, found)?;
         }
         self.keep_first_reading(found, first);
+        self.vouch(found, first, false);
         Ok(())
+    }
+
+    /// Both layers, bindings checked: hold the main ultrasonic lane's
+    /// disagreeing bursts among `found[first..]`, let the robust lane's
+    /// reports of an ID's presence vouch for them, and report those whose
+    /// wait is over (at the stream's `end`, all).
+    fn vouch(&mut self, found: &mut Vec<Report>, first: usize, end: bool) {
+        let Some(v) = self.vouching.as_mut() else {
+            return;
+        };
+        let at = |s: f64| (s.max(0.0) * robust::STREAM_RATE as f64).round() as u64;
+        let mut i = first;
+        while i < found.len() {
+            match found[i] {
+                Report::Transplanted(t) if t.found.speed == 1.0 => {
+                    found.remove(i);
+                    let id = t.found.detection.id;
+                    if let Some(old) = v.hold(t, id, at(t.found.start_s), at(t.found.end_s)) {
+                        found.push(Report::Transplanted(old));
+                    }
+                    continue;
+                }
+                Report::Found(f) if f.speed == 1.0 && f.detection.profile == Profile::Robust => {
+                    v.vouch(f.detection.id, at(f.start_s), at(f.end_s));
+                }
+                Report::Verdict(r) if r.presence.present => {
+                    v.vouch(r.presence.id, at(r.start_s), at(r.end_s));
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        // The robust lane confirms the held IDs from now on (a full list of
+        // known IDs leaves its own decodes to vouch).
+        for lane in self.lanes.iter_mut().filter(|l| l.engine.speed == 1.0) {
+            if let Some(r) = lane.engine.detector.robust_mut() {
+                for id in v.held_ids() {
+                    let _ = r.expect(id);
+                }
+            }
+        }
+        let now = (!end).then(|| at(self.position as f64 / self.rate as f64));
+        v.release(now, |t, vouched| {
+            found.push(if vouched {
+                Report::Found(t.found)
+            } else {
+                Report::Transplanted(t)
+            })
+        });
     }
 
     /// With speed lanes, one mark can be read by two of them: keep the
@@ -413,7 +487,9 @@ impl Scanner {
     /// arrived and the detectors start afresh.
     pub fn skip(&mut self, frames: u64, found: &mut Vec<Report>) -> Result<()> {
         self.position += frames;
+        let first = found.len();
         self.drain(found, true)?;
+        self.vouch(found, first, false);
         self.sync_lanes();
         Ok(())
     }
@@ -448,7 +524,9 @@ impl Scanner {
 
     /// End of stream: decode whatever is pending.
     pub fn finish(&mut self, found: &mut Vec<Report>) -> Result<()> {
+        let first = found.len();
         self.drain(found, false)?;
+        self.vouch(found, first, true);
         found.sort_by(|a, b| a.start_s().total_cmp(&b.start_s()));
         Ok(())
     }

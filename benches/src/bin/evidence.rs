@@ -364,14 +364,20 @@ fn programme(args: &Args) -> Result<bool, String> {
     if let Err(e) = &speed_search {
         eprintln!("speed search: {e}");
     }
-    let binding = if args.quick {
-        real::BindingEvidence::default()
+    let (binding, binding_both) = if args.quick {
+        Default::default()
     } else {
         eprintln!(
-            "binding: genuine bursts through {} chains, lifted bands",
+            "binding: genuine bursts through {} chains, lifted bands; ultrasonic, and both layers",
             real::BIND_CHAINS.len()
         );
-        real::binding(&clips)
+        (
+            real::binding(&clips, Profile::Ultrasonic.into()),
+            real::binding(
+                &clips,
+                dsp_core::Profiles::only(Profile::Ultrasonic).with(Profile::Robust),
+            ),
+        )
     };
     eprintln!("quality (ViSQOL: {})", args.visqol.is_some());
     let (quality, visqol_error) = if args.quick {
@@ -394,6 +400,7 @@ fn programme(args: &Args) -> Result<bool, String> {
         splices,
         speed_search,
         binding,
+        binding_both,
     };
     let machine = machine::describe();
     let date = report::today();

@@ -209,6 +209,7 @@ pub fn plan(args: &MonitorArgs) -> Result<Plan> {
             expect: None,
             speed_search: false,
             check_binding: false,
+            no_check_binding: false,
         }
         .profiles(),
         None => args.search.profiles(),
