@@ -260,107 +260,110 @@ impl Detector {
         if !self.run_ultrasonic && !self.run_robust {
             return Err(ProcessError::Unconfigured);
         }
-        if !self.vouching {
-            if self.run_ultrasonic {
-                self.ultrasonic.process(now, frames, &mut on_event)?;
-            }
-            if self.run_robust {
-                self.robust.process(now, frames, &mut on_event)?;
-            }
-            return Ok(());
+        // One path whether or not bursts are held, so each layer's
+        // detector is built once for the callback (flash).
+        let (vouching, phy) = (self.vouching, *self.ultrasonic.phy());
+        let held = &mut self.held;
+        if self.run_ultrasonic {
+            self.ultrasonic.process(now, frames, |e| {
+                from_ultrasonic(e, vouching, &phy, held, &mut on_event)
+            })?;
         }
-        let ch = self.ultrasonic.config().channels as usize;
-        let end = now + (frames.len() / ch.max(1)) as u64;
-        self.run_both(
-            |u, e| u.process(now, frames, e),
-            |r, e| r.process(now, frames, e),
-            &mut on_event,
-        )?;
-        self.release(Some(end), &mut on_event);
+        if self.run_robust {
+            expect_held(&mut self.robust, held);
+            self.robust.process(now, frames, |e| {
+                from_robust(e, vouching, held, &mut on_event)
+            })?;
+        }
+        if vouching {
+            let ch = self.ultrasonic.config().channels as usize;
+            let end = now + (frames.len() / ch.max(1)) as u64;
+            release(held, Some(end), &mut on_event);
+        }
         Ok(())
     }
 
     /// End of stream: every layer decodes what it still holds, and held
     /// bursts get their verdict.
     pub fn finish(&mut self, mut on_event: impl FnMut(&Event)) {
-        if !self.vouching {
-            if self.run_ultrasonic {
-                self.ultrasonic.finish(&mut on_event);
-            }
-            if self.run_robust {
-                self.robust.finish(&mut on_event);
-            }
-            return;
+        let (vouching, phy) = (self.vouching, *self.ultrasonic.phy());
+        let held = &mut self.held;
+        if self.run_ultrasonic {
+            self.ultrasonic
+                .finish(|e| from_ultrasonic(e, vouching, &phy, held, &mut on_event));
         }
-        let _ = self.run_both(
-            |u, e| {
-                u.finish(e);
-                Ok(())
-            },
-            |r, e| {
-                r.finish(e);
-                Ok(())
-            },
-            &mut on_event,
-        );
-        self.release(None, &mut on_event);
+        if self.run_robust {
+            expect_held(&mut self.robust, held);
+            self.robust
+                .finish(|e| from_robust(e, vouching, held, &mut on_event));
+        }
+        if vouching {
+            release(held, None, &mut on_event);
+        }
     }
+}
 
-    /// Both layers, vouching: the ultrasonic layer's disagreeing bursts are
-    /// held (the robust detector told to confirm their ID); the robust
-    /// layer's reports of an ID's presence vouch for held bursts near them.
-    fn run_both(
-        &mut self,
-        ultrasonic: impl FnOnce(
-            &mut ultrasonic::Detector,
-            &mut dyn FnMut(&Event),
-        ) -> Result<(), ProcessError>,
-        robust: impl FnOnce(&mut robust::Detector, &mut dyn FnMut(&Event)) -> Result<(), ProcessError>,
-        on_event: &mut impl FnMut(&Event),
-    ) -> Result<(), ProcessError> {
-        let phy = *self.ultrasonic.phy();
-        let (u, r, held) = (&mut self.ultrasonic, &mut self.robust, &mut self.held);
-        let result = ultrasonic(u, &mut |e| match e {
-            Event::Transplant(t) => {
-                let d = &t.detection;
-                let end = d.start_sample + phy.burst_samples(d.id.class());
-                if let Some(old) = held.hold(*t, d.id, d.start_sample, end) {
-                    on_event(&Event::Transplant(old));
-                }
+/// An ultrasonic event: passed on, or (vouching) a disagreeing burst held
+/// for the robust layer's word.
+fn from_ultrasonic(
+    e: &Event,
+    vouching: bool,
+    phy: &crate::config::Phy,
+    held: &mut Vouching<Transplant>,
+    on_event: &mut impl FnMut(&Event),
+) {
+    match e {
+        Event::Transplant(t) if vouching => {
+            let d = &t.detection;
+            let end = d.start_sample + phy.burst_samples(d.id.class());
+            if let Some(old) = held.hold(*t, d.id, d.start_sample, end) {
+                on_event(&Event::Transplant(old));
             }
-            other => on_event(other),
-        });
-        // A full list of known IDs leaves the robust layer's own decodes
-        // to vouch.
-        for id in held.held_ids() {
-            let _ = r.expect(id);
         }
-        result?;
-        robust(r, &mut |e| {
-            match e {
-                Event::Detection(d) => held.vouch(
-                    d.id,
-                    d.start_sample,
-                    d.start_sample + robust::period_samples(d.id.class()),
-                ),
-                Event::Presence(p) if p.present => held.vouch(p.id, p.start_sample, p.end_sample),
-                _ => {}
-            }
-            on_event(e);
+        other => on_event(other),
+    }
+}
+
+/// A robust event: passed on; (vouching) a report of an ID's presence
+/// vouches for held bursts near it.
+fn from_robust(
+    e: &Event,
+    vouching: bool,
+    held: &mut Vouching<Transplant>,
+    on_event: &mut impl FnMut(&Event),
+) {
+    if vouching {
+        match e {
+            Event::Detection(d) => held.vouch(
+                d.id,
+                d.start_sample,
+                d.start_sample + robust::period_samples(d.id.class()),
+            ),
+            Event::Presence(p) if p.present => held.vouch(p.id, p.start_sample, p.end_sample),
+            _ => {}
+        }
+    }
+    on_event(e);
+}
+
+/// The robust detector confirms the held bursts' IDs (a full list of known
+/// IDs leaves its own decodes to vouch).
+fn expect_held(robust: &mut robust::Detector, held: &Vouching<Transplant>) {
+    for id in held.held_ids() {
+        let _ = robust.expect(id);
+    }
+}
+
+/// Report the held bursts whose wait is over at stream sample `now` (all of
+/// them at the end of the stream, `None`).
+fn release(held: &mut Vouching<Transplant>, now: Option<u64>, on_event: &mut impl FnMut(&Event)) {
+    held.release(now, |t, vouched| {
+        on_event(&if vouched {
+            Event::Detection(t.detection)
+        } else {
+            Event::Transplant(t)
         })
-    }
-
-    /// Report the held bursts whose wait is over at stream sample `now`
-    /// (all of them at the end of the stream, `None`).
-    fn release(&mut self, now: Option<u64>, on_event: &mut impl FnMut(&Event)) {
-        self.held.release(now, |t, vouched| {
-            on_event(&if vouched {
-                Event::Detection(t.detection)
-            } else {
-                Event::Transplant(t)
-            })
-        });
-    }
+    });
 }
 
 #[cfg(test)]
