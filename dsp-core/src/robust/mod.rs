@@ -29,9 +29,9 @@
 //!   `φ` a keyed phase and `s = ±1` the cell's pilot or data value; the
 //!   detector correlates `Re(Y·e^{−jφ}) / |Y|`. Lossy codecs keep a band's
 //!   magnitudes and, at these rates, its phases to within a few degrees;
-//!   dividing by `|Y|` whitens the programme, which is the noise here. At a
-//!   mark-to-mask ratio of −4 dB one cell has an SNR of −11 to −15 dB on
-//!   real programme, and a 4 s window holds 53 500 cells.
+//!   dividing by `|Y|` whitens the programme, which is the noise here. At the
+//!   default mark-to-mask ratio of −3 dB one cell has an SNR of about −10 to
+//!   −14 dB on real programme, and a 4 s window holds 53 500 cells.
 //! * **Informed embedding (ISS).** The embedder knows the programme, so it
 //!   knows the part of the detector's statistic the programme itself will
 //!   contribute to each data slot, and cancels most of it (λ = 0.8, at
