@@ -427,11 +427,12 @@ impl SearchArg {
         self.profiles.0.clone()
     }
 
-    /// Whether bursts are checked against their programme: asked for, or
-    /// by default where the robust layer is searched with an ultrasonic one.
-    pub fn check_binding(&self) -> bool {
-        let p = &self.profiles.0;
-        let both = p.contains(&Profile::Robust) && p.iter().any(|p| p.layer() == Layer::Ultrasonic);
+    /// Whether bursts are checked against their programme when `profiles`
+    /// are searched: asked for, or by default where the robust layer is
+    /// searched with an ultrasonic one.
+    pub fn check_binding_for(&self, profiles: &[Profile]) -> bool {
+        let both = profiles.contains(&Profile::Robust)
+            && profiles.iter().any(|p| p.layer() == Layer::Ultrasonic);
         self.check_binding || (both && !self.no_check_binding)
     }
 }

@@ -350,6 +350,7 @@ pub fn run(args: &MonitorArgs) -> Result<Outcome> {
     // The profiles may come from the config file; --expect from the command line.
     let mut search = Search::from_args(&args.search, key)?;
     search.profiles = plan.profiles.clone();
+    search.check_binding = args.search.check_binding_for(&search.profiles);
     if !search.expected.is_empty() && !search.profiles.contains(&dsp_core::Profile::Robust) {
         anyhow::bail!(
             "--expect confirms IDs in the robust layer: the config's profile must include robust"

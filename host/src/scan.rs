@@ -76,6 +76,7 @@ impl Search {
         };
         Ok(Search {
             key,
+            check_binding: args.check_binding_for(&profiles),
             profiles,
             expected,
             speeds: if args.speed_search {
@@ -83,7 +84,6 @@ impl Search {
             } else {
                 Vec::new()
             },
-            check_binding: args.check_binding(),
         })
     }
 

@@ -175,3 +175,38 @@ fn assert_transplanted(events: &[serde_json::Value], bursts: usize) {
         assert!(mismatched >= 1 && mismatched <= checked, "{t}");
     }
 }
+
+#[test]
+fn a_monitor_whose_config_searches_both_layers_checks_bindings_by_default() {
+    let dir = tmp();
+    let d = dir.path();
+    key_file(d);
+    let programme = d.join("programme.wav");
+    music_wav(&programme, 48_000, 1, 20.0, 33);
+    let marked = d.join("marked.wav");
+    embed(
+        &programme,
+        &marked,
+        &d.join("test.key"),
+        &["--profile", "ultrasonic+robust"],
+    );
+    let framed = framed(d, &marked);
+    let cfg = d.join("site.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "agent = \"site-a\"\nkey = \"test.key\"\nprofile = \"ultrasonic+robust\"\n\n\
+             [[stream]]\nname = \"rec\"\nfile = \"{}\"\n",
+            framed.file_name().unwrap().to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["monitor", "--config", s(&cfg)]);
+    assert!(code == 0 || code == 1, "{err}");
+    let lines = json_lines(&out);
+    let transplanted = lines
+        .iter()
+        .filter(|l| l["event"] == "transplanted" && l["id"] == ADDRESS)
+        .count();
+    assert!(transplanted >= 1, "{out}\n{err}");
+}
