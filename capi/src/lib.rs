@@ -217,7 +217,10 @@ pub struct HmDetectConfig {
     /// Combine repeated bursts of one ID when single bursts fail (default true).
     pub soft_combining: bool,
     /// Report ultrasonic bursts lifted from another programme as
-    /// `HM_EVENT_TRANSPLANT` (default false: a loud voice-over reads the same).
+    /// `HM_EVENT_TRANSPLANT` (default false: alone, a loud voice-over reads the
+    /// same). With both layers searched, a burst that disagrees is held up to
+    /// 11.5 s of stream for the robust layer to vouch for its programme, then
+    /// reported as a detection or as a transplant.
     pub check_binding: bool,
 }
 
