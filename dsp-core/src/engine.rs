@@ -270,7 +270,7 @@ impl Detector {
             })?;
         }
         if self.run_robust {
-            expect_held(&mut self.robust, held);
+            held.expect_held(&mut self.robust);
             self.robust.process(now, frames, |e| {
                 from_robust(e, vouching, held, &mut on_event)
             })?;
@@ -293,7 +293,7 @@ impl Detector {
                 .finish(|e| from_ultrasonic(e, vouching, &phy, held, &mut on_event));
         }
         if self.run_robust {
-            expect_held(&mut self.robust, held);
+            held.expect_held(&mut self.robust);
             self.robust
                 .finish(|e| from_robust(e, vouching, held, &mut on_event));
         }
@@ -333,25 +333,9 @@ fn from_robust(
     on_event: &mut impl FnMut(&Event),
 ) {
     if vouching {
-        match e {
-            Event::Detection(d) => held.vouch(
-                d.id,
-                d.start_sample,
-                d.start_sample + robust::period_samples(d.id.class()),
-            ),
-            Event::Presence(p) if p.present => held.vouch(p.id, p.start_sample, p.end_sample),
-            _ => {}
-        }
+        held.vouch_for(e);
     }
     on_event(e);
-}
-
-/// The robust detector confirms the held bursts' IDs (a full list of known
-/// IDs leaves its own decodes to vouch).
-fn expect_held(robust: &mut robust::Detector, held: &Vouching<Transplant>) {
-    for id in held.held_ids() {
-        let _ = robust.expect(id);
-    }
 }
 
 /// Report the held bursts whose wait is over at stream sample `now` (all of

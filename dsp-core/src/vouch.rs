@@ -31,7 +31,9 @@
 //! [`Vouching::configure`]: the engine's own, or the host's common clock
 //! when the layers run at different rates.
 
-use crate::config::Id;
+use crate::config::{Id, Layer};
+use crate::event::Event;
+use crate::robust;
 
 /// How close to a burst, seconds, the robust layer's report of the same ID
 /// must fall to vouch for the burst's programme. Once locked the robust
@@ -136,6 +138,27 @@ impl<T: Copy> Vouching<T> {
             self.vouches.pop_front();
         }
         let _ = self.vouches.push_back(v);
+    }
+
+    /// The robust layer's event `e` vouches for its ID: a decode over its
+    /// period, a confirmed second over its window. Nothing else vouches.
+    pub fn vouch_for(&mut self, e: &Event) {
+        match *e {
+            Event::Detection(d) if d.profile.layer() == Layer::Robust => {
+                let end = d.start_sample + robust::period_samples(d.id.class());
+                self.vouch(d.id, d.start_sample, end);
+            }
+            Event::Presence(p) if p.present => self.vouch(p.id, p.start_sample, p.end_sample),
+            _ => {}
+        }
+    }
+
+    /// Have the robust detector confirm each second the IDs held bursts
+    /// carry (a full list of known IDs leaves its own decodes to vouch).
+    pub fn expect_held(&self, robust: &mut robust::Detector) {
+        for id in self.held_ids() {
+            let _ = robust.expect(id);
+        }
     }
 
     /// Give each held burst whose wait is over at stream sample `now` (all

@@ -213,7 +213,7 @@ pub struct Scanner {
     /// Both layers searched, bindings checked: disagreeing bursts wait for
     /// the robust layer's word ([`dsp_core::vouch`]), on a clock of
     /// [`robust::STREAM_RATE`] samples.
-    vouching: Option<Box<Vouching<Transplanted>>>,
+    vouching: Option<Vouching<Transplanted>>,
 }
 
 /// Marks remembered to drop second readings from other speed lanes.
@@ -300,7 +300,7 @@ impl Scanner {
         };
         let vouching = (search.check_binding && main(Layer::Ultrasonic) && main(Layer::Robust))
             .then(|| {
-                let mut v = Box::new(Vouching::new());
+                let mut v = Vouching::new();
                 let latency = lanes
                     .iter()
                     .find_map(|l| l.engine.detector.robust())
@@ -426,23 +426,16 @@ impl Scanner {
                     }
                     continue;
                 }
-                Report::Found(f) if f.speed == 1.0 && f.detection.profile == Profile::Robust => {
-                    v.vouch(f.detection.id, at(f.start_s), at(f.end_s));
-                }
-                Report::Verdict(r) if r.presence.present => {
-                    v.vouch(r.presence.id, at(r.start_s), at(r.end_s));
-                }
+                // The robust lane's samples are this clock's.
+                Report::Found(f) if f.speed == 1.0 => v.vouch_for(&Event::Detection(f.detection)),
+                Report::Verdict(r) => v.vouch_for(&Event::Presence(r.presence)),
                 _ => {}
             }
             i += 1;
         }
-        // The robust lane confirms the held IDs from now on (a full list of
-        // known IDs leaves its own decodes to vouch).
         for lane in self.lanes.iter_mut().filter(|l| l.engine.speed == 1.0) {
             if let Some(r) = lane.engine.detector.robust_mut() {
-                for id in v.held_ids() {
-                    let _ = r.expect(id);
-                }
+                v.expect_held(r);
             }
         }
         let now = (!end).then(|| at(self.position as f64 / self.rate as f64));
