@@ -738,7 +738,7 @@ pub fn quality(
 }
 
 /// The ViSQOL script: pairs of paths in, one MOS-LQO per line out.
-const VISQOL_PY: &str = "\
+pub const VISQOL_PY: &str = "\
 import sys
 from visqol import VisqolApi
 api = VisqolApi()
