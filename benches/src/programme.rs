@@ -176,8 +176,11 @@ fn clip_wav(cache: &Path, s: &Spec) -> Result<PathBuf, String> {
                 .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
                 .collect();
             files.sort();
+            // ffmpeg takes a list's relative paths from the list's own
+            // directory: write them absolute, whatever `cache` is.
             let list: String = files
                 .iter()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
                 .map(|p| format!("file '{}'\n", p.display()))
                 .collect();
             let list_path = clips.join(format!("{}.list", s.name));
