@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use dsp_core::{Profile, Profiles};
+use dsp_core::{Profile, Profiles, Sample};
 use evidence::programme::{load, CLIPS};
 use evidence::real::{MaskRatio, VISQOL_PY};
 use evidence::suite::TOLERANCE_S;
@@ -33,7 +33,7 @@ const CHAINS: [Treatment; 3] = [Treatment::None, Treatment::Aac(128), Treatment:
 const DRIVES: [(&str, f32); 2] = [("0 dBFS", 1.0), ("+6 dB, clipped", 2.0)];
 
 fn to_f32(x: &[i16]) -> Vec<f32> {
-    x.iter().map(|&v| v as f32 / 32768.0).collect()
+    x.iter().map(|&v| v.to_unit()).collect()
 }
 
 fn marked_16(profiles: impl Into<Profiles>, x: &[i16]) -> Vec<i16> {
@@ -64,7 +64,7 @@ fn main() -> Result<(), String> {
         let x16: Vec<i16> = clip
             .samples
             .iter()
-            .map(|v| (v * g * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+            .map(|&v| i16::from_unit(v * g))
             .collect();
         let full = x16.iter().filter(|&&v| v == 32767 || v == -32768).count();
         let x = to_f32(&x16);

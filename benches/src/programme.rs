@@ -138,6 +138,9 @@ pub struct Clip {
 
 /// Fetch (if needed) and load `specs` from `cache`.
 pub fn load(cache: &Path, specs: &[Spec]) -> Result<Vec<Clip>, String> {
+    // Every path under it absolute: tools resolve relative ones elsewhere
+    // (ffmpeg takes a concat list's entries from the list's directory).
+    let cache = &std::path::absolute(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     specs
         .iter()
         .map(|s| {
@@ -176,11 +179,8 @@ fn clip_wav(cache: &Path, s: &Spec) -> Result<PathBuf, String> {
                 .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
                 .collect();
             files.sort();
-            // ffmpeg takes a list's relative paths from the list's own
-            // directory: write them absolute, whatever `cache` is.
             let list: String = files
                 .iter()
-                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
                 .map(|p| format!("file '{}'\n", p.display()))
                 .collect();
             let list_path = clips.join(format!("{}.list", s.name));

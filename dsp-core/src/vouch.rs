@@ -105,7 +105,7 @@ impl<T: Copy> Vouching<T> {
     }
 
     /// The IDs held bursts carry (for the robust detector to confirm).
-    pub fn held_ids(&self) -> impl Iterator<Item = &Id> {
+    fn held_ids(&self) -> impl Iterator<Item = &Id> {
         self.held.iter().map(|h| &h.id)
     }
 
