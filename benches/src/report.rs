@@ -491,14 +491,14 @@ fn why_not(t: Treatment) -> &'static str {
     match t {
         Treatment::Speed(_) => {
             " A 2 % speed change is a 20 000 ppm clock error: the robust acquisition searches \
-             ±990 ppm, so it never locks; the ultrasonic band moves by 400 Hz and its detector does \
+             ±1980 ppm, so it never locks; the ultrasonic band moves by 400 Hz and its detector does \
              not follow either. `hushmark detect --speed-search` runs detectors at speeds from −2 % \
              to +2 %; this table uses the engine's default detector (the CLI's figures are in \
              \"Speed changes through `hushmark detect --speed-search`\")."
         }
         Treatment::Drift(_) => {
-            " The acquisition tries ±90 ppm, then ±990 ppm; 1000 ppm is 10 ppm outside, which the \
-             lock's refinement follows, but the lock comes 0.25 s later than at 0 ppm."
+            " The acquisition tries 0 and ±180 ppm, then out to ±1980 ppm every 4th attempt; \
+             1000 ppm lies inside the latter, and the lock comes 0.25 s later than at 0 ppm."
         }
         _ => "",
     }

@@ -287,8 +287,8 @@ fn survives_resampling_drift_gain_and_noise() {
 
 #[test]
 fn a_1000_ppm_clock_is_found_as_soon_as_an_exact_one() {
-    // The acquisition goes on to ±990 ppm within the same attempt when the
-    // quick ±90 ppm finds nothing, so a fast or slow clock costs at most one
+    // The acquisition goes on to ±1980 ppm within the same attempt when the
+    // quick 0 and ±180 ppm find nothing, so a fast or slow clock costs at most one
     // attempt (0.25 s), not the 4 s of a rarer wide search.
     let y = mark(&music(12.0, 9), 1024);
     for ppm in [0.0, 1000.0, -1000.0] {
@@ -306,15 +306,20 @@ fn a_1000_ppm_clock_is_found_as_soon_as_an_exact_one() {
     }
 }
 
+/// 30 s of marked synthetic music with pink noise `snr_db` below it.
+fn marked_music_under_pink_noise(snr_db: f32) -> Vec<f32> {
+    let y = mark(&music(30.0, 9), 1024);
+    let rms = (y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32).sqrt();
+    let noise = synth::pink_noise(y.len(), rms * 10f32.powf(-snr_db / 20.0), 4);
+    y.iter().zip(&noise).map(|(a, b)| a + b).collect()
+}
+
 #[test]
 fn survives_pink_noise_15_db_below_the_programme() {
     // Synthetic music is sparse, so noise fills the gaps between its
     // partials and hides the cells there: a harder case than real programme,
     // which the robustness suite runs at 10 dB.
-    let y = mark(&music(30.0, 9), 1024);
-    let rms = (y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32).sqrt();
-    let noise = synth::pink_noise(y.len(), rms * 10f32.powf(-15.0 / 20.0), 4);
-    let z: Vec<f32> = y.iter().zip(&noise).map(|(a, b)| a + b).collect();
+    let z = marked_music_under_pink_noise(15.0);
     let (dec, _) = detect(&z, Key::PUBLIC_TEST, &[]);
     assert!(
         !dec.is_empty() && dec.iter().all(|d| d.id == contract()),
@@ -433,4 +438,34 @@ fn a_two_copy_average_confirms_both_colluders_and_no_third() {
         let v = verdicts(third);
         assert!(v.len() >= 15 && v.iter().all(|&p| !p), "third: {v:?}");
     }
+}
+
+#[test]
+fn the_deep_sweep_locks_on_pilots_too_weak_for_half_a_second() {
+    // 8 dB of pink noise under sparse synthetic music: the 0.5 s sweeps
+    // find the pilots only after 15 s (and no second confirms); the 2 s
+    // sweep locks within 10 s, and the known ID is confirmed.
+    let z = marked_music_under_pink_noise(8.0);
+    let mut d = robust::Detector::new(&detect_config(1, Key::PUBLIC_TEST)).unwrap();
+    assert!(d.expect(&contract()));
+    let (mut first_lock, mut present) = (None, 0);
+    for (i, b) in z.chunks(4000).enumerate() {
+        d.process(i as u64 * 4000, b, |e| match e {
+            Event::Presence(p) => {
+                assert_eq!(p.id, contract());
+                present += p.present as usize;
+            }
+            Event::Detection(x) => assert_eq!(x.id, contract()),
+            _ => panic!("{e:?}"),
+        })
+        .unwrap();
+        if d.locked() && first_lock.is_none() {
+            first_lock = Some((i + 1) as f32 * 4000.0 / RATE as f32);
+        }
+    }
+    assert!(
+        first_lock.is_some_and(|s| s < 12.0),
+        "first lock at {first_lock:?} s"
+    );
+    assert!(present >= 2, "{present} seconds confirmed");
 }

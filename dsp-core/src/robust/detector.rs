@@ -18,10 +18,14 @@
 //!   there and its drift per frame.
 //! * **Acquisition** (every 32 frames while unlocked) correlates the last
 //!   0.5 s of pilots for both parities, the 8 phase indices and a few clock
-//!   drifts (±90 ppm; every 4th attempt, ±990 ppm if that finds nothing); an inverse FFT over the
-//!   bins gives the timing. A candidate is refined on every pilot in the
-//!   history and locks if it stands out (false locks are harmless: nothing
-//!   decodes without the MAC).
+//!   drifts (0 and ±180 ppm; every 4th attempt, out to ±1980 ppm if that
+//!   finds nothing);
+//!   an inverse FFT over the bins gives the timing. Two attempts later, if
+//!   the quick sweep finds nothing, a deep sweep correlates the last 2 s
+//!   (6 dB more pilot energy, for marks under noise; its drifts are finer
+//!   and span only a sound card's clock error). A candidate is refined on
+//!   every pilot in the history and locks if it stands out (false locks
+//!   are harmless: nothing decodes without the MAC).
 //! * **Decoding** (every 64 frames while locked) sums each aligned frame's
 //!   cells per slot once, then tries both frame classes and every period
 //!   phase (after a decode, that one first): LLRs → Viterbi → MAC.
@@ -65,13 +69,19 @@ const PHASE_BYTES: usize = BINS.div_ceil(2);
 /// Acquisition: every 32 frames, over the last 64 (0.5 s).
 const ACQ_EVERY: u32 = 32;
 const ACQ_WINDOW: usize = 64;
+/// The deep sweep's window (2 s): on every [`DEEP_EVERY`]th attempt (half
+/// way between the slow sweep's) where the quick sweep finds nothing.
+const DEEP_WINDOW: usize = 256;
+const DEEP_EVERY: u32 = 4;
+const _: () = assert!(DEEP_WINDOW + ACQ_EVERY as usize <= RING);
 /// Clock drift as τ change per detector frame: 90 ppm of 128 samples.
 const DRIFT_STEP: f32 = 0.011_52;
-/// Drift steps either side: the quick search (±90 ppm), and the slow one
-/// (±990 ppm), which every 4th attempt, the first among them, goes on to
-/// when the quick one finds no candidate: a lock at 0 ppm is not delayed,
-/// one at 1000 ppm waits at most 1 s, and searching unmarked audio costs
-/// 1.7× the quick search alone, not 3.7× (QEMU, Cortex-M4F).
+/// Drift steps (of 2 · [`DRIFT_STEP`], 180 ppm) either side: the quick
+/// search (to ±180 ppm), and the slow one (to ±1980 ppm), which every 4th
+/// attempt, the first among them, goes on to when the quick one finds no
+/// candidate: a lock at 0 ppm is not delayed, one at 1000 ppm waits at
+/// most 1 s, and searching unmarked audio costs 1.7× the quick search
+/// alone, not 3.7× (QEMU, Cortex-M4F).
 const QUICK_DRIFTS: i32 = 1;
 const SLOW_DRIFTS: i32 = 11;
 const SLOW_EVERY: u32 = 4;
@@ -171,16 +181,16 @@ struct Timing {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Search {
     Idle,
-    /// Hypothesis `next` of 2 parities × 8 phase indices × (2·steps + 1)
-    /// drifts on the pilots of the window ending at frame `newest`. A slow
-    /// scan skips the quick scan's drifts, which ran just before it.
+    /// Hypothesis `next` of 2 parities × 8 phase indices × the sweep's
+    /// drifts on the pilots of its window ending at frame `newest`. A slow
+    /// sweep skips the quick sweep's drifts, which ran just before it.
     Scan {
         newest: u64,
-        steps: i32,
+        sweep: Sweep,
         next: u16,
         best: Option<Timing>,
-        /// Go on to the slow drifts if the quick ones find no candidate.
-        widen: bool,
+        /// The sweep to go on to if this one finds no candidate.
+        then: Option<Sweep>,
     },
     /// Drift step `next` (from −span) of refining `base` on the aligned
     /// frames `from..=newest`: coarse (`wide`, any lag) then fine.
@@ -192,6 +202,64 @@ enum Search {
         next: i32,
         best: Option<Timing>,
     },
+}
+
+/// The acquisition's sweeps: which drifts, over how long a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sweep {
+    /// The last 0.5 s, drift hypotheses 0 and ±180 ppm: most locks.
+    Quick,
+    /// The same window, hypotheses 180 ppm apart out to ±1980 ppm.
+    Slow,
+    /// The last 2 s, hypotheses 0 and ±45 ppm (the same phase error at
+    /// the window's ends as the quick sweep's): four times the pilot
+    /// energy (6 dB) for marks buried in noise, at the clock accuracy of
+    /// files, broadcast chains and sound cards.
+    Deep,
+}
+
+impl Sweep {
+    /// Drift steps either side of zero.
+    const fn steps(self) -> i32 {
+        match self {
+            Sweep::Quick | Sweep::Deep => QUICK_DRIFTS,
+            Sweep::Slow => SLOW_DRIFTS,
+        }
+    }
+
+    /// Timing change per detector frame, per drift step.
+    const fn drift_step(self) -> f32 {
+        match self {
+            Sweep::Quick | Sweep::Slow => 2.0 * DRIFT_STEP,
+            Sweep::Deep => 0.5 * DRIFT_STEP,
+        }
+    }
+
+    /// Aligned frames in the window.
+    const fn frames(self) -> usize {
+        match self {
+            Sweep::Quick | Sweep::Slow => ACQ_WINDOW / 2,
+            Sweep::Deep => DEEP_WINDOW / 2,
+        }
+    }
+
+    /// What a hypothesis gives up against the quick ones (see
+    /// [`SLOW_PENALTY`]); the deep sweep has as many as the quick one.
+    const fn penalty(self) -> f32 {
+        match self {
+            Sweep::Slow => SLOW_PENALTY,
+            Sweep::Quick | Sweep::Deep => 0.0,
+        }
+    }
+
+    /// Search work of one hypothesis, in quick hypotheses: its pilot sums
+    /// grow with the window, its inverse FFT does not.
+    const fn cost(self) -> u16 {
+        match self {
+            Sweep::Quick | Sweep::Slow => 1,
+            Sweep::Deep => 2,
+        }
+    }
 }
 
 impl Timing {
@@ -702,9 +770,9 @@ impl Detector {
             }
         } else {
             self.since_acq += 1;
-            // A slow scan gives way to the next attempt: its window is
-            // older, and the quick scan of the newer one finds most locks.
-            let slow = matches!(self.search, Search::Scan { steps, .. } if steps > QUICK_DRIFTS);
+            // A slow or deep sweep gives way to the next attempt: its window
+            // is older, and the quick sweep of the newer one finds most locks.
+            let slow = matches!(self.search, Search::Scan { sweep, .. } if sweep != Sweep::Quick);
             if (self.search == Search::Idle || slow)
                 && self.since_acq >= ACQ_EVERY
                 && self.frames >= ACQ_WINDOW as u64
@@ -792,15 +860,24 @@ impl Detector {
         (best.1 / cells, lag + frac)
     }
 
-    /// Begin a search of the last 0.5 s of pilots.
+    /// Begin a search of the last 0.5 s of pilots, to go on to a slow or a
+    /// deep sweep on some attempts if it finds nothing.
     fn start_acquisition(&mut self) {
         self.stats.acquisitions += 1;
+        let then = if self.acq_count % SLOW_EVERY == 0 {
+            Some(Sweep::Slow)
+        } else if self.acq_count % DEEP_EVERY == DEEP_EVERY / 2 && self.frames >= DEEP_WINDOW as u64
+        {
+            Some(Sweep::Deep)
+        } else {
+            None
+        };
         self.search = Search::Scan {
             newest: self.frames - 1,
-            steps: QUICK_DRIFTS,
+            sweep: Sweep::Quick,
             next: 0,
             best: None,
-            widen: self.acq_count % SLOW_EVERY == 0,
+            then,
         };
         self.acq_count = self.acq_count.wrapping_add(1);
     }
@@ -813,14 +890,15 @@ impl Detector {
             Search::Idle => {}
             Search::Scan {
                 newest,
-                steps,
+                sweep,
                 mut next,
                 mut best,
-                widen,
+                then,
             } => {
+                let steps = sweep.steps();
                 let drifts_per_q = (2 * steps + 1) as u16;
                 let total = 2 * PHASE_CYCLE as u16 * drifts_per_q;
-                let count = ACQ_WINDOW / 2;
+                let count = sweep.frames();
                 let mut spec = [Complex32::new(0.0, 0.0); FRAME];
                 let mut left = hypotheses;
                 while left > 0 && next < total {
@@ -828,21 +906,17 @@ impl Detector {
                     let q = (next / drifts_per_q) as usize % PHASE_CYCLE;
                     let h = (next % drifts_per_q) as i32 - steps;
                     next += 1;
-                    if steps > QUICK_DRIFTS && h.abs() <= QUICK_DRIFTS {
+                    if sweep == Sweep::Slow && h.abs() <= QUICK_DRIFTS {
                         continue;
                     }
-                    left -= 1;
+                    left = left.saturating_sub(sweep.cost());
                     let last = newest - ((newest + parity) % 2);
                     let first = last - 2 * (count as u64 - 1);
                     let centre = first as f32 + (count - 1) as f32;
-                    let drift = 2.0 * DRIFT_STEP * h as f32;
+                    let drift = sweep.drift_step() * h as f32;
                     let cells = self.pilot_spectrum(first, count, q, drift, centre, &mut spec);
                     let (score, tau) = Self::best_lag(&mut spec, cells);
-                    let score = if steps > QUICK_DRIFTS {
-                        score - SLOW_PENALTY
-                    } else {
-                        score
-                    };
+                    let score = score - sweep.penalty();
                     if best.is_none_or(|b| score > b.score) {
                         best = Some(Timing {
                             frame: first,
@@ -854,40 +928,36 @@ impl Detector {
                     }
                 }
                 let found = best.filter(|b| b.score >= CANDIDATE_SCORE);
-                self.search = if next < total {
-                    Search::Scan {
+                self.search = match (found, then) {
+                    _ if next < total => Search::Scan {
                         newest,
-                        steps,
+                        sweep,
                         next,
                         best,
-                        widen,
-                    }
-                } else if found.is_none() && widen {
-                    Search::Scan {
+                        then,
+                    },
+                    (None, Some(sweep)) => Search::Scan {
                         newest,
-                        steps: SLOW_DRIFTS,
+                        sweep,
                         next: 0,
                         best,
-                        widen: false,
-                    }
-                } else {
-                    match found {
-                        Some(candidate) => {
-                            self.stats.candidates += 1;
-                            // The oldest aligned frame the history holds now;
-                            // it stays in it for the refinement's few frames.
-                            let from = self.first_aligned(&candidate) + 2 * REFINE_MARGIN;
-                            Search::Refine {
-                                base: candidate,
-                                from,
-                                newest,
-                                wide: true,
-                                next: -COARSE_SPAN,
-                                best: None,
-                            }
+                        then: None,
+                    },
+                    (Some(candidate), _) => {
+                        self.stats.candidates += 1;
+                        // The oldest aligned frame the history holds now;
+                        // it stays in it for the refinement's few frames.
+                        let from = self.first_aligned(&candidate) + 2 * REFINE_MARGIN;
+                        Search::Refine {
+                            base: candidate,
+                            from,
+                            newest,
+                            wide: true,
+                            next: -COARSE_SPAN,
+                            best: None,
                         }
-                        None => Search::Idle,
                     }
+                    (None, None) => Search::Idle,
                 };
             }
             Search::Refine {
