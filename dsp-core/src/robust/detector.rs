@@ -19,13 +19,13 @@
 //! * **Acquisition** (every 32 frames while unlocked) correlates the last
 //!   0.5 s of pilots for both parities, the 8 phase indices and a few clock
 //!   drifts (0 and ±180 ppm; every 4th attempt, out to ±1980 ppm if that
-//!   finds nothing);
-//!   an inverse FFT over the bins gives the timing. Two attempts later, if
-//!   the quick sweep finds nothing, a deep sweep correlates the last 2 s
-//!   (6 dB more pilot energy, for marks under noise; its drifts are finer
-//!   and span only a sound card's clock error). A candidate is refined on
-//!   every pilot in the history and locks if it stands out (false locks
-//!   are harmless: nothing decodes without the MAC).
+//!   finds nothing); an inverse FFT over the bins gives the timing. Two
+//!   attempts later, if the quick sweep finds nothing, a deep sweep
+//!   correlates the last 2 s (6 dB more pilot energy, for marks under
+//!   noise; its drifts are finer and span only a sound card's clock
+//!   error). A candidate is refined on every pilot in the history and
+//!   locks if it stands out (false locks are harmless: nothing decodes
+//!   without the MAC).
 //! * **Decoding** (every 64 frames while locked) sums each aligned frame's
 //!   cells per slot once, then tries both frame classes and every period
 //!   phase (after a decode, that one first): LLRs → Viterbi → MAC.
@@ -69,10 +69,9 @@ const PHASE_BYTES: usize = BINS.div_ceil(2);
 /// Acquisition: every 32 frames, over the last 64 (0.5 s).
 const ACQ_EVERY: u32 = 32;
 const ACQ_WINDOW: usize = 64;
-/// The deep sweep's window (2 s): on every [`DEEP_EVERY`]th attempt (half
-/// way between the slow sweep's) where the quick sweep finds nothing.
+/// The deep sweep's window (2 s): on every [`SLOW_EVERY`]th attempt, half
+/// way between the slow sweep's, where the quick sweep finds nothing.
 const DEEP_WINDOW: usize = 256;
-const DEEP_EVERY: u32 = 4;
 const _: () = assert!(DEEP_WINDOW + ACQ_EVERY as usize <= RING);
 /// Clock drift as τ change per detector frame: 90 ppm of 128 samples.
 const DRIFT_STEP: f32 = 0.011_52;
@@ -772,8 +771,8 @@ impl Detector {
             self.since_acq += 1;
             // A slow or deep sweep gives way to the next attempt: its window
             // is older, and the quick sweep of the newer one finds most locks.
-            let slow = matches!(self.search, Search::Scan { sweep, .. } if sweep != Sweep::Quick);
-            if (self.search == Search::Idle || slow)
+            let behind = matches!(self.search, Search::Scan { sweep, .. } if sweep != Sweep::Quick);
+            if (self.search == Search::Idle || behind)
                 && self.since_acq >= ACQ_EVERY
                 && self.frames >= ACQ_WINDOW as u64
             {
@@ -866,7 +865,7 @@ impl Detector {
         self.stats.acquisitions += 1;
         let then = if self.acq_count % SLOW_EVERY == 0 {
             Some(Sweep::Slow)
-        } else if self.acq_count % DEEP_EVERY == DEEP_EVERY / 2 && self.frames >= DEEP_WINDOW as u64
+        } else if self.acq_count % SLOW_EVERY == SLOW_EVERY / 2 && self.frames >= DEEP_WINDOW as u64
         {
             Some(Sweep::Deep)
         } else {
